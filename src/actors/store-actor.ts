@@ -1,0 +1,350 @@
+import { Subject } from 'rxjs';
+import type { Backend, BackendContext, Clock, MaybePromise } from '../backends/backend.js';
+import { KvbusError, describe } from '../errors.js';
+import { Router, type Sink } from '../streams/router.js';
+import type { StoreStats, StoreOp } from '../types.js';
+import { assertFinite, assertKey, assertName, assertPattern, assertSetOptions, assertValue, cloneValue, isPrimitive } from '../validate.js';
+import type { Command, KeyChange, Topic } from './commands.js';
+import type { Connection } from './connection.js';
+
+/** One command in the mailbox, with the client that sent it. */
+export interface Envelope {
+  readonly conn: Connection;
+  readonly seq: number;
+  readonly cmd: Command;
+}
+
+/** Options of the actor. */
+export interface StoreActorOptions {
+  namespace: string;
+  clock: Clock;
+  /** Copy values in and out of user code (`apply` ops see and return copies). */
+  copy: boolean;
+}
+
+interface Subscription {
+  readonly topic: Topic;
+  readonly sink: Sink;
+}
+
+const TOPIC_KINDS = new Set(['channel', 'pattern', 'key', 'changes']);
+// Commands after which nothing may run until the backend has answered: a
+// subscription must be active before the same client's next command runs.
+const BARRIERS = new Set<Command['type']>(['sub.add', 'sub.remove', 'sys.disconnect']);
+const noop = () => {};
+
+/**
+ * The store actor: one `Subject` of commands, applied one at a time to
+ * completion against the backend. Replies go back to the sending connection;
+ * events (messages, key changes) go out through the router.
+ *
+ * A command sent while another is running (from a subscriber callback, say)
+ * waits in the mailbox: nothing ever runs re-entrantly inside a command.
+ */
+export class StoreActor {
+  /** Every command of every client enters here. */
+  readonly commands$ = new Subject<Envelope>();
+  /** Counters that transports add to. */
+  readonly counters = { commands: 0, dropped: 0, malformed: 0 };
+  readonly router = new Router();
+  readonly backend: Backend;
+  readonly #ops = new Map<string, StoreOp>();
+  readonly #subs = new Map<Connection, Map<number, Subscription>>();
+  readonly #options: StoreActorOptions;
+  readonly #self: Connection;
+  #mailbox: Array<Envelope | undefined> = [];
+  #head = 0;
+  #busy = false;
+  #barrier = false;
+  #closed = false;
+  #sweepQueued = false;
+
+  /**
+   * @param backend - where the state lives
+   * @param options - namespace, clock and copy mode
+   */
+  constructor(backend: Backend, options: StoreActorOptions) {
+    this.backend = backend;
+    this.#options = options;
+    // Internal commands (TTL sweeps) come from the actor itself; their replies go nowhere.
+    this.#self = { id: 0, kind: 'local', reply: noop, deliver: noop, end: noop };
+    this.commands$.subscribe((envelope) => this.#receive(envelope));
+  }
+
+  /** Opens the backend; the store is usable once this settles. */
+  open(): MaybePromise<void> {
+    const router = this.router;
+    const context: BackendContext = {
+      namespace: this.#options.namespace,
+      clock: this.#options.clock,
+      emitChange: (change: KeyChange) => router.change(change),
+      emitMessage: (channel, data) => router.publish(channel, data),
+      requestSweep: () => {
+        if (this.#sweepQueued || this.#closed) return;
+        this.#sweepQueued = true;
+        this.commands$.next({ conn: this.#self, seq: 0, cmd: { type: 'sys.sweep' } });
+      },
+    };
+    return this.backend.open(context);
+  }
+
+  /** Remote clients currently connected. */
+  get clients(): number {
+    let n = 0;
+    for (const conn of this.#subs.keys()) if (conn.kind !== 'local') n++;
+    return n;
+  }
+
+  /** Commands waiting in the mailbox. */
+  get queueDepth(): number {
+    return this.#mailbox.length - this.#head;
+  }
+
+  /** True once {@link StoreActor.close} has run. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Registers a client, so its subscriptions can be dropped when it goes.
+   * @param conn - the client's connection
+   */
+  connect(conn: Connection): void {
+    if (!this.#subs.has(conn)) this.#subs.set(conn, new Map());
+  }
+
+  /**
+   * Registers an operation that `apply` runs atomically inside the actor.
+   * @param name - the name clients pass to `apply`
+   * @param op - the next value from the old one and the argument
+   */
+  defineOp(name: string, op: StoreOp): void {
+    this.#ops.set(name, op);
+  }
+
+  /** Stops accepting commands, ends every connection and closes the backend. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const envelope of this.#mailbox.splice(this.#head)) if (envelope) this.#reject(envelope, closedError());
+    this.#head = 0;
+    for (const conn of this.#subs.keys()) conn.end();
+    this.#subs.clear();
+    // commands$ stays open: a command sent after this gets ERR_CLOSED rather than silence.
+    await this.backend.close();
+  }
+
+  #receive(envelope: Envelope): void {
+    if (this.#closed) return this.#reject(envelope, closedError());
+    if (this.#busy || this.#barrier) {
+      this.#mailbox.push(envelope);
+      return;
+    }
+    this.#busy = true;
+    try {
+      this.#run(envelope);
+      this.#drain();
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #drain(): void {
+    const mailbox = this.#mailbox;
+    while (!this.#barrier && this.#head < mailbox.length) {
+      const envelope = mailbox[this.#head]!;
+      mailbox[this.#head++] = undefined;
+      this.#run(envelope);
+    }
+    if (this.#head === mailbox.length) {
+      mailbox.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > mailbox.length) {
+      this.#mailbox = mailbox.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Applies one command and sends its reply; never throws. */
+  #run(envelope: Envelope): void {
+    this.counters.commands++;
+    const { conn, seq } = envelope;
+    let result: unknown;
+    try {
+      result = this.#apply(conn, envelope.cmd);
+    } catch (error) {
+      return conn.reply(seq, false, error);
+    }
+    // Only an I/O backend answers later; a value that merely looks like a promise is a value.
+    if (!this.backend.isAsync || !isThenable(result)) return conn.reply(seq, true, result);
+    const barrier = BARRIERS.has(envelope.cmd.type);
+    if (barrier) this.#barrier = true;
+    result.then(
+      (value) => this.#settle(conn, seq, true, value, barrier),
+      (error) => this.#settle(conn, seq, false, error, barrier),
+    );
+  }
+
+  #settle(conn: Connection, seq: number, ok: boolean, value: unknown, barrier: boolean): void {
+    conn.reply(seq, ok, value);
+    if (!barrier) return;
+    this.#barrier = false;
+    if (this.#busy || this.#closed) return;
+    this.#busy = true;
+    try {
+      this.#drain();
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #reject(envelope: Envelope, error: KvbusError): void {
+    envelope.conn.reply(envelope.seq, false, error);
+  }
+
+  /** The meaning of each command. Validates everything: a remote message may be anything. */
+  #apply(conn: Connection, cmd: Command): unknown {
+    if (cmd === null || typeof cmd !== 'object') {
+      this.counters.malformed++;
+      throw new KvbusError('ERR_BAD_ARGUMENT', `Expected a command object, got ${describe(cmd)}`);
+    }
+    const backend = this.backend;
+    switch (cmd.type) {
+      case 'kv.get':
+        assertKey(cmd.key);
+        return then(backend.get(cmd.key), (entry) => entry?.value);
+      case 'kv.getEntry':
+        assertKey(cmd.key);
+        return then(backend.get(cmd.key), (entry) => entry && { value: entry.value, revision: entry.revision });
+      case 'kv.set':
+        assertKey(cmd.key);
+        assertValue(cmd.key, cmd.value);
+        assertSetOptions(cmd);
+        return backend.set(cmd.key, cmd.value, { ttlMs: cmd.ttlMs, ifRevision: cmd.ifRevision, keepTtl: cmd.keepTtl === true });
+      case 'kv.delete':
+        assertKey(cmd.key);
+        if (cmd.ifRevision !== undefined) assertSetOptions({ ifRevision: cmd.ifRevision });
+        return backend.delete(cmd.key, cmd.ifRevision);
+      case 'kv.has':
+        assertKey(cmd.key);
+        return backend.has(cmd.key);
+      case 'kv.keys':
+        assertPattern(cmd.pattern);
+        return backend.keys(cmd.pattern);
+      case 'kv.getAll':
+        assertPattern(cmd.pattern);
+        return then(backend.entries(cmd.pattern), (entries) => new Map(entries));
+      case 'kv.clear':
+        return backend.clear();
+      case 'kv.incr':
+        assertKey(cmd.key);
+        assertFinite('by', cmd.by);
+        return backend.incr(cmd.key, cmd.by);
+      case 'kv.apply':
+        return this.#applyOp(cmd.key, cmd.op, cmd.arg);
+      case 'bus.publish':
+        assertName('channel', cmd.channel);
+        return backend.publish(cmd.channel, cmd.data);
+      case 'sub.add':
+        return this.#subscribe(conn, cmd.sid, cmd.topic);
+      case 'sub.remove':
+        return this.#unsubscribe(conn, cmd.sid);
+      case 'sys.stats':
+        return this.#stats();
+      case 'sys.sweep':
+        this.#sweepQueued = false;
+        return backend.sweep?.();
+      case 'sys.disconnect':
+        return this.#disconnect(conn);
+      default:
+        this.counters.malformed++;
+        throw new KvbusError('ERR_BAD_ARGUMENT', `Unknown command type ${describe((cmd as { type?: unknown }).type)}`);
+    }
+  }
+
+  #applyOp(key: string, name: string, arg: unknown): unknown {
+    assertKey(key);
+    assertName('opName', name);
+    const op = this.#ops.get(name);
+    if (!op) {
+      throw new KvbusError('ERR_BAD_ARGUMENT', `No operation named ${JSON.stringify(name)}: register it in the main thread with store.defineOp(${JSON.stringify(name)}, fn)`);
+    }
+    // In copy mode the op sees a copy and what it returns is copied, so neither
+    // a throw half-way through a mutation nor a reference it keeps can reach the store.
+    const copy = this.#options.copy && this.backend.sharesValues;
+    return this.backend.apply(key, (old) => {
+      const next = op(copy && !isPrimitive(old) ? cloneValue(old, `key ${JSON.stringify(key)}`) : old, arg);
+      return copy ? cloneValue(next, `key ${JSON.stringify(key)} (returned by op ${JSON.stringify(name)})`) : next;
+    });
+  }
+
+  #subscribe(conn: Connection, sid: number, topic: Topic): unknown {
+    if (typeof sid !== 'number' || !Number.isInteger(sid)) {
+      throw new KvbusError('ERR_BAD_ARGUMENT', `Expected a subscription id (an integer), got ${describe(sid)}`);
+    }
+    if (topic === null || typeof topic !== 'object' || !TOPIC_KINDS.has(topic.kind)) {
+      throw new KvbusError('ERR_BAD_ARGUMENT', `Expected a topic { kind: 'channel' | 'pattern' | 'key' | 'changes', name }, got ${describe(topic)}`);
+    }
+    if (topic.kind === 'key') assertKey(topic.name);
+    else assertName(topic.kind === 'channel' ? 'channel' : 'pattern', topic.name);
+    let subs = this.#subs.get(conn);
+    if (!subs) this.#subs.set(conn, (subs = new Map()));
+    if (subs.has(sid)) throw new KvbusError('ERR_BAD_ARGUMENT', `Subscription id ${sid} is already in use by this client`);
+
+    const sink: Sink = { deliver: (event) => conn.deliver(sid, event) };
+    subs.set(sid, { topic: { kind: topic.kind, name: topic.name }, sink });
+    const first = this.router.add(topic, sink);
+    const interest = first ? this.backend.interest(topic, true) : undefined;
+    if (topic.kind !== 'key') return interest;
+    // A watch starts with the current value, delivered before any later change.
+    const snapshot = () =>
+      then(this.backend.get(topic.name), (entry) => {
+        sink.deliver({ type: 'snapshot', key: topic.name, value: entry?.value, revision: entry?.revision ?? 0 });
+      });
+    return isThenable(interest) ? interest.then(snapshot) : snapshot();
+  }
+
+  #unsubscribe(conn: Connection, sid: number): unknown {
+    const sub = this.#subs.get(conn)?.get(sid);
+    if (!sub) return false;
+    this.#subs.get(conn)!.delete(sid);
+    const last = this.router.remove(sub.topic, sub.sink);
+    return then(last ? this.backend.interest(sub.topic, false) : undefined, () => true);
+  }
+
+  #disconnect(conn: Connection): unknown {
+    const subs = this.#subs.get(conn);
+    this.#subs.delete(conn);
+    if (!subs) return undefined;
+    const released: Array<MaybePromise<void>> = [];
+    for (const { topic, sink } of subs.values()) {
+      if (this.router.remove(topic, sink)) released.push(this.backend.interest(topic, false));
+    }
+    return released.some(isThenable) ? Promise.all(released).then(noop) : undefined;
+  }
+
+  #stats(): MaybePromise<StoreStats> {
+    return then(this.backend.size(), (keys) => ({
+      keys,
+      clients: this.clients,
+      subscriptions: this.router.size,
+      commands: this.counters.commands,
+      queueDepth: this.queueDepth,
+      dropped: this.counters.dropped,
+      malformed: this.counters.malformed,
+    }));
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** Maps a result that may or may not be a promise, without adding a tick when it is not. */
+function then<TIn, TOut>(value: MaybePromise<TIn>, fn: (value: TIn) => TOut): MaybePromise<TOut> {
+  return isThenable(value) ? (value as Promise<TIn>).then(fn) : fn(value as TIn);
+}
+
+function closedError(): KvbusError {
+  return new KvbusError('ERR_CLOSED', 'The store is closed: create a new one with createStore()');
+}

@@ -1,0 +1,81 @@
+import type { KeyChange, Topic } from '../actors/commands.js';
+import type { Entry } from '../types.js';
+
+/** A result that a backend may give at once (memory) or later (Redis). */
+export type MaybePromise<TValue> = TValue | Promise<TValue>;
+
+/** Time as the store sees it; injectable so TTL can be tested without waiting. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** The clock of the running process. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    // A pending expiry must not keep the process alive by itself.
+    const handle = setTimeout(fn, ms);
+    handle.unref();
+    return handle;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** What the actor hands a backend when it opens it. */
+export interface BackendContext {
+  readonly namespace: string;
+  readonly clock: Clock;
+  /** Routes a key change to the subscribers of this process. */
+  emitChange(change: KeyChange): void;
+  /** Routes a published message to the subscribers of this process; returns how many received it. */
+  emitMessage(channel: string, data: unknown): number;
+  /** Asks the actor to call {@link Backend.sweep} in its turn (never re-entrantly). */
+  requestSweep(): void;
+}
+
+/** Options of a backend write. */
+export interface BackendSetOptions {
+  ttlMs?: number | undefined;
+  ifRevision?: number | undefined;
+  /** Keep the key's TTL (`update` and `apply`) instead of removing it as a plain `set` does. */
+  keepTtl?: boolean | undefined;
+}
+
+/**
+ * Where the actor keeps its state. The actor calls one method at a time, in
+ * command order; a method may answer at once or with a promise. A backend
+ * reports every change it makes (or hears of) through {@link BackendContext}.
+ */
+export interface Backend {
+  /** A short name for messages and stats: `'memory'`, `'redis'`. */
+  readonly kind: string;
+  /**
+   * True when values handed out are the stored objects themselves, so the store
+   * must copy them before they reach user code.
+   */
+  readonly sharesValues: boolean;
+  /** True when blocking the main thread on this backend could deadlock (any I/O backend). */
+  readonly isAsync: boolean;
+  open(context: BackendContext): MaybePromise<void>;
+  get(key: string): MaybePromise<Entry | undefined>;
+  /** Writes; resolves to the new revision, or throws `ERR_CONFLICT` when `ifRevision` does not hold. */
+  set(key: string, value: unknown, options: BackendSetOptions): MaybePromise<number>;
+  delete(key: string, ifRevision?: number): MaybePromise<boolean>;
+  has(key: string): MaybePromise<boolean>;
+  keys(pattern: string | undefined): MaybePromise<string[]>;
+  entries(pattern: string | undefined): MaybePromise<Array<[string, unknown]>>;
+  clear(): MaybePromise<void>;
+  incr(key: string, by: number): MaybePromise<number>;
+  /** Replaces a value by `op(old)` atomically, keeping its TTL; `undefined` deletes. Resolves to the new value. */
+  apply(key: string, op: (old: unknown) => unknown): MaybePromise<unknown>;
+  /** Publishes; resolves to the number of receivers. */
+  publish(channel: string, data: unknown): MaybePromise<number>;
+  /** Called when a topic gains its first or loses its last subscriber in this process. */
+  interest(topic: Topic, active: boolean): MaybePromise<void>;
+  size(): MaybePromise<number>;
+  /** Expires what is due (memory backend). */
+  sweep?(): void;
+  close(): MaybePromise<void>;
+}

@@ -1,0 +1,245 @@
+import { Observable } from 'rxjs';
+import type { Command, SubEvent, Topic } from '../actors/commands.js';
+import { KvbusError, describe, isKvbusError } from '../errors.js';
+import type {
+  ChangeEvent,
+  Entry,
+  PatternMessage,
+  ReceiveHandler,
+  SetOptions,
+  Store,
+  StoreStats,
+  UpdateOptions,
+} from '../types.js';
+import { assertFinite, assertKey, assertName, assertPattern, assertSetOptions, assertValue, cloneValue } from '../validate.js';
+import type { Link, SubscriptionHandlers } from './link.js';
+
+/** Options of a {@link StoreClient}. */
+export interface StoreClientOptions {
+  /** Copy values on the way in (the main thread; a message stream copies by itself). */
+  copyIn: boolean;
+  /** Where errors of `onSubscriberReceive` handlers go. */
+  onError: (error: unknown, context: string) => void;
+}
+
+/** @internal The default report of a failing handler: it must not pass unseen, nor stop anything. */
+export function reportToConsole(error: unknown, context: string): void {
+  console.error(`kvbus: ${context} failed:`, error);
+}
+
+/**
+ * The {@link Store} API over a {@link Link}: the same code serves the main
+ * thread, workers and child processes. Validation happens here, in the
+ * caller's stack, and failures come back as rejected promises (or, for the
+ * observable factories, as a synchronous throw).
+ */
+export class StoreClient implements Store {
+  readonly #link: Link;
+  readonly #options: StoreClientOptions;
+
+  /**
+   * @param link - the way to the actor
+   * @param options - copy mode and error reporting
+   */
+  constructor(link: Link, options: StoreClientOptions) {
+    this.#link = link;
+    this.#options = options;
+  }
+
+  get<TValue = unknown>(key: string, defaultValue?: TValue): Promise<TValue | undefined> {
+    try {
+      assertKey(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const value = this.#link.request({ type: 'kv.get', key }) as Promise<TValue | undefined>;
+    return defaultValue === undefined ? value : value.then((v) => (v === undefined ? defaultValue : v));
+  }
+
+  getEntry<TValue = unknown>(key: string): Promise<Entry<TValue> | undefined> {
+    return this.#send(() => (assertKey(key), { type: 'kv.getEntry', key })) as Promise<Entry<TValue> | undefined>;
+  }
+
+  set(key: string, value: unknown, options?: SetOptions): Promise<number> {
+    return this.#send(() => {
+      assertKey(key);
+      assertValue(key, value);
+      assertSetOptions(options);
+      const cmd: Command = { type: 'kv.set', key, value: this.#copy(value, key) };
+      if (options?.ttlMs !== undefined) cmd.ttlMs = options.ttlMs;
+      if (options?.ifRevision !== undefined) cmd.ifRevision = options.ifRevision;
+      return cmd;
+    }) as Promise<number>;
+  }
+
+  delete(key: string): Promise<boolean> {
+    return this.#send(() => (assertKey(key), { type: 'kv.delete', key })) as Promise<boolean>;
+  }
+
+  has(key: string): Promise<boolean> {
+    return this.#send(() => (assertKey(key), { type: 'kv.has', key })) as Promise<boolean>;
+  }
+
+  keys(pattern?: string): Promise<string[]> {
+    return this.#send(() => (assertPattern(pattern), pattern === undefined ? { type: 'kv.keys' } : { type: 'kv.keys', pattern })) as Promise<string[]>;
+  }
+
+  getAll<TValue = unknown>(pattern?: string): Promise<Map<string, TValue>> {
+    return this.#send(() => (assertPattern(pattern), pattern === undefined ? { type: 'kv.getAll' } : { type: 'kv.getAll', pattern })) as Promise<Map<string, TValue>>;
+  }
+
+  clear(): Promise<void> {
+    return this.#link.request({ type: 'kv.clear' }) as Promise<void>;
+  }
+
+  incr(key: string, by = 1): Promise<number> {
+    return this.#send(() => (assertKey(key), assertFinite('by', by), { type: 'kv.incr', key, by })) as Promise<number>;
+  }
+
+  async update<TValue = unknown>(
+    key: string,
+    fn: (old: TValue | undefined) => TValue | undefined | Promise<TValue | undefined>,
+    options?: UpdateOptions,
+  ): Promise<TValue | undefined> {
+    assertKey(key);
+    if (typeof fn !== 'function') throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`fn\` to be a function, got ${describe(fn)}`);
+    const retries = options?.retries ?? Infinity;
+    if (typeof retries !== 'number' || Number.isNaN(retries) || retries < 0) {
+      throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`retries\` to be a number >= 0, got ${describe(retries)}`);
+    }
+    for (let attempt = 0; ; attempt++) {
+      const entry = (await this.#link.request({ type: 'kv.getEntry', key })) as Entry<TValue> | undefined;
+      const next = await fn(entry?.value);
+      const revision = entry?.revision ?? 0;
+      try {
+        if (next === undefined) {
+          if (entry) await this.#link.request({ type: 'kv.delete', key, ifRevision: revision });
+        } else {
+          await this.#link.request({ type: 'kv.set', key, value: this.#copy(next, key), ifRevision: revision, keepTtl: true });
+        }
+        return next;
+      } catch (error) {
+        if (!isKvbusError(error) || error.code !== 'ERR_CONFLICT') throw error;
+        if (attempt >= retries) {
+          throw new KvbusError('ERR_CONFLICT', `update(${JSON.stringify(key)}) gave up after ${attempt + 1} conflicting attempts (retries: ${retries})`, { cause: error });
+        }
+      }
+    }
+  }
+
+  apply<TValue = unknown>(key: string, opName: string, arg?: unknown): Promise<TValue | undefined> {
+    return this.#send(() => {
+      assertKey(key);
+      assertName('opName', opName);
+      const cmd: Command = { type: 'kv.apply', key, op: opName };
+      if (arg !== undefined) cmd.arg = this.#copy(arg, key);
+      return cmd;
+    }) as Promise<TValue | undefined>;
+  }
+
+  publish(channel: string, data: unknown): Promise<number> {
+    return this.#send(() => {
+      assertName('channel', channel);
+      // Always copied, even with `copy: false`: uncloneable data must fail here,
+      // at the publisher, whether or not anyone listens.
+      return { type: 'bus.publish', channel, data: this.#options.copyIn ? cloneValue(data, `channel ${JSON.stringify(channel)}`) : data };
+    }) as Promise<number>;
+  }
+
+  channel<TData = unknown>(name: string): Observable<TData> {
+    assertName('channel', name);
+    return this.#observe({ kind: 'channel', name }, (event, next) => {
+      if (event.type === 'message') next(event.data as TData);
+    });
+  }
+
+  pattern<TData = unknown>(glob: string): Observable<PatternMessage<TData>> {
+    assertName('pattern', glob);
+    return this.#observe({ kind: 'pattern', name: glob }, (event, next) => {
+      if (event.type === 'message') next({ channel: event.channel, data: event.data as TData });
+    });
+  }
+
+  watch<TValue = unknown>(key: string): Observable<TValue | undefined> {
+    assertKey(key);
+    return new Observable<TValue | undefined>((subscriber) => {
+      // A clear concerns a watched key only if it held a value.
+      let present = false;
+      return this.#link.subscribe({ kind: 'key', name: key }, handlers(subscriber, (event: SubEvent) => {
+        if (event.type === 'snapshot' || event.type === 'set') {
+          present = event.value !== undefined;
+          subscriber.next(event.value as TValue | undefined);
+        } else if (event.type !== 'message' && (event.type !== 'clear' || present)) {
+          present = false;
+          subscriber.next(undefined);
+        }
+      }));
+    });
+  }
+
+  changes<TValue = unknown>(glob = '*'): Observable<ChangeEvent<TValue>> {
+    assertName('glob', glob);
+    return this.#observe({ kind: 'changes', name: glob }, (event, next) => {
+      if (event.type !== 'message' && event.type !== 'snapshot') next(event as ChangeEvent<TValue>);
+    });
+  }
+
+  onSubscriberReceive<TData = unknown>(channel: string, handler: ReceiveHandler<TData>): () => void {
+    assertName('channel', channel);
+    if (typeof handler !== 'function') {
+      throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`handler\` to be a function, got ${describe(handler)}`);
+    }
+    const context = `a handler of channel ${JSON.stringify(channel)}`;
+    const report = (error: unknown) => this.#options.onError(error, context);
+    const subscription = this.channel<TData>(channel).subscribe({
+      next: (data) => {
+        // A failing handler is reported and forgotten: it stops neither the actor nor its siblings.
+        try {
+          const result = handler(data);
+          if (result && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).then(undefined, report);
+        } catch (error) {
+          report(error);
+        }
+      },
+      error: report,
+    });
+    return () => subscription.unsubscribe();
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.#link.request({ type: 'sys.stats' }) as Promise<StoreStats>;
+  }
+
+  close(): Promise<void> {
+    return this.#link.close();
+  }
+
+  /** Builds a command (validating as it goes) and sends it; a validation failure becomes a rejection. */
+  #send(build: () => Command): Promise<unknown> {
+    let cmd: Command;
+    try {
+      cmd = build();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#link.request(cmd);
+  }
+
+  #copy<TValue>(value: TValue, key: string): TValue {
+    return this.#options.copyIn ? cloneValue(value, `key ${JSON.stringify(key)}`) : value;
+  }
+
+  #observe<TOut>(topic: Topic, map: (event: SubEvent, next: (value: TOut) => void) => void): Observable<TOut> {
+    return new Observable<TOut>((subscriber) => {
+      const next = (value: TOut) => subscriber.next(value);
+      return this.#link.subscribe(topic, handlers(subscriber, (event) => map(event, next)));
+    });
+  }
+}
+
+function handlers(
+  subscriber: { error(error: unknown): void; complete(): void },
+  next: (event: SubEvent) => void,
+): SubscriptionHandlers {
+  return { next, error: (error) => subscriber.error(error), complete: () => subscriber.complete() };
+}

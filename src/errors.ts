@@ -1,0 +1,62 @@
+/**
+ * The stable error codes of kvbus. They survive thread and process boundaries.
+ */
+export const ERROR_CODES = [
+  'ERR_BAD_KEY',
+  'ERR_BAD_ARGUMENT',
+  'ERR_NOT_CLONEABLE',
+  'ERR_TYPE',
+  'ERR_CONFLICT',
+  'ERR_CLOSED',
+  'ERR_DISCONNECTED',
+  'ERR_TIMEOUT',
+  'ERR_NO_STORE',
+  'ERR_WOULD_DEADLOCK',
+  'ERR_BACKEND',
+] as const;
+
+/** One of {@link ERROR_CODES}. */
+export type KvbusErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * The one error class kvbus throws; callers branch on `code`, never on the message.
+ *
+ * @example
+ * try { await store.set('n', 1, { ifRevision: 0 }); }
+ * catch (err) { if (err instanceof KvbusError && err.code === 'ERR_CONFLICT') retry(); }
+ */
+export class KvbusError extends Error {
+  override name = 'KvbusError';
+  readonly code: KvbusErrorCode;
+
+  /**
+   * @param code - the stable error code
+   * @param message - what went wrong and what to do about it
+   * @param options - `cause`: the lower-level error, when there is one
+   */
+  constructor(code: KvbusErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/**
+ * Tells whether a value is a kvbus error, even one built by another copy of the library.
+ *
+ * @param error - anything caught
+ * @returns true when `error` carries a kvbus error code
+ */
+export function isKvbusError(error: unknown): error is KvbusError {
+  const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
+  return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code);
+}
+
+/** @internal Describes a value for an error message: its type, and short values in full. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return value.length > 40 ? `a string of length ${value.length}` : JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? `an object (${value.constructor?.name ?? 'null prototype'})` : typeof value;
+}

@@ -1,0 +1,122 @@
+import type { Command, SubEvent, Topic } from '../actors/commands.js';
+import type { Connection } from '../actors/connection.js';
+import type { StoreActor } from '../actors/store-actor.js';
+import { KvbusError } from '../errors.js';
+import type { Link, SubscriptionHandlers } from '../client/link.js';
+import { cloneValue, isPrimitive } from '../validate.js';
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+const NOTHING = Symbol('nothing');
+
+/**
+ * The main thread's own client: a {@link Link} for the store API on one side,
+ * a {@link Connection} of the actor on the other. Each observer is its own
+ * subscription in the actor (so counts are per observer), and values that
+ * would alias the store are copied on their way out.
+ */
+export class LocalLink implements Link, Connection {
+  readonly id = 0;
+  readonly kind = 'local';
+  readonly #actor: StoreActor;
+  readonly #copyOut: boolean;
+  readonly #pending = new Map<number, Pending>();
+  readonly #subs = new Map<number, SubscriptionHandlers>();
+  #seq = 0;
+  #nextSid = 0;
+  // The command being sent right now, and its answer if the actor gave it at
+  // once: most commands complete inside commands$.next(), and then the reply
+  // needs no pending entry and no `new Promise`.
+  #inline = 0;
+  #inlineOk = true;
+  #inlineValue: unknown = NOTHING;
+  #lastEvent: SubEvent | undefined;
+  #lastCopy: SubEvent | undefined;
+
+  /**
+   * @param actor - the store actor
+   * @param copyOut - copy values that leave the store (copy mode with a backend that shares values)
+   */
+  constructor(actor: StoreActor, copyOut: boolean) {
+    this.#actor = actor;
+    this.#copyOut = copyOut;
+    actor.connect(this);
+  }
+
+  request(cmd: Command): Promise<unknown> {
+    const seq = ++this.#seq;
+    // A request can start inside another one (from a subscriber callback): keep the outer one's state.
+    const outer = this.#inline;
+    const outerValue = this.#inlineValue;
+    const outerOk = this.#inlineOk;
+    this.#inline = seq;
+    this.#inlineValue = NOTHING;
+    this.#actor.commands$.next({ conn: this, seq, cmd });
+    const value = this.#inlineValue;
+    const ok = this.#inlineOk;
+    this.#inline = outer;
+    this.#inlineValue = outerValue;
+    this.#inlineOk = outerOk;
+    if (value !== NOTHING) return ok ? Promise.resolve(value) : Promise.reject(value);
+    return new Promise((resolve, reject) => this.#pending.set(seq, { resolve, reject }));
+  }
+
+  reply(seq: number, ok: boolean, value: unknown): void {
+    if (ok && this.#copyOut && !isPrimitive(value)) value = cloneValue(value, 'a reply');
+    if (seq === this.#inline && this.#inlineValue === NOTHING) {
+      this.#inlineOk = ok;
+      this.#inlineValue = value;
+      return;
+    }
+    const pending = this.#pending.get(seq);
+    if (!pending) return;
+    this.#pending.delete(seq);
+    if (ok) pending.resolve(value);
+    else pending.reject(value);
+  }
+
+  subscribe(topic: Topic, handlers: SubscriptionHandlers): () => void {
+    const sid = ++this.#nextSid;
+    this.#subs.set(sid, handlers);
+    this.request({ type: 'sub.add', sid, topic }).catch((error) => {
+      if (this.#subs.delete(sid)) handlers.error(error);
+    });
+    return () => {
+      if (this.#subs.delete(sid) && !this.#actor.closed) this.request({ type: 'sub.remove', sid }).catch(() => {});
+    };
+  }
+
+  deliver(sid: number, event: SubEvent): void {
+    this.#subs.get(sid)?.next(this.#copyEvent(event));
+  }
+
+  end(): void {
+    const error = new KvbusError('ERR_CLOSED', 'The store was closed while this call was pending');
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+    const subs = [...this.#subs.values()];
+    this.#subs.clear();
+    for (const handlers of subs) handlers.complete();
+  }
+
+  close(): Promise<void> {
+    return this.#actor.close();
+  }
+
+  /**
+   * Copies the value a change carries, once per event: observers of one event in
+   * this thread share the copy (as with any Subject), and none of them aliases the store.
+   * Published data needs no copy here: the publisher already copied it.
+   */
+  #copyEvent(event: SubEvent): SubEvent {
+    if (!this.#copyOut || event.type === 'message' || !('value' in event) || isPrimitive(event.value)) return event;
+    if (event !== this.#lastEvent) {
+      this.#lastEvent = event;
+      this.#lastCopy = { ...event, value: cloneValue(event.value, `key ${JSON.stringify(event.key)}`) };
+    }
+    return this.#lastCopy!;
+  }
+}

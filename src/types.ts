@@ -1,0 +1,140 @@
+import type { Observable } from 'rxjs';
+
+/** Options of {@link Store.set}. */
+export interface SetOptions {
+  /** Expire the key after this many milliseconds (a positive finite number). Without it, an existing TTL is removed. */
+  ttlMs?: number;
+  /** Compare-and-set: write only if the key's revision is still this one (`0` = only if the key is absent). */
+  ifRevision?: number;
+}
+
+/** Options of {@link Store.update}. */
+export interface UpdateOptions {
+  /**
+   * How many times to retry after a conflict before rejecting with `ERR_CONFLICT`.
+   * @defaultValue `Infinity` — every conflict means another writer succeeded, so the system always progresses.
+   */
+  retries?: number;
+}
+
+/** A stored value with its revision. */
+export interface Entry<TValue = unknown> {
+  value: TValue;
+  /** The store-wide revision of the write that produced this value. */
+  revision: number;
+}
+
+/** One key change, as seen by {@link Store.changes}. */
+export interface ChangeEvent<TValue = unknown> {
+  type: 'set' | 'delete' | 'expire' | 'clear';
+  /** The key that changed; `'*'` for `clear`. */
+  key: string;
+  /** The new value, on `set` only. */
+  value?: TValue;
+  revision: number;
+}
+
+/** One message of {@link Store.pattern}: the channel it was published on, and its data. */
+export interface PatternMessage<TData = unknown> {
+  channel: string;
+  data: TData;
+}
+
+/** A client joining or leaving the store, as seen by {@link MainStore.peers}. */
+export interface PeerEvent {
+  type: 'join' | 'exit';
+  id: number;
+  kind: 'worker' | 'process';
+  exitCode?: number;
+}
+
+/** Counters of a store, from {@link Store.stats}. */
+export interface StoreStats {
+  /** Live keys in this namespace. */
+  keys: number;
+  /** Connected remote clients (workers and child processes). */
+  clients: number;
+  /** Main-thread observers, plus one per remote client and channel, pattern, watched key or changes glob. */
+  subscriptions: number;
+  /** Commands the actor has applied. */
+  commands: number;
+  /** Commands waiting in the actor's mailbox. */
+  queueDepth: number;
+  /** Messages dropped by the overflow policy of remote subscriber buffers. */
+  dropped: number;
+  /** Malformed messages received from remote clients. */
+  malformed: number;
+}
+
+/** What a remote subscriber's buffer does when it is full. */
+export type OverflowPolicy = 'drop-oldest' | 'drop-newest' | 'error';
+
+/** The bounded buffer each remote subscriber gets. */
+export interface SubscriberBufferOptions {
+  /** @defaultValue 10 000 messages */
+  size: number;
+  /** @defaultValue `'drop-oldest'` */
+  overflow: OverflowPolicy;
+}
+
+/** A handler of {@link Store.onSubscriberReceive}; it may be async. */
+export type ReceiveHandler<TData = unknown> = (data: TData) => void | Promise<void>;
+
+/** An operation registered with {@link MainStore.defineOp}: the next value from the old one (`undefined` deletes). */
+export type StoreOp<TValue = any, TArg = any> = (old: TValue | undefined, arg: TArg) => TValue | undefined;
+
+/** The blocking API of {@link Store.sync}. */
+export interface SyncStore {
+  get<TValue = unknown>(key: string, defaultValue?: TValue): TValue | undefined;
+  getEntry<TValue = unknown>(key: string): Entry<TValue> | undefined;
+  set(key: string, value: unknown, options?: SetOptions): number;
+  delete(key: string): boolean;
+  has(key: string): boolean;
+  incr(key: string, by?: number): number;
+}
+
+/** The store API, the same in the main thread, in workers and in child processes. */
+export interface Store {
+  /** Reads a value; resolves to `defaultValue` (or `undefined`) when the key is absent. */
+  get<TValue = unknown>(key: string, defaultValue?: TValue): Promise<TValue | undefined>;
+  /** Reads a value with its revision; `undefined` when absent. */
+  getEntry<TValue = unknown>(key: string): Promise<Entry<TValue> | undefined>;
+  /** Writes a value; resolves to its new revision. */
+  set(key: string, value: unknown, options?: SetOptions): Promise<number>;
+  /** Removes a key; resolves to `true` if one was removed. */
+  delete(key: string): Promise<boolean>;
+  /** Tells whether a key is present. */
+  has(key: string): Promise<boolean>;
+  /** Lists the keys that match a Redis-style glob (all keys without one). */
+  keys(pattern?: string): Promise<string[]>;
+  /** A snapshot copy of the matching entries; never the live store. */
+  getAll<TValue = unknown>(pattern?: string): Promise<Map<string, TValue>>;
+  /** Removes every key of this namespace. */
+  clear(): Promise<void>;
+  /** Atomically adds `by` to a number (absent counts as 0); resolves to the new number. */
+  incr(key: string, by?: number): Promise<number>;
+  /** Optimistic read-modify-write with `fn` run here, retried on conflict; `undefined` from `fn` deletes. */
+  update<TValue = unknown>(
+    key: string,
+    fn: (old: TValue | undefined) => TValue | undefined | Promise<TValue | undefined>,
+    options?: UpdateOptions,
+  ): Promise<TValue | undefined>;
+  /** Runs an operation registered in the main thread atomically inside the actor. */
+  apply<TValue = unknown>(key: string, opName: string, arg?: unknown): Promise<TValue | undefined>;
+  /** Delivers `data` to every subscriber of `channel`; resolves to the number of receivers. */
+  publish(channel: string, data: unknown): Promise<number>;
+  /** A hot observable of one channel. */
+  channel<TData = unknown>(name: string): Observable<TData>;
+  /** A hot observable of every channel matching a glob. */
+  pattern<TData = unknown>(glob: string): Observable<PatternMessage<TData>>;
+  /** The current value of a key, then each change (`undefined` when absent). */
+  watch<TValue = unknown>(key: string): Observable<TValue | undefined>;
+  /** Every change to keys matching the glob (all keys without one). */
+  changes<TValue = unknown>(glob?: string): Observable<ChangeEvent<TValue>>;
+  /** Seed-compatible callback subscription; returns the unsubscribe function. */
+  onSubscriberReceive<TData = unknown>(channel: string, handler: ReceiveHandler<TData>): () => void;
+  /** Counters of the store. */
+  stats(): Promise<StoreStats>;
+  /** Closes this store (main thread) or this client's connection (worker, child). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,77 @@
+import { KvbusError, describe } from './errors.js';
+
+// Shared by the client side (fail fast, in the caller's stack) and the actor (a
+// remote message may be anything): cheap typeof checks only.
+
+/** @internal Throws `ERR_BAD_KEY` unless `key` is a non-empty string. */
+export function assertKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new KvbusError('ERR_BAD_KEY', `Expected \`key\` to be a non-empty string, got ${describe(key)}`);
+  }
+}
+
+/** @internal Throws `ERR_BAD_ARGUMENT` unless `value` is a non-empty string. */
+export function assertName(what: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`${what}\` to be a non-empty string, got ${describe(value)}`);
+  }
+}
+
+/** @internal Throws `ERR_BAD_ARGUMENT` unless `pattern` is absent or a non-empty string. */
+export function assertPattern(pattern: unknown): asserts pattern is string | undefined {
+  if (pattern !== undefined) assertName('pattern', pattern);
+}
+
+/** @internal Throws `ERR_BAD_ARGUMENT` unless `value` is a finite number. */
+export function assertFinite(what: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`${what}\` to be a finite number, got ${describe(value)}`);
+  }
+}
+
+/** @internal Validates the options of `set` (TTL and compare-and-set). */
+export function assertSetOptions(options: unknown): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object') {
+    throw new KvbusError('ERR_BAD_ARGUMENT', `Expected set options to be an object, got ${describe(options)}`);
+  }
+  const { ttlMs, ifRevision } = options as { ttlMs?: unknown; ifRevision?: unknown };
+  if (ttlMs !== undefined && (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0)) {
+    throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`ttlMs\` to be a positive finite number, got ${describe(ttlMs)}`);
+  }
+  if (ifRevision !== undefined && (typeof ifRevision !== 'number' || !Number.isSafeInteger(ifRevision) || ifRevision < 0)) {
+    throw new KvbusError(
+      'ERR_BAD_ARGUMENT',
+      `Expected \`ifRevision\` to be a revision (an integer >= 0, 0 = only if absent), got ${describe(ifRevision)}`,
+    );
+  }
+}
+
+/** @internal Throws `ERR_BAD_ARGUMENT` for `undefined`, which is not a storable value. */
+export function assertValue(key: string, value: unknown): void {
+  if (value === undefined) {
+    throw new KvbusError('ERR_BAD_ARGUMENT', `Cannot store \`undefined\` under key ${JSON.stringify(key)}: use delete() to remove a key`);
+  }
+}
+
+/** @internal True for values that are their own copy (no structured clone needed). */
+export function isPrimitive(value: unknown): boolean {
+  return value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
+}
+
+/**
+ * @internal Returns a structured clone of `value`, or throws `ERR_NOT_CLONEABLE` naming `what`.
+ * Primitives are returned as they are: they are immutable, and cloning them is most of the cost.
+ */
+export function cloneValue<TValue>(value: TValue, what: string): TValue {
+  if (isPrimitive(value)) return value;
+  try {
+    return structuredClone(value);
+  } catch (cause) {
+    throw new KvbusError(
+      'ERR_NOT_CLONEABLE',
+      `The value for ${what} cannot be structured-cloned (${(cause as Error).message}); store plain data: objects, arrays, Maps, Dates, typed arrays`,
+      { cause },
+    );
+  }
+}
