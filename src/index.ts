@@ -29,3 +29,6 @@ export type {
   SyncStore,
   UpdateOptions,
 } from './types.js';
+
+// Workers and child processes
+export { createPool, type CreatePoolOptions } from './pool/create-pool.js';

@@ -133,8 +133,12 @@ export interface Store {
   changes<TValue = unknown>(glob?: string): Observable<ChangeEvent<TValue>>;
   /** Seed-compatible callback subscription; returns the unsubscribe function. */
   onSubscriberReceive<TData = unknown>(channel: string, handler: ReceiveHandler<TData>): () => void;
+  /** Connected clients joining and leaving (main thread only; elsewhere the observable errors). */
+  peers(): Observable<PeerEvent>;
   /** Counters of the store. */
   stats(): Promise<StoreStats>;
+  /** Blocking access for CPU-bound worker code (see {@link SyncStore}). */
+  readonly sync: SyncStore;
   /** Closes this store (main thread) or this client's connection (worker, child). */
   close(): Promise<void>;
 }

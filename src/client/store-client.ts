@@ -1,17 +1,20 @@
-import { Observable } from 'rxjs';
+import { Observable, throwError } from 'rxjs';
 import type { Command, SubEvent, Topic } from '../actors/commands.js';
 import { KvbusError, describe, isKvbusError } from '../errors.js';
 import type {
   ChangeEvent,
   Entry,
   PatternMessage,
+  PeerEvent,
   ReceiveHandler,
   SetOptions,
   Store,
   StoreStats,
+  SyncStore,
   UpdateOptions,
 } from '../types.js';
-import { assertFinite, assertKey, assertName, assertPattern, assertSetOptions, assertValue, cloneValue } from '../validate.js';
+import { assertKey, assertName, assertPattern, cloneValue } from '../validate.js';
+import { buildDelete, buildGet, buildGetEntry, buildHas, buildIncr, buildSet } from './build-command.js';
 import type { Link, SubscriptionHandlers } from './link.js';
 
 /** Options of a {@link StoreClient}. */
@@ -20,6 +23,10 @@ export interface StoreClientOptions {
   copyIn: boolean;
   /** Where errors of `onSubscriberReceive` handlers go. */
   onError: (error: unknown, context: string) => void;
+  /** The blocking API of this place. */
+  sync: SyncStore;
+  /** Peer events, where this client can see them (the main thread). */
+  peers?: () => Observable<PeerEvent>;
 }
 
 /** @internal The default report of a failing handler: it must not pass unseen, nor stop anything. */
@@ -36,6 +43,8 @@ export function reportToConsole(error: unknown, context: string): void {
 export class StoreClient implements Store {
   readonly #link: Link;
   readonly #options: StoreClientOptions;
+  /** Blocking `get`, `getEntry`, `set`, `delete`, `has` and `incr`, for code that cannot await. */
+  readonly sync: SyncStore;
 
   /**
    * @param link - the way to the actor
@@ -44,40 +53,28 @@ export class StoreClient implements Store {
   constructor(link: Link, options: StoreClientOptions) {
     this.#link = link;
     this.#options = options;
+    this.sync = options.sync;
   }
 
   get<TValue = unknown>(key: string, defaultValue?: TValue): Promise<TValue | undefined> {
-    try {
-      assertKey(key);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const value = this.#link.request({ type: 'kv.get', key }) as Promise<TValue | undefined>;
+    const value = this.#send(() => buildGet(key)) as Promise<TValue | undefined>;
     return defaultValue === undefined ? value : value.then((v) => (v === undefined ? defaultValue : v));
   }
 
   getEntry<TValue = unknown>(key: string): Promise<Entry<TValue> | undefined> {
-    return this.#send(() => (assertKey(key), { type: 'kv.getEntry', key })) as Promise<Entry<TValue> | undefined>;
+    return this.#send(() => buildGetEntry(key)) as Promise<Entry<TValue> | undefined>;
   }
 
   set(key: string, value: unknown, options?: SetOptions): Promise<number> {
-    return this.#send(() => {
-      assertKey(key);
-      assertValue(key, value);
-      assertSetOptions(options);
-      const cmd: Command = { type: 'kv.set', key, value: this.#copy(value, key) };
-      if (options?.ttlMs !== undefined) cmd.ttlMs = options.ttlMs;
-      if (options?.ifRevision !== undefined) cmd.ifRevision = options.ifRevision;
-      return cmd;
-    }) as Promise<number>;
+    return this.#send(() => buildSet(key, value, options, this.#options.copyIn)) as Promise<number>;
   }
 
   delete(key: string): Promise<boolean> {
-    return this.#send(() => (assertKey(key), { type: 'kv.delete', key })) as Promise<boolean>;
+    return this.#send(() => buildDelete(key)) as Promise<boolean>;
   }
 
   has(key: string): Promise<boolean> {
-    return this.#send(() => (assertKey(key), { type: 'kv.has', key })) as Promise<boolean>;
+    return this.#send(() => buildHas(key)) as Promise<boolean>;
   }
 
   keys(pattern?: string): Promise<string[]> {
@@ -93,7 +90,7 @@ export class StoreClient implements Store {
   }
 
   incr(key: string, by = 1): Promise<number> {
-    return this.#send(() => (assertKey(key), assertFinite('by', by), { type: 'kv.incr', key, by })) as Promise<number>;
+    return this.#send(() => buildIncr(key, by)) as Promise<number>;
   }
 
   async update<TValue = unknown>(
@@ -142,7 +139,7 @@ export class StoreClient implements Store {
       assertName('channel', channel);
       // Always copied, even with `copy: false`: uncloneable data must fail here,
       // at the publisher, whether or not anyone listens.
-      return { type: 'bus.publish', channel, data: this.#options.copyIn ? cloneValue(data, `channel ${JSON.stringify(channel)}`) : data };
+      return { type: 'bus.publish', channel, data: cloneValue(data, `channel ${JSON.stringify(channel)}`) };
     }) as Promise<number>;
   }
 
@@ -204,6 +201,11 @@ export class StoreClient implements Store {
       error: report,
     });
     return () => subscription.unsubscribe();
+  }
+
+  peers(): Observable<PeerEvent> {
+    if (this.#options.peers) return this.#options.peers();
+    return throwError(() => new KvbusError('ERR_BAD_ARGUMENT', 'peers() is only available on the store in the main thread, which sees every client'));
   }
 
   stats(): Promise<StoreStats> {

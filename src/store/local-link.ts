@@ -33,6 +33,8 @@ export class LocalLink implements Link, Connection {
   #inline = 0;
   #inlineOk = true;
   #inlineValue: unknown = NOTHING;
+  #answer: unknown = NOTHING;
+  #answerOk = true;
   #lastEvent: SubEvent | undefined;
   #lastCopy: SubEvent | undefined;
 
@@ -47,6 +49,32 @@ export class LocalLink implements Link, Connection {
   }
 
   request(cmd: Command): Promise<unknown> {
+    const seq = this.#dispatch(cmd);
+    const value = this.#answer;
+    if (value !== NOTHING) return this.#answerOk ? Promise.resolve(value) : Promise.reject(value);
+    return new Promise((resolve, reject) => this.#pending.set(seq, { resolve, reject }));
+  }
+
+  /**
+   * Runs a command now and returns its reply, for `store.sync` in the main thread.
+   * @param cmd - the command
+   * @returns the reply's value; throws its error
+   */
+  requestSync(cmd: Command): unknown {
+    if (this.#actor.busy) {
+      // The actor is inside a command (this is a subscriber callback): running this one
+      // now would be re-entrant, and waiting for it would block the thread that must run it.
+      throw new KvbusError('ERR_WOULD_DEADLOCK', 'store.sync cannot run inside a subscriber callback of the main thread: use the async API (await store.get(...)) there');
+    }
+    this.#dispatch(cmd);
+    const value = this.#answer;
+    if (value === NOTHING) throw new KvbusError('ERR_WOULD_DEADLOCK', 'The store could not answer synchronously: use the async API');
+    if (!this.#answerOk) throw value;
+    return value;
+  }
+
+  /** Sends a command; if the actor answered at once, the answer is in #answer / #answerOk. */
+  #dispatch(cmd: Command): number {
     const seq = ++this.#seq;
     // A request can start inside another one (from a subscriber callback): keep the outer one's state.
     const outer = this.#inline;
@@ -55,13 +83,12 @@ export class LocalLink implements Link, Connection {
     this.#inline = seq;
     this.#inlineValue = NOTHING;
     this.#actor.commands$.next({ conn: this, seq, cmd });
-    const value = this.#inlineValue;
-    const ok = this.#inlineOk;
+    this.#answer = this.#inlineValue;
+    this.#answerOk = this.#inlineOk;
     this.#inline = outer;
     this.#inlineValue = outerValue;
     this.#inlineOk = outerOk;
-    if (value !== NOTHING) return ok ? Promise.resolve(value) : Promise.reject(value);
-    return new Promise((resolve, reject) => this.#pending.set(seq, { resolve, reject }));
+    return seq;
   }
 
   reply(seq: number, ok: boolean, value: unknown): void {

@@ -1,8 +1,14 @@
+import type { ChildProcess, ForkOptions } from 'node:child_process';
+import { setEnvironmentData, type Worker } from 'node:worker_threads';
+import { Observable, Subject } from 'rxjs';
 import { StoreActor } from '../actors/store-actor.js';
 import type { Backend, Clock } from '../backends/backend.js';
 import { StoreClient, type StoreClientOptions } from '../client/store-client.js';
+import { createSyncStore, refusingSyncStore } from '../client/sync-store.js';
 import { KvbusError, describe } from '../errors.js';
-import type { StoreOp, StoreStats, SubscriberBufferOptions } from '../types.js';
+import { attach } from '../pool/attach.js';
+import { fork } from '../pool/fork.js';
+import type { PeerEvent, StoreOp, SubscriberBufferOptions } from '../types.js';
 import { assertName } from '../validate.js';
 import { LocalLink } from './local-link.js';
 
@@ -19,24 +25,32 @@ export interface MainStoreConfig {
 
 /**
  * The store in the main thread: the {@link Store} API, plus what only the
- * owner of the actor can do (register operations, close).
+ * owner of the actor can do: register operations, connect workers and child
+ * processes, watch them come and go, close.
  */
 export class MainStore extends StoreClient {
   /** @internal */
   readonly actor: StoreActor;
   /** @internal */
   readonly config: MainStoreConfig;
+  /** @internal Peer events, for attach and fork. */
+  readonly peers$ = new Subject<PeerEvent>();
   readonly #ready: Promise<void>;
+  #nextClientId = 0;
 
   /** @internal Use {@link createStore}. */
   constructor(config: MainStoreConfig) {
     const actor = new StoreActor(config.backend, { namespace: config.namespace, clock: config.clock, copy: config.copy });
     const link = new LocalLink(actor, config.copy && config.backend.sharesValues);
-    super(link, { copyIn: config.copy, onError: config.onError });
+    const sync = config.backend.isAsync
+      ? refusingSyncStore(() => new KvbusError('ERR_WOULD_DEADLOCK', `store.sync cannot block the main thread on the ${config.backend.kind} backend: its answer needs this thread's event loop; use the async API (await store.get(...))`))
+      : createSyncStore((cmd) => link.requestSync(cmd), config.copy);
+    super(link, { copyIn: config.copy, onError: config.onError, sync, peers: () => this.peers$.asObservable() });
     this.actor = actor;
     this.config = config;
-    const opened = actor.open();
-    this.#ready = Promise.resolve(opened);
+    // Workers spawned from now on learn that a store can be reached (see getStore).
+    setEnvironmentData('kvbus.reachable', true);
+    this.#ready = Promise.resolve(actor.open());
     // An I/O backend reports its own failure through the first commands; do not let it go unhandled here.
     this.#ready.catch(() => {});
   }
@@ -44,6 +58,11 @@ export class MainStore extends StoreClient {
   /** The namespace of this store. */
   get namespace(): string {
     return this.config.namespace;
+  }
+
+  /** True once {@link MainStore.close} was called. */
+  get closed(): boolean {
+    return this.actor.closed;
   }
 
   /** Resolves once the backend is open (at once for the memory backend). */
@@ -67,12 +86,44 @@ export class MainStore extends StoreClient {
     return this;
   }
 
-  /** True once {@link MainStore.close} was called. */
-  get closed(): boolean {
-    return this.actor.closed;
+  /**
+   * Connects a worker thread or a child process (forked with an IPC channel) to this store:
+   * its `getStore()` then reaches this one. Call it right after creating the worker.
+   * @param target - a `Worker`, or a `ChildProcess` with an IPC channel
+   * @returns a function that detaches it (its pending calls reject with `ERR_DISCONNECTED`)
+   * @example
+   * const worker = new Worker(new URL('./job.js', import.meta.url));
+   * store.attach(worker);
+   */
+  attach(target: Worker | ChildProcess): () => void {
+    return attach(this, target);
   }
 
-  override stats(): Promise<StoreStats> {
-    return super.stats();
+  /**
+   * `child_process.fork` with structured-clone serialization, already attached to this store.
+   * @param modulePath - the module to run in the child
+   * @param args - its arguments
+   * @param options - fork options (`serialization` is always `'advanced'`)
+   * @returns the child process
+   * @example
+   * const child = store.fork(new URL('./child.js', import.meta.url).pathname);
+   */
+  fork(modulePath: string | URL, args: readonly string[] = [], options: ForkOptions = {}): ChildProcess {
+    return fork(this, modulePath, args, options);
+  }
+
+  override peers(): Observable<PeerEvent> {
+    return this.peers$.asObservable();
+  }
+
+  override async close(): Promise<void> {
+    if (this.actor.closed) return;
+    await super.close();
+    this.peers$.complete();
+  }
+
+  /** @internal The id of the next remote client. */
+  nextClientId(): number {
+    return ++this.#nextClientId;
   }
 }

@@ -1,0 +1,285 @@
+import type { Command, SubEvent, Topic } from '../actors/commands.js';
+import { KvbusError } from '../errors.js';
+import type { MessageStream } from '../streams/message-stream.js';
+import { Outbox } from '../streams/outbox.js';
+import { PROTOCOL, decodeError, type ClientMessage, type StoreMessage, type WireError, type WireReply, type WireRequest } from '../streams/protocol.js';
+import type { Link, SubscriptionHandlers } from './link.js';
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  cmd: Command;
+  at: number;
+}
+
+interface TopicEntry {
+  readonly sid: number;
+  readonly topic: Topic;
+  readonly handlers: Set<SubscriptionHandlers>;
+  /** For watched keys: the latest value seen, so a later local observer starts from it. */
+  last?: SubEvent;
+}
+
+/** How a blocked request is answered: a port read synchronously and a flag to wait on. */
+export interface SyncChannel {
+  receive(): WireReply | undefined;
+  flag: Int32Array;
+}
+
+/**
+ * A {@link Link} over a message stream, for workers and child processes.
+ * Requests made in one tick leave as one message; each topic is subscribed in
+ * the store once, whatever the number of local observers, and released when
+ * the last one leaves. The stream holds the thread open only while a request
+ * is pending or a subscription is active.
+ */
+export class RemoteLink implements Link {
+  readonly #stream: MessageStream;
+  readonly #pending = new Map<number, Pending>();
+  readonly #topics = new Map<string, TopicEntry>();
+  readonly #bySid = new Map<number, TopicEntry>();
+  readonly #outbox: Outbox<WireRequest>;
+  readonly #sync: SyncChannel | undefined;
+  #seq = 0;
+  #nextSid = 0;
+  #timeoutMs: number;
+  #window = 10_000;
+  #unacked = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #failure: KvbusError | undefined;
+  #referenced = false;
+
+  /**
+   * @param stream - the channel to the store
+   * @param options - the request timeout until the store says otherwise, and the sync channel (workers)
+   */
+  constructor(stream: MessageStream, options: { requestTimeoutMs: number; sync?: SyncChannel }) {
+    this.#stream = stream;
+    this.#timeoutMs = options.requestTimeoutMs;
+    this.#sync = options.sync;
+    this.#outbox = new Outbox((requests) => this.#flush(requests));
+    stream.onMessage((message) => this.#receive(message as StoreMessage));
+    stream.onClose(() => this.#fail(new KvbusError('ERR_DISCONNECTED', 'The connection to the kvbus store was lost (the parent closed the channel or exited)')));
+    stream.unref();
+  }
+
+  request(cmd: Command): Promise<unknown> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const seq = ++this.#seq;
+    this.#outbox.push([seq, cmd]);
+    return new Promise((resolve, reject) => {
+      this.#pending.set(seq, { resolve, reject, cmd, at: Date.now() });
+      this.#hold();
+    });
+  }
+
+  /**
+   * Sends a command and blocks this thread until the store answers.
+   * @param cmd - the command
+   * @returns the reply's value; throws its error
+   */
+  requestSync(cmd: Command): unknown {
+    if (this.#failure) throw this.#failure;
+    const sync = this.#sync;
+    if (!sync) throw new KvbusError('ERR_WOULD_DEADLOCK', 'store.sync is not available here: use the async API');
+    // Earlier async requests go first (same channel, so in order): the blocked call sees their effects.
+    this.#flush(this.#outbox.take());
+    const seq = ++this.#seq;
+    this.#post({ p: PROTOCOL, req: [[seq, cmd]], sync: seq });
+    const deadline = Date.now() + this.#timeoutMs;
+    for (;;) {
+      const reply = sync.receive();
+      if (reply) {
+        if (reply[0] !== seq) continue; // the late answer of a call that already timed out
+        Atomics.store(sync.flag, 0, 0);
+        if (reply[1]) return reply[2];
+        throw decodeError(reply[2] as WireError);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || Atomics.wait(sync.flag, 0, 0, left) === 'timed-out') {
+        throw new KvbusError('ERR_TIMEOUT', `The store did not answer ${cmd.type} within ${this.#timeoutMs} ms (requestTimeoutMs); is the main thread blocked?`);
+      }
+      Atomics.store(sync.flag, 0, 0);
+    }
+  }
+
+  subscribe(topic: Topic, handlers: SubscriptionHandlers): () => void {
+    if (this.#failure) {
+      handlers.error(this.#failure);
+      return () => {};
+    }
+    const key = `${topic.kind}\u0000${topic.name}`;
+    let entry = this.#topics.get(key);
+    if (entry) {
+      entry.handlers.add(handlers);
+      // A later observer of a watched key starts from the value the first one last saw.
+      if (entry.last) handlers.next(structuredClone(entry.last));
+    } else {
+      entry = { sid: ++this.#nextSid, topic, handlers: new Set([handlers]) };
+      this.#topics.set(key, entry);
+      this.#bySid.set(entry.sid, entry);
+      this.#hold();
+      const added = entry;
+      this.request({ type: 'sub.add', sid: added.sid, topic }).catch((error) => {
+        if (this.#bySid.get(added.sid) !== added) return;
+        this.#drop(key, added);
+        for (const h of added.handlers) h.error(error);
+      });
+    }
+    const owner = entry;
+    return () => {
+      if (!owner.handlers.delete(handlers) || owner.handlers.size > 0) return;
+      if (this.#topics.get(key) !== owner) return;
+      this.#drop(key, owner);
+      if (!this.#failure) this.request({ type: 'sub.remove', sid: owner.sid }).catch(() => {});
+    };
+  }
+
+  /** Tells the store goodbye; pending and later calls reject with `ERR_CLOSED`. */
+  async close(): Promise<void> {
+    if (this.#failure) return;
+    this.#post({ p: PROTOCOL, req: this.#outbox.take(), bye: true });
+    this.#fail(new KvbusError('ERR_CLOSED', 'This client was closed with store.close()'), true);
+    this.#stream.close();
+  }
+
+  #receive(message: StoreMessage): void {
+    if (message.res) for (const reply of message.res) this.#settle(reply);
+    if (message.ev) {
+      for (const [sid, event] of message.ev) {
+        const entry = this.#bySid.get(sid);
+        if (!entry) continue;
+        if (entry.topic.kind === 'key') entry.last = event;
+        for (const handlers of entry.handlers) handlers.next(event);
+      }
+      // Acknowledge in chunks: the store counts what we have not yet consumed.
+      this.#unacked += message.ev.length;
+      if (this.#unacked >= Math.max(1, this.#window >> 3)) {
+        this.#post({ p: PROTOCOL, ack: this.#unacked });
+        this.#unacked = 0;
+      }
+    }
+    if (message.end) {
+      for (const [sid, wire] of message.end) {
+        const entry = this.#bySid.get(sid);
+        if (!entry) continue;
+        this.#drop(`${entry.topic.kind}\u0000${entry.topic.name}`, entry);
+        const error = decodeError(wire);
+        for (const handlers of entry.handlers) handlers.error(error);
+      }
+    }
+    if (message.welcome) {
+      this.#timeoutMs = message.welcome.requestTimeoutMs;
+      this.#window = message.welcome.window;
+    }
+    if (message.closed) this.#fail(new KvbusError('ERR_CLOSED', 'The kvbus store was closed'), true);
+  }
+
+  #settle([seq, ok, value]: WireReply): void {
+    const pending = this.#pending.get(seq);
+    if (!pending) return;
+    this.#pending.delete(seq);
+    if (ok) pending.resolve(value);
+    else pending.reject(decodeError(value as WireError));
+    this.#release();
+  }
+
+  #flush(requests: WireRequest[]): void {
+    if (requests.length === 0) return;
+    const message: ClientMessage = { p: PROTOCOL, req: requests };
+    if (this.#unacked > 0) {
+      message.ack = this.#unacked;
+      this.#unacked = 0;
+    }
+    try {
+      this.#stream.post(message);
+    } catch {
+      // One value could not be cloned: send one by one, so only its own call fails.
+      for (const request of requests) {
+        try {
+          this.#stream.post({ p: PROTOCOL, req: [request] });
+        } catch (cause) {
+          const pending = this.#pending.get(request[0]);
+          this.#pending.delete(request[0]);
+          pending?.reject(notCloneable(request[1], cause));
+        }
+      }
+      this.#release();
+    }
+  }
+
+  #post(message: ClientMessage): void {
+    try {
+      this.#stream.post(message);
+    } catch (cause) {
+      const last = message.req?.at(-1);
+      throw last ? notCloneable(last[1], cause) : cause;
+    }
+  }
+
+  #drop(key: string, entry: TopicEntry): void {
+    this.#topics.delete(key);
+    this.#bySid.delete(entry.sid);
+    this.#release();
+  }
+
+  /** Keeps the thread alive while a request is pending or a subscription is active, and arms the timeout. */
+  #hold(): void {
+    if (!this.#referenced) {
+      this.#referenced = true;
+      this.#stream.ref();
+    }
+    if (!this.#timer && this.#pending.size > 0) {
+      this.#timer = setInterval(() => this.#expire(), Math.max(10, Math.min(1000, this.#timeoutMs / 4)));
+      this.#timer.unref();
+    }
+  }
+
+  #release(): void {
+    if (this.#pending.size === 0 && this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#referenced && this.#pending.size === 0 && this.#topics.size === 0) {
+      this.#referenced = false;
+      this.#stream.unref();
+    }
+  }
+
+  #expire(): void {
+    const limit = Date.now() - this.#timeoutMs;
+    // Pending calls are in the order they were made, so the first that is not late ends the scan.
+    for (const [seq, pending] of this.#pending) {
+      if (pending.at > limit) break;
+      this.#pending.delete(seq);
+      pending.reject(new KvbusError('ERR_TIMEOUT', `The store did not answer ${pending.cmd.type} within ${this.#timeoutMs} ms (requestTimeoutMs)`));
+    }
+    this.#release();
+  }
+
+  #fail(error: KvbusError, complete = false): void {
+    if (this.#failure) return;
+    this.#failure = error;
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+    const entries = [...this.#topics.values()];
+    this.#topics.clear();
+    this.#bySid.clear();
+    for (const entry of entries) {
+      for (const handlers of entry.handlers) (complete ? handlers.complete() : handlers.error(error));
+    }
+    this.#release();
+    if (this.#referenced) {
+      this.#referenced = false;
+      this.#stream.unref();
+    }
+  }
+}
+
+function notCloneable(cmd: Command, cause: unknown): KvbusError {
+  const what =
+    'key' in cmd ? `key ${JSON.stringify(cmd.key)}`
+    : 'channel' in cmd ? `channel ${JSON.stringify(cmd.channel)}`
+    : `command ${cmd.type}`;
+  return new KvbusError('ERR_NOT_CLONEABLE', `The value for ${what} cannot be structured-cloned (${(cause as Error).message}); send plain data`, { cause });
+}

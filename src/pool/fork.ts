@@ -1,0 +1,32 @@
+import { fork as forkChild, type ChildProcess, type ForkOptions } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { KvbusError, describe } from '../errors.js';
+import type { MainStore } from '../store/main-store.js';
+import { attach } from './attach.js';
+
+/** The environment mark of a child whose `getStore()` should reach its parent's store. */
+export const PARENT_ENV = 'KVBUS_PARENT';
+
+/**
+ * `child_process.fork` with structured-clone serialization, attached to a store (see `store.fork`).
+ * @param store - the main-thread store
+ * @param modulePath - the module to run
+ * @param args - its arguments
+ * @param options - fork options
+ * @returns the child process
+ */
+export function fork(store: MainStore, modulePath: string | URL, args: readonly string[], options: ForkOptions): ChildProcess {
+  const path = modulePath instanceof URL ? fileURLToPath(modulePath) : modulePath;
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`modulePath\` to be a path or a file URL, got ${describe(modulePath)}`);
+  }
+  if (!Array.isArray(args)) throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`args\` to be an array of strings, got ${describe(args)}`);
+  const child = forkChild(path, args, {
+    ...options,
+    // Structured clone, as between threads: Maps, Dates and typed arrays survive.
+    serialization: 'advanced',
+    env: { ...(options.env ?? process.env), [PARENT_ENV]: '1' },
+  });
+  attach(store, child);
+  return child;
+}

@@ -1,0 +1,90 @@
+import type { ChildProcess } from 'node:child_process';
+import type { MessagePort } from 'node:worker_threads';
+import { isProtocolMessage } from './protocol.js';
+
+/**
+ * A two-way message channel, whatever carries it: a `MessagePort` between
+ * threads, or the IPC channel between a parent and a child process. Only kvbus
+ * messages come out of it; the user's own messages on a shared channel pass by.
+ */
+export interface MessageStream {
+  /** Sends one message; throws (a `DataCloneError`) when it cannot be serialized. */
+  post(message: unknown): void;
+  onMessage(handler: (message: unknown) => void): void;
+  /** Called once when the other side is gone. */
+  onClose(handler: () => void): void;
+  close(): void;
+  /** Keep this thread or process alive while something waits on the stream. */
+  ref(): void;
+  unref(): void;
+}
+
+/**
+ * Wraps a `MessagePort` whose every message is kvbus's.
+ * @param port - one end of a `MessageChannel`
+ * @returns the stream
+ */
+export function portStream(port: MessagePort): MessageStream {
+  return {
+    post: (message) => port.postMessage(message),
+    onMessage: (handler) => port.on('message', handler),
+    onClose: (handler) => port.once('close', handler),
+    close: () => port.close(),
+    ref: () => port.ref(),
+    unref: () => port.unref(),
+  };
+}
+
+/**
+ * Wraps the parent's end of a child's IPC channel.
+ * @param child - a child process with an IPC channel
+ * @returns the stream
+ */
+export function childStream(child: ChildProcess): MessageStream {
+  const listeners: Array<() => void> = [];
+  return {
+    post: (message) => {
+      if (child.connected) child.send(message as object);
+    },
+    onMessage: (handler) => {
+      const listener = (message: unknown) => isProtocolMessage(message) && handler(message);
+      child.on('message', listener);
+      listeners.push(() => child.off('message', listener));
+    },
+    onClose: (handler) => {
+      let done = false;
+      const once = () => (done ? undefined : ((done = true), handler()));
+      child.once('disconnect', once);
+      child.once('exit', once);
+      listeners.push(() => (child.off('disconnect', once), child.off('exit', once)));
+    },
+    close: () => {
+      for (const remove of listeners.splice(0)) remove();
+    },
+    // The parent's side never holds its own process open on a child.
+    ref: () => {},
+    unref: () => {},
+  };
+}
+
+/**
+ * Wraps a child process's own IPC channel to its parent.
+ * @returns the stream
+ */
+export function parentProcessStream(): MessageStream {
+  const proc = process as NodeJS.Process & { channel?: { ref(): void; unref(): void } };
+  return {
+    post: (message) => {
+      if (proc.connected) proc.send!(message as object);
+    },
+    onMessage: (handler) => {
+      proc.on('message', (message: unknown) => isProtocolMessage(message) && handler(message));
+    },
+    onClose: (handler) => {
+      proc.once('disconnect', handler);
+    },
+    close: () => {},
+    ref: () => proc.channel?.ref(),
+    unref: () => proc.channel?.unref(),
+  };
+}
