@@ -1,3 +1,4 @@
-// `kvbus/redis` — the Redis backend lands here (see the Redis issue); the entry
-// is reserved so the exports map is stable from the first release.
-export {};
+// `kvbus/redis`: the Redis backend. node-redis (the `redis` package) is an
+// optional peer dependency, loaded only by this entry.
+export { redisBackend, type RedisBackendOptions } from './backends/redis.js';
+export { jsonSerializer, v8Serializer, type Serializer } from './backends/serializer.js';

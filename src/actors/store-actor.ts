@@ -79,6 +79,11 @@ export class StoreActor {
       clock: this.#options.clock,
       emitChange: (change: KeyChange) => router.change(change),
       emitMessage: (channel, data) => router.publish(channel, data),
+      emitChannelMessage: (channel, data) => router.publishExact(channel, data),
+      emitPatternMessage: (pattern, channel, data) => router.publishToPattern(pattern, channel, data),
+      get watchingKeys() {
+        return router.watchesKeys;
+      },
       requestSweep: () => {
         if (this.#sweepQueued || this.#closed) return;
         this.#sweepQueued = true;

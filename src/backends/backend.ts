@@ -31,6 +31,12 @@ export interface BackendContext {
   emitChange(change: KeyChange): void;
   /** Routes a published message to the subscribers of this process; returns how many received it. */
   emitMessage(channel: string, data: unknown): number;
+  /** Routes a message to the subscribers of exactly this channel (for backends that match patterns themselves). */
+  emitChannelMessage(channel: string, data: unknown): void;
+  /** Routes a message to the subscribers of one pattern. */
+  emitPatternMessage(pattern: string, channel: string, data: unknown): void;
+  /** True when some subscriber of this process watches keys (`watch` or `changes`). */
+  readonly watchingKeys: boolean;
   /** Asks the actor to call {@link Backend.sweep} in its turn (never re-entrantly). */
   requestSweep(): void;
 }

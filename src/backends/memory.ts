@@ -153,14 +153,15 @@ class MemoryBackend implements Backend {
       this.#withTtl++;
       this.#expiry.schedule(key, expiresAt);
     }
-    this.#context.emitChange({ type: 'set', key, value, revision });
+    if (this.#context.watchingKeys) this.#context.emitChange({ type: 'set', key, value, revision });
     return revision;
   }
 
   #remove(key: string, slot: Slot, type: 'delete' | 'expire'): void {
     this.#map.delete(key);
     if (slot.expiresAt !== 0) this.#withTtl--;
-    this.#context.emitChange({ type, key, revision: ++this.#revision });
+    const revision = ++this.#revision;
+    if (this.#context.watchingKeys) this.#context.emitChange({ type, key, revision });
   }
 
   #scan(pattern: string | undefined, visit: (key: string, slot: Slot) => void): void {

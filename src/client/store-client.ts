@@ -162,11 +162,16 @@ export class StoreClient implements Store {
     return new Observable<TValue | undefined>((subscriber) => {
       // A clear concerns a watched key only if it held a value.
       let present = false;
+      // Revisions order what this observer has seen: on a backend whose change events
+      // travel apart from its replies (Redis), a change may overtake the first snapshot.
+      let seen = -1;
       return this.#link.subscribe({ kind: 'key', name: key }, handlers(subscriber, (event: SubEvent) => {
+        if (event.type === 'message' || event.revision <= seen) return;
+        seen = event.revision;
         if (event.type === 'snapshot' || event.type === 'set') {
           present = event.value !== undefined;
           subscriber.next(event.value as TValue | undefined);
-        } else if (event.type !== 'message' && (event.type !== 'clear' || present)) {
+        } else if (event.type !== 'clear' || present) {
           present = false;
           subscriber.next(undefined);
         }

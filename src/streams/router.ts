@@ -92,13 +92,41 @@ export class Router {
    */
   publish(channel: string, data: unknown): number {
     const event: SubEvent = { type: 'message', channel, data };
-    let count = 0;
-    const sinks = this.#channels.get(channel);
-    if (sinks) for (const sink of sinks) (sink.deliver(event), count++);
+    let count = this.#deliverExact(channel, event);
     for (const bucket of this.#patterns.values()) {
       if (bucket.match(channel)) for (const sink of bucket.sinks) (sink.deliver(event), count++);
     }
     return count;
+  }
+
+  /**
+   * Delivers a message to the sinks of that exact channel only (a backend that
+   * matches patterns itself, like Redis, reports pattern matches separately).
+   * @param channel - the channel published to
+   * @param data - the message
+   */
+  publishExact(channel: string, data: unknown): void {
+    this.#deliverExact(channel, { type: 'message', channel, data });
+  }
+
+  /**
+   * Delivers a message to the sinks of one pattern.
+   * @param pattern - the glob that matched
+   * @param channel - the channel published to
+   * @param data - the message
+   */
+  publishToPattern(pattern: string, channel: string, data: unknown): void {
+    const bucket = this.#patterns.get(pattern);
+    if (!bucket) return;
+    const event: SubEvent = { type: 'message', channel, data };
+    for (const sink of bucket.sinks) sink.deliver(event);
+  }
+
+  #deliverExact(channel: string, event: SubEvent): number {
+    const sinks = this.#channels.get(channel);
+    if (!sinks) return 0;
+    for (const sink of sinks) sink.deliver(event);
+    return sinks.size;
   }
 
   /**

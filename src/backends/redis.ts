@@ -1,0 +1,388 @@
+import { createClient, RESP_TYPES, type RedisClientOptions, type RedisClientType } from 'redis';
+import type { KeyChange, Topic } from '../actors/commands.js';
+import { KvbusError, describe, isKvbusError } from '../errors.js';
+import type { Entry } from '../types.js';
+import type { Backend, BackendContext, BackendSetOptions } from './backend.js';
+import { SCRIPTS, type ScriptName } from './redis-scripts.js';
+import { resolveSerializer, type Serializer } from './serializer.js';
+
+type Client = RedisClientType<any, any, any, any, any>;
+
+/** Options of {@link redisBackend}: node-redis's own (auth, TLS, socket…), plus kvbus's. */
+export interface RedisBackendOptions extends Omit<RedisClientOptions, 'modules' | 'functions' | 'scripts'> {
+  /** A node-redis client to use instead of creating one (kvbus connects it if needed, and never quits it). */
+  client?: Client;
+  /** How values and messages become bytes. @defaultValue `'v8'` (structured-clone fidelity) */
+  serializer?: 'v8' | 'json' | Serializer;
+  /**
+   * How long a command may wait, including while Redis is unreachable and the
+   * client reconnects; past it the command rejects with `ERR_BACKEND`.
+   * @defaultValue 5 000
+   */
+  commandTimeoutMs?: number;
+}
+
+const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
+const NUMBER = 'n';
+const SERIALIZED = 'v';
+
+/**
+ * Creates the Redis backend (node-redis): the store's state lives in Redis, so
+ * several processes on several machines share one keyspace and one bus.
+ *
+ * @param options - `url` or `client`, node-redis options (auth, TLS), `serializer`, `commandTimeoutMs`
+ * @returns a backend for one store
+ * @example
+ * import { createStore } from 'kvbus';
+ * import { redisBackend } from 'kvbus/redis';
+ * const store = createStore({ backend: redisBackend({ url: 'redis://localhost:6379' }), namespace: 'app' });
+ */
+export function redisBackend(options: RedisBackendOptions = {}): Backend {
+  if (options === null || typeof options !== 'object') {
+    throw new KvbusError('ERR_BAD_ARGUMENT', `Expected redisBackend options to be an object, got ${describe(options)}`);
+  }
+  const timeout = options.commandTimeoutMs ?? 5_000;
+  if (typeof timeout !== 'number' || !(timeout > 0)) {
+    throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`commandTimeoutMs\` to be a positive number, got ${describe(timeout)}`);
+  }
+  return new RedisBackend(options, resolveSerializer(options.serializer), timeout);
+}
+
+class RedisBackend implements Backend {
+  readonly kind = 'redis';
+  readonly sharesValues = false;
+  readonly isAsync = true;
+  readonly #options: RedisBackendOptions;
+  readonly #serializer: Serializer;
+  readonly #timeout: number;
+  readonly #shas = new Map<ScriptName, string>();
+  #context!: BackendContext;
+  #client!: Client;
+  #subscriber!: Client;
+  #ownsClient = false;
+  #ready: Promise<void> | undefined;
+  #open = false;
+  #watchers = 0;
+  #expiredChannel: string | undefined;
+  // Key layout (see redis-scripts.ts).
+  #prefix = '';
+  #globPrefix = '';
+  #changes = '';
+
+  constructor(options: RedisBackendOptions, serializer: Serializer, timeout: number) {
+    this.#options = options;
+    this.#serializer = serializer;
+    this.#timeout = timeout;
+  }
+
+  open(context: BackendContext): Promise<void> {
+    if (this.#ready) throw new KvbusError('ERR_BAD_ARGUMENT', 'This redis backend already serves a store: call redisBackend() once per store');
+    this.#context = context;
+    const ns = context.namespace;
+    this.#prefix = `${ns}:`;
+    this.#globPrefix = `${escapeGlob(ns)}:`;
+    this.#changes = `${ns}:changes`;
+    this.#ready = this.#connect().then(() => {
+      this.#open = true;
+    });
+    return this.#ready;
+  }
+
+  async #connect(): Promise<void> {
+    const { client, serializer: _s, commandTimeoutMs: _t, ...clientOptions } = this.#options;
+    this.#client = client ?? (createClient(clientOptions) as Client);
+    this.#ownsClient = !client;
+    // node-redis emits 'error' on every failed reconnect; without a listener that would
+    // crash the process. The failures reach callers as ERR_BACKEND through their commands.
+    this.#client.on('error', () => {});
+    try {
+      if (!this.#client.isOpen) await this.#client.connect();
+      this.#subscriber = this.#client.duplicate() as Client;
+      this.#subscriber.on('error', () => {});
+      await this.#subscriber.connect();
+      for (const [name, script] of Object.entries(SCRIPTS)) {
+        this.#shas.set(name as ScriptName, String(await this.#client.sendCommand(['SCRIPT', 'LOAD', script])));
+      }
+      this.#expiredChannel = await this.#enableExpiryEvents();
+    } catch (cause) {
+      throw backendError(cause, 'connect to Redis');
+    }
+  }
+
+  /** Expire events need Redis keyspace notifications for expired keys (`Ex`). */
+  async #enableExpiryEvents(): Promise<string | undefined> {
+    try {
+      const info = String(await this.#client.sendCommand(['CLIENT', 'INFO']));
+      const db = /\bdb=(\d+)/.exec(info)?.[1] ?? '0';
+      // RESP2 answers [name, value]; RESP3 (node-redis's default) a map.
+      const reply = (await this.#client.sendCommand(['CONFIG', 'GET', 'notify-keyspace-events'])) as string[] | Record<string, string>;
+      const flags = String((Array.isArray(reply) ? reply[1] : reply['notify-keyspace-events']) ?? '');
+      const hasExpired = flags.includes('E') && (flags.includes('x') || flags.includes('A'));
+      if (!hasExpired) await this.#client.sendCommand(['CONFIG', 'SET', 'notify-keyspace-events', `${flags}Ex`]);
+      return `__keyevent@${db}__:expired`;
+    } catch {
+      // A managed Redis may forbid CONFIG: keys still expire, but without `expire` events
+      // unless the operator enables notify-keyspace-events "Ex" (see the README).
+      return undefined;
+    }
+  }
+
+  get(key: string): Promise<Entry | undefined> {
+    return this.#run(async () => {
+      const [t, v, r] = (await this.#client.sendCommand(['HMGET', this.#data(key), 't', 'v', 'r'], this.#bufferOptions())) as Array<Buffer | null>;
+      if (!t || !v || !r) return undefined;
+      return { value: this.#decode(t, v), revision: Number(r.toString()) };
+    });
+  }
+
+  set(key: string, value: unknown, { ttlMs, ifRevision, keepTtl }: BackendSetOptions): Promise<number> {
+    return this.#run(async () => {
+      const [t, v] = this.#encode(value);
+      const ttl = ttlMs === undefined ? '' : String(Math.max(1, Math.ceil(ttlMs)));
+      const args = [t, v, ttl, ifRevision === undefined ? '' : String(ifRevision), keepTtl ? '1' : '', this.#changes, key];
+      return Number(await this.#script('SET', [this.#data(key), this.#revKey(), this.#ttlMark(key)], args, key));
+    });
+  }
+
+  delete(key: string, ifRevision?: number): Promise<boolean> {
+    return this.#run(async () => {
+      const args = [ifRevision === undefined ? '' : String(ifRevision), this.#changes, key];
+      return Number(await this.#script('DELETE', [this.#data(key), this.#revKey(), this.#ttlMark(key)], args, key)) === 1;
+    });
+  }
+
+  has(key: string): Promise<boolean> {
+    return this.#run(async () => Number(await this.#client.sendCommand(['EXISTS', this.#data(key)], this.#commandOptions())) === 1);
+  }
+
+  keys(pattern: string | undefined): Promise<string[]> {
+    return this.#run(() => this.#scan(pattern));
+  }
+
+  entries(pattern: string | undefined): Promise<Array<[string, unknown]>> {
+    return this.#run(async () => {
+      const keys = await this.#scan(pattern);
+      const entries = await Promise.all(keys.map((key) => this.get(key).then((entry) => [key, entry] as const)));
+      return entries.flatMap(([key, entry]) => (entry ? [[key, entry.value] as [string, unknown]] : []));
+    });
+  }
+
+  clear(): Promise<void> {
+    return this.#run(async () => {
+      await this.#script('CLEAR', [this.#revKey()], [`${this.#globPrefix}k:*`, `${this.#globPrefix}t:*`, this.#changes]);
+    });
+  }
+
+  incr(key: string, by: number): Promise<number> {
+    return this.#run(async () => Number(await this.#script('INCR', [this.#data(key), this.#revKey()], [String(by), this.#changes, key], key)));
+  }
+
+  apply(key: string, op: (old: unknown) => unknown): Promise<unknown> {
+    // Other processes write to the same Redis, so the actor alone cannot make this
+    // atomic: an optimistic loop inside the actor (the caller still waits once).
+    return this.#run(async () => {
+      for (;;) {
+        const entry = await this.get(key);
+        const next = op(entry?.value);
+        try {
+          if (next === undefined) {
+            if (entry) await this.delete(key, entry.revision);
+          } else {
+            await this.set(key, next, { ifRevision: entry?.revision ?? 0, keepTtl: true });
+          }
+          return next;
+        } catch (error) {
+          if (!isKvbusError(error) || error.code !== 'ERR_CONFLICT') throw error;
+        }
+      }
+    });
+  }
+
+  publish(channel: string, data: unknown): Promise<number> {
+    return this.#run(async () => Number(await this.#client.sendCommand(['PUBLISH', `${this.#prefix}c:${channel}`, this.#serializer.encode(data)], this.#commandOptions())));
+  }
+
+  interest(topic: Topic, active: boolean): Promise<void> {
+    return this.#run(async () => {
+      const sub = this.#subscriber;
+      switch (topic.kind) {
+        case 'channel': {
+          const channel = `${this.#prefix}c:${topic.name}`;
+          if (active) await sub.subscribe(channel, (message: Buffer) => this.#context.emitChannelMessage(topic.name, this.#decodeMessage(message)), true);
+          else await sub.unsubscribe(channel);
+          return;
+        }
+        case 'pattern': {
+          const pattern = `${this.#globPrefix}c:${topic.name}`;
+          const skip = `${this.#prefix}c:`.length;
+          if (active) {
+            await sub.pSubscribe(pattern, (message: Buffer, channel: Buffer) => {
+              this.#context.emitPatternMessage(topic.name, channel.toString().slice(skip), this.#decodeMessage(message));
+            }, true);
+          } else {
+            await sub.pUnsubscribe(pattern);
+          }
+          return;
+        }
+        default:
+          // Watched keys and `changes` globs share one Redis subscription to the change events.
+          this.#watchers += active ? 1 : -1;
+          if (active && this.#watchers === 1) await this.#watchChanges(true);
+          if (!active && this.#watchers === 0) await this.#watchChanges(false);
+      }
+    });
+  }
+
+  async #watchChanges(active: boolean): Promise<void> {
+    const sub = this.#subscriber;
+    const expired = this.#expiredChannel;
+    if (!active) {
+      await sub.unsubscribe(expired ? [this.#changes, expired] : [this.#changes]);
+      return;
+    }
+    await sub.subscribe(this.#changes, (message: Buffer) => {
+      const change = this.#parseChange(message);
+      if (change) this.#context.emitChange(change);
+    }, true);
+    if (expired) {
+      const dataPrefix = `${this.#prefix}k:`;
+      await sub.subscribe(expired, (name: Buffer) => {
+        const redisKey = name.toString();
+        if (!redisKey.startsWith(dataPrefix)) return;
+        const key = redisKey.slice(dataPrefix.length);
+        this.#script('EXPIRED', [redisKey, this.#revKey(), this.#ttlMark(key)], [this.#changes, key]).catch(() => {});
+      }, true);
+    }
+  }
+
+  size(): Promise<number> {
+    return this.#run(async () => (await this.#scan(undefined)).length);
+  }
+
+  async close(): Promise<void> {
+    const ready = this.#ready;
+    this.#open = false;
+    if (!ready) return;
+    await ready.catch(() => {});
+    await Promise.allSettled([
+      this.#subscriber?.isOpen ? this.#subscriber.close() : undefined,
+      this.#ownsClient && this.#client?.isOpen ? this.#client.close() : undefined,
+    ]);
+  }
+
+  /** Runs after the connection is up; turns every failure into a KvbusError. */
+  #run<TResult>(fn: () => Promise<TResult>): Promise<TResult> {
+    const guarded = () =>
+      fn().catch((error: unknown) => {
+        throw isKvbusError(error) ? error : backendError(error, 'run a Redis command');
+      });
+    if (this.#open) return guarded();
+    if (!this.#ready) return Promise.reject(new KvbusError('ERR_CLOSED', 'The Redis backend is not open'));
+    return this.#ready.then(guarded);
+  }
+
+  async #script(name: ScriptName, keys: string[], args: Array<string | Buffer>, key?: string): Promise<unknown> {
+    const run = () => this.#client.sendCommand(['EVALSHA', this.#shas.get(name)!, String(keys.length), ...keys, ...args], this.#commandOptions());
+    try {
+      return await run();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (message.startsWith('NOSCRIPT')) {
+        // Redis restarted (or SCRIPT FLUSH): load it again, once.
+        this.#shas.set(name, String(await this.#client.sendCommand(['SCRIPT', 'LOAD', SCRIPTS[name]])));
+        return run();
+      }
+      if (message.startsWith('KVBUS_CONFLICT')) {
+        const actual = message.split(' ')[1];
+        throw new KvbusError('ERR_CONFLICT', `Key ${JSON.stringify(key)} moved on: ${actual === '0' ? 'it is absent' : `it is at revision ${actual}`}; re-read it and retry`);
+      }
+      if (message.startsWith('KVBUS_TYPE')) {
+        throw new KvbusError('ERR_TYPE', `Cannot incr key ${JSON.stringify(key)}: it does not hold a number`);
+      }
+      throw error;
+    }
+  }
+
+  async #scan(pattern: string | undefined): Promise<string[]> {
+    const match = `${this.#globPrefix}k:${pattern ?? '*'}`;
+    const skip = `${this.#prefix}k:`.length;
+    const found = new Set<string>(); // SCAN may return a key twice
+    let cursor = '0';
+    do {
+      const [next, keys] = (await this.#client.sendCommand(['SCAN', cursor, 'MATCH', match, 'COUNT', '1000'], this.#commandOptions())) as [string, string[]];
+      cursor = String(next);
+      for (const key of keys) found.add(String(key).slice(skip));
+    } while (cursor !== '0');
+    return [...found];
+  }
+
+  #encode(value: unknown): [string, string | Buffer] {
+    // Finite numbers are stored as text so that INCR can do its arithmetic in Lua.
+    if (typeof value === 'number' && Number.isFinite(value) && !Object.is(value, -0)) return [NUMBER, String(value)];
+    return [SERIALIZED, this.#serializer.encode(value)];
+  }
+
+  #decode(t: Buffer, v: Buffer): unknown {
+    return t.toString() === NUMBER ? Number(v.toString()) : this.#serializer.decode(v);
+  }
+
+  #decodeMessage(message: Buffer): unknown {
+    return this.#serializer.decode(message);
+  }
+
+  #parseChange(message: Buffer): KeyChange | undefined {
+    const first = message.indexOf(10);
+    const second = message.indexOf(10, first + 1);
+    const third = message.indexOf(10, second + 1);
+    if (first < 0 || second < 0 || third < 0) return undefined;
+    const op = message.toString('latin1', 0, first);
+    const revision = Number(message.toString('latin1', first + 1, second));
+    const keyLength = Number(message.toString('latin1', second + 1, third));
+    const keyEnd = third + 1 + keyLength;
+    const key = message.toString('utf8', third + 1, keyEnd);
+    switch (op) {
+      case 's': {
+        const t = message.subarray(keyEnd, keyEnd + 1);
+        return { type: 'set', key, value: this.#decode(t, message.subarray(keyEnd + 1)), revision };
+      }
+      case 'd':
+        return { type: 'delete', key, revision };
+      case 'e':
+        return { type: 'expire', key, revision };
+      case 'c':
+        return { type: 'clear', key: '*', revision };
+      default:
+        return undefined;
+    }
+  }
+
+  #data(key: string): string {
+    return `${this.#prefix}k:${key}`;
+  }
+
+  #ttlMark(key: string): string {
+    return `${this.#prefix}t:${key}`;
+  }
+
+  #revKey(): string {
+    return `${this.#prefix}rev`;
+  }
+
+  #commandOptions() {
+    return { timeout: this.#timeout };
+  }
+
+  #bufferOptions() {
+    return { timeout: this.#timeout, typeMapping: BUFFERS };
+  }
+}
+
+/** Escapes the glob characters of a literal, so it matches only itself in SCAN MATCH and PSUBSCRIBE. */
+function escapeGlob(literal: string): string {
+  return literal.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+function backendError(cause: unknown, doing: string): KvbusError {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new KvbusError('ERR_BACKEND', `Could not ${doing}: ${message}`, { cause });
+}
