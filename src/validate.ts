@@ -60,14 +60,19 @@ export function isPrimitive(value: unknown): boolean {
 }
 
 /**
- * @internal Returns a structured clone of `value`, or throws `ERR_NOT_CLONEABLE` naming `what`.
+ * @internal Returns a structured clone of `value`, or throws `ERR_NOT_CLONEABLE` naming what it was for.
  * Primitives are returned as they are: they are immutable, and cloning them is most of the cost.
+ * The message is built only on failure: this sits on every write's path.
+ * @param value - the value to copy
+ * @param label - what the value is for: `'key'`, `'channel'`, or a full description when `name` is absent
+ * @param name - the key or channel name
  */
-export function cloneValue<TValue>(value: TValue, what: string): TValue {
+export function cloneValue<TValue>(value: TValue, label: string, name?: string): TValue {
   if (isPrimitive(value)) return value;
   try {
     return structuredClone(value);
   } catch (cause) {
+    const what = name === undefined ? label : `${label} ${JSON.stringify(name)}`;
     throw new KvbusError(
       'ERR_NOT_CLONEABLE',
       `The value for ${what} cannot be structured-cloned (${(cause as Error).message}); store plain data: objects, arrays, Maps, Dates, typed arrays`,

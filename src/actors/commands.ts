@@ -44,7 +44,9 @@ export type SubEvent =
   | { type: 'delete' | 'expire'; key: string; revision: number }
   | { type: 'clear'; key: '*'; revision: number }
   // The first event of a watch: the key's value when the subscription became active.
-  | { type: 'snapshot'; key: string; value: unknown; revision: number };
+  | { type: 'snapshot'; key: string; value: unknown; revision: number }
+  // The store ended this subscription (a remote subscriber's overflow policy 'error').
+  | { type: 'end'; error: { name: string; code?: string | undefined; message: string } };
 
 /** A change event as the actor emits it. */
-export type KeyChange = Exclude<SubEvent, { type: 'message' } | { type: 'snapshot' }>;
+export type KeyChange = Exclude<SubEvent, { type: 'message' } | { type: 'snapshot' } | { type: 'end' }>;

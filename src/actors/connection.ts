@@ -10,6 +10,8 @@ export type ConnectionKind = 'local' | 'worker' | 'process';
 export interface Connection {
   readonly id: number;
   readonly kind: ConnectionKind;
+  /** True for the main thread's own client, whose commands were validated where they were made. */
+  readonly trusted?: boolean;
   /** Answers the command numbered `seq` of this client. */
   reply(seq: number, ok: boolean, value: unknown): void;
   /** Hands an event to this client's subscription `sid`. */

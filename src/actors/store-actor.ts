@@ -1,9 +1,9 @@
-import { Subject } from 'rxjs';
 import type { Backend, BackendContext, Clock, MaybePromise } from '../backends/backend.js';
 import { KvbusError, describe } from '../errors.js';
 import { Router, type Sink } from '../streams/router.js';
 import type { StoreStats, StoreOp } from '../types.js';
 import { cloneValue, isPrimitive } from '../validate.js';
+import { CommandSubject } from './command-subject.js';
 import type { Command, KeyChange, Topic } from './commands.js';
 import type { Connection } from './connection.js';
 import { validateCommand } from './validate-command.js';
@@ -43,7 +43,7 @@ const noop = () => {};
  */
 export class StoreActor {
   /** Every command of every client enters here. */
-  readonly commands$ = new Subject<Envelope>();
+  readonly commands$ = new CommandSubject<Envelope>((envelope) => this.#receive(envelope));
   /** Counters that transports add to. */
   readonly counters = { commands: 0, dropped: 0, malformed: 0 };
   readonly router = new Router();
@@ -67,8 +67,7 @@ export class StoreActor {
     this.backend = backend;
     this.#options = options;
     // Internal commands (TTL sweeps) come from the actor itself; their replies go nowhere.
-    this.#self = { id: 0, kind: 'local', reply: noop, deliver: noop, end: noop };
-    this.commands$.subscribe((envelope) => this.#receive(envelope));
+    this.#self = { id: 0, kind: 'local', trusted: true, reply: noop, deliver: noop, end: noop };
   }
 
   /** Opens the backend; the store is usable once this settles. */
@@ -166,6 +165,7 @@ export class StoreActor {
       mailbox[this.#head++] = undefined;
       this.#run(envelope);
     }
+    if (this.#head === 0) return; // the usual case: nothing was queued
     if (this.#head === mailbox.length) {
       mailbox.length = 0;
       this.#head = 0;
@@ -180,11 +180,14 @@ export class StoreActor {
     this.counters.commands++;
     const { conn, seq } = envelope;
     let result: unknown;
-    try {
-      validateCommand(envelope.cmd);
-    } catch (error) {
-      this.counters.malformed++;
-      return conn.reply(seq, false, error);
+    // The main thread's own client validated in the caller's stack already.
+    if (!conn.trusted) {
+      try {
+        validateCommand(envelope.cmd);
+      } catch (error) {
+        this.counters.malformed++;
+        return conn.reply(seq, false, error);
+      }
     }
     try {
       result = this.#apply(conn, envelope.cmd);
@@ -267,8 +270,8 @@ export class StoreActor {
     // a throw half-way through a mutation nor a reference it keeps can reach the store.
     const copy = this.#options.copy && this.backend.sharesValues;
     return this.backend.apply(key, (old) => {
-      const next = op(copy && !isPrimitive(old) ? cloneValue(old, `key ${JSON.stringify(key)}`) : old, arg);
-      return copy ? cloneValue(next, `key ${JSON.stringify(key)} (returned by op ${JSON.stringify(name)})`) : next;
+      const next = op(copy && !isPrimitive(old) ? cloneValue(old, 'key', key) : old, arg);
+      return copy ? cloneValue(next, `the result of op ${JSON.stringify(name)} on key`, key) : next;
     });
   }
 

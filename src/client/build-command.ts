@@ -22,7 +22,7 @@ export function buildSet(key: string, value: unknown, options: SetOptions | unde
   assertKey(key);
   assertValue(key, value);
   assertSetOptions(options);
-  const cmd: Command = { type: 'kv.set', key, value: copyIn ? cloneValue(value, `key ${JSON.stringify(key)}`) : value };
+  const cmd: Command = { type: 'kv.set', key, value: copyIn ? cloneValue(value, 'key', key) : value };
   if (options?.ttlMs !== undefined) cmd.ttlMs = options.ttlMs;
   if (options?.ifRevision !== undefined) cmd.ifRevision = options.ifRevision;
   return cmd;

@@ -149,6 +149,13 @@ export class RemoteLink implements Link {
       for (const [sid, event] of message.ev) {
         const entry = this.#bySid.get(sid);
         if (!entry) continue;
+        if (event.type === 'end') {
+          // The store ended this subscription (overflow policy 'error'), after its last events.
+          this.#drop(`${entry.topic.kind}\u0000${entry.topic.name}`, entry);
+          const error = decodeError(event.error as WireError);
+          for (const handlers of entry.handlers) handlers.error(error);
+          continue;
+        }
         if (entry.topic.kind === 'key') entry.last = event;
         for (const handlers of entry.handlers) handlers.next(event);
       }
@@ -159,18 +166,13 @@ export class RemoteLink implements Link {
         this.#unacked = 0;
       }
     }
-    if (message.end) {
-      for (const [sid, wire] of message.end) {
-        const entry = this.#bySid.get(sid);
-        if (!entry) continue;
-        this.#drop(`${entry.topic.kind}\u0000${entry.topic.name}`, entry);
-        const error = decodeError(wire);
-        for (const handlers of entry.handlers) handlers.error(error);
-      }
-    }
     if (message.welcome) {
       this.#timeoutMs = message.welcome.requestTimeoutMs;
       this.#window = message.welcome.window;
+      // Re-arm the timeout scan at the store's pace.
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+      if (this.#pending.size > 0) this.#hold();
     }
     if (message.closed) this.#fail(new KvbusError('ERR_CLOSED', 'The kvbus store was closed'), true);
   }
@@ -229,17 +231,15 @@ export class RemoteLink implements Link {
       this.#referenced = true;
       this.#stream.ref();
     }
-    if (!this.#timer && this.#pending.size > 0) {
+    // One coarse, unreferenced timer for all timeouts, made once: a timer per call
+    // would cost more than the call.
+    if (!this.#timer) {
       this.#timer = setInterval(() => this.#expire(), Math.max(10, Math.min(1000, this.#timeoutMs / 4)));
       this.#timer.unref();
     }
   }
 
   #release(): void {
-    if (this.#pending.size === 0 && this.#timer) {
-      clearInterval(this.#timer);
-      this.#timer = undefined;
-    }
     if (this.#referenced && this.#pending.size === 0 && this.#topics.size === 0) {
       this.#referenced = false;
       this.#stream.unref();
@@ -268,6 +268,8 @@ export class RemoteLink implements Link {
     for (const entry of entries) {
       for (const handlers of entry.handlers) (complete ? handlers.complete() : handlers.error(error));
     }
+    clearInterval(this.#timer);
+    this.#timer = undefined;
     this.#release();
     if (this.#referenced) {
       this.#referenced = false;

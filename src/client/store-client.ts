@@ -57,7 +57,14 @@ export class StoreClient implements Store {
   }
 
   get<TValue = unknown>(key: string, defaultValue?: TValue): Promise<TValue | undefined> {
-    const value = this.#send(() => buildGet(key)) as Promise<TValue | undefined>;
+    // The hot paths build their command without a closure.
+    let cmd: Command;
+    try {
+      cmd = buildGet(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const value = this.#link.request(cmd) as Promise<TValue | undefined>;
     return defaultValue === undefined ? value : value.then((v) => (v === undefined ? defaultValue : v));
   }
 
@@ -66,7 +73,13 @@ export class StoreClient implements Store {
   }
 
   set(key: string, value: unknown, options?: SetOptions): Promise<number> {
-    return this.#send(() => buildSet(key, value, options, this.#options.copyIn)) as Promise<number>;
+    let cmd: Command;
+    try {
+      cmd = buildSet(key, value, options, this.#options.copyIn);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#link.request(cmd) as Promise<number>;
   }
 
   delete(key: string): Promise<boolean> {
@@ -139,7 +152,7 @@ export class StoreClient implements Store {
       assertName('channel', channel);
       // Always copied, even with `copy: false`: uncloneable data must fail here,
       // at the publisher, whether or not anyone listens.
-      return { type: 'bus.publish', channel, data: cloneValue(data, `channel ${JSON.stringify(channel)}`) };
+      return { type: 'bus.publish', channel, data: cloneValue(data, 'channel', channel) };
     }) as Promise<number>;
   }
 
@@ -166,7 +179,7 @@ export class StoreClient implements Store {
       // travel apart from its replies (Redis), a change may overtake the first snapshot.
       let seen = -1;
       return this.#link.subscribe({ kind: 'key', name: key }, handlers(subscriber, (event: SubEvent) => {
-        if (event.type === 'message' || event.revision <= seen) return;
+        if (event.type === 'message' || event.type === 'end' || event.revision <= seen) return;
         seen = event.revision;
         if (event.type === 'snapshot' || event.type === 'set') {
           present = event.value !== undefined;
@@ -182,7 +195,7 @@ export class StoreClient implements Store {
   changes<TValue = unknown>(glob = '*'): Observable<ChangeEvent<TValue>> {
     assertName('glob', glob);
     return this.#observe({ kind: 'changes', name: glob }, (event, next) => {
-      if (event.type !== 'message' && event.type !== 'snapshot') next(event as ChangeEvent<TValue>);
+      if (event.type !== 'message' && event.type !== 'snapshot' && event.type !== 'end') next(event as ChangeEvent<TValue>);
     });
   }
 
@@ -233,7 +246,7 @@ export class StoreClient implements Store {
   }
 
   #copy<TValue>(value: TValue, key: string): TValue {
-    return this.#options.copyIn ? cloneValue(value, `key ${JSON.stringify(key)}`) : value;
+    return this.#options.copyIn ? cloneValue(value, 'key', key) : value;
   }
 
   #observe<TOut>(topic: Topic, map: (event: SubEvent, next: (value: TOut) => void) => void): Observable<TOut> {

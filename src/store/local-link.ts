@@ -21,6 +21,7 @@ const NOTHING = Symbol('nothing');
 export class LocalLink implements Link, Connection {
   readonly id = 0;
   readonly kind = 'local';
+  readonly trusted = true;
   readonly #actor: StoreActor;
   readonly #copyOut: boolean;
   readonly #pending = new Map<number, Pending>();
@@ -142,7 +143,7 @@ export class LocalLink implements Link, Connection {
     if (!this.#copyOut || event.type === 'message' || !('value' in event) || isPrimitive(event.value)) return event;
     if (event !== this.#lastEvent) {
       this.#lastEvent = event;
-      this.#lastCopy = { ...event, value: cloneValue(event.value, `key ${JSON.stringify(event.key)}`) };
+      this.#lastCopy = { ...event, value: cloneValue(event.value, 'key', event.key) };
     }
     return this.#lastCopy!;
   }

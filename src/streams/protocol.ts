@@ -43,8 +43,6 @@ export interface StoreMessage {
   welcome?: { id: number; requestTimeoutMs: number; window: number };
   res?: WireReply[];
   ev?: WireEvent[];
-  /** A subscription that the store ended, with why (overflow policy `'error'`). */
-  end?: Array<[sid: number, error: WireError]>;
   /** The store closed: reject everything, complete every subscription. */
   closed?: true;
 }

@@ -39,6 +39,14 @@ export class RemoteConnection implements Connection {
   readonly #syncSeqs = new Set<number>();
   #inflight = 0;
   #gone = false;
+  /** Subscriptions ended by the 'error' policy, until the actor has removed them. */
+  readonly #ended = new Set<number>();
+  /**
+   * How many events may be posted and not yet acknowledged: half the buffer, so
+   * that the other half always waits here, where the overflow policy can still
+   * choose what to drop (what is posted cannot be recalled).
+   */
+  readonly #window: number;
 
   /**
    * @param actor - the store actor
@@ -52,10 +60,11 @@ export class RemoteConnection implements Connection {
     this.#stream = stream;
     this.#options = options;
     this.#replies = new Outbox((replies) => this.#flush(replies));
+    this.#window = Math.max(1, Math.floor(options.buffer.size / 2));
     actor.connect(this);
     stream.onMessage((message) => this.#receive(message));
     stream.onClose(() => this.disconnect());
-    this.#post({ p: PROTOCOL, welcome: { id: this.id, requestTimeoutMs: options.requestTimeoutMs, window: options.buffer.size } });
+    this.#post({ p: PROTOCOL, welcome: { id: this.id, requestTimeoutMs: options.requestTimeoutMs, window: this.#window } });
   }
 
   reply(seq: number, ok: boolean, value: unknown): void {
@@ -66,13 +75,13 @@ export class RemoteConnection implements Connection {
   }
 
   deliver(sid: number, event: SubEvent): void {
-    if (this.#gone) return;
+    if (this.#gone || this.#ended.has(sid)) return;
     const { size, overflow } = this.#options.buffer;
     if (this.#inflight + this.#events.length >= size) {
       this.#actor.counters.dropped++;
       if (overflow === 'drop-newest') return;
       if (overflow === 'error') return this.#endSubscription(sid, size);
-      // drop-oldest: the oldest not yet sent (what is in flight cannot be recalled)
+      // drop-oldest: the oldest that is still here (the window keeps half the buffer here)
       if (this.#events.shift() === undefined) return;
     }
     this.#events.push([sid, event]);
@@ -139,13 +148,16 @@ export class RemoteConnection implements Connection {
       'ERR_DISCONNECTED',
       `This subscriber fell ${size} messages behind and was ended (subscriberBuffer.overflow: 'error'); consume faster or choose 'drop-oldest'`,
     );
-    this.#post({ p: PROTOCOL, end: [[sid, encodeError(error)]] });
+    // The end travels behind the events already accepted, so they are delivered first.
+    this.#ended.add(sid);
+    this.#events.push([sid, { type: 'end', error: encodeError(error) }]);
+    this.#replies.schedule();
     this.#send({ type: 'sub.remove', sid });
   }
 
   #flush(replies: WireReply[]): void {
     if (this.#gone) return;
-    const room = this.#options.buffer.size - this.#inflight;
+    const room = this.#window - this.#inflight;
     const events = room > 0 && this.#events.length > 0 ? this.#events.take(room) : undefined;
     if (replies.length === 0 && !events) return;
     const message: StoreMessage = { p: PROTOCOL };

@@ -1,0 +1,157 @@
+// A small benchmark harness. Each question is kvbus doing some work against a
+// baseline doing the same work without kvbus, in the same process, in
+// interleaved rounds (A, B, A, B, …) so that machine noise — another process,
+// a frequency change, a GC — lands on both sides alike. The figure that
+// matters is the ratio, taken per pair of adjacent rounds; the reported ratio
+// is the median of the pairs, with their range so a reader can judge the noise.
+
+import { performance } from 'node:perf_hooks';
+
+/** Defaults of {@link compare}; a bench may override any of them per question. */
+export const DEFAULTS = {
+  /** Timed rounds per side. */
+  rounds: 7,
+  /** Minimum length of one timed round. */
+  roundMs: 200,
+  /** Untimed running per side before the first timed round (JIT tiers, caches, heap sizing). */
+  warmupMs: 300,
+  /**
+   * What a round's length is measured in. `'wall'`: elapsed time, right for anything
+   * that waits (threads, sockets). `'cpu'`: CPU time of this process, for work that
+   * runs on the main thread only — a round then does not count the time another
+   * process held the core, which on a small shared machine is most of the noise.
+   */
+  clock: 'wall',
+};
+
+// BENCH_VERBOSE=1 prints every round; BENCH_CLOCK=wall|cpu overrides every bench's clock.
+const VERBOSE = Boolean(process.env.BENCH_VERBOSE);
+const CLOCK = process.env.BENCH_CLOCK;
+const gc = typeof globalThis.gc === 'function' ? globalThis.gc : () => {};
+
+/**
+ * Times one call of `fn(n)` (which does `n` operations).
+ * @param {(n: number) => unknown} fn - the work; may return a promise
+ * @param {number} n - how many operations to do
+ * @param {'wall' | 'cpu'} clock - what to measure
+ * @returns {Promise<number>} the elapsed milliseconds
+ */
+async function time(fn, n, clock) {
+  if (clock === 'cpu') {
+    const before = process.cpuUsage();
+    await fn(n);
+    const { user, system } = process.cpuUsage(before);
+    return (user + system) / 1000;
+  }
+  const t0 = performance.now();
+  await fn(n);
+  return performance.now() - t0;
+}
+
+/**
+ * Warms `fn` up and finds how many operations make a round of `roundMs`.
+ * @param {(n: number) => unknown} fn - the work
+ * @param {number} roundMs - the target round length
+ * @param {number} warmupMs - how long to run it untimed first
+ * @param {'wall' | 'cpu'} clock - what to measure
+ * @returns {Promise<number>} operations per round
+ */
+async function calibrate(fn, roundMs, warmupMs, clock) {
+  const start = performance.now();
+  let n = 64;
+  let ms = await time(fn, n, clock);
+  // Grow until one call is long enough to time reliably, then keep warming up.
+  while (ms < 25) {
+    n *= ms < 2 ? 8 : 2;
+    ms = await time(fn, n, clock);
+  }
+  while (performance.now() - start < warmupMs) ms = await time(fn, n, clock);
+  return Math.max(1, Math.ceil((n * roundMs) / ms));
+}
+
+/**
+ * The median of some numbers.
+ * @param {number[]} values - at least one number
+ * @returns {number} the median
+ */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * Measures kvbus against a baseline in interleaved rounds.
+ *
+ * @param {object} spec
+ * @param {(n: number) => unknown} spec.kvbus - does `n` operations through kvbus (may be async)
+ * @param {(n: number) => unknown} spec.baseline - does the same `n` operations without kvbus
+ * @param {number} [spec.rounds] - timed rounds per side
+ * @param {number} [spec.roundMs] - minimum length of one round
+ * @param {number} [spec.warmupMs] - untimed warm-up per side
+ * @param {'wall' | 'cpu'} [spec.clock] - what to measure (see {@link DEFAULTS})
+ * @returns {Promise<{ pairs: Array<[number, number]>, clock: string }>} operations per second of
+ *   each round, as `[kvbus, baseline]` pairs of adjacent rounds; {@link summarize} turns them into figures
+ * @example
+ * const pairs = await compare({ kvbus: (n) => viaStore(n), baseline: (n) => viaMap(n) });
+ * console.log(summarize(pairs).ratio);
+ */
+export async function compare({ kvbus, baseline, ...options }) {
+  const { rounds, roundMs, warmupMs, clock: chosen } = { ...DEFAULTS, ...options };
+  const clock = CLOCK ?? chosen;
+  const nA = await calibrate(kvbus, roundMs, warmupMs, clock);
+  const nB = await calibrate(baseline, roundMs, warmupMs, clock);
+  const pairs = [];
+  for (let i = 0; i < rounds; i++) {
+    gc();
+    const a = nA / ((await time(kvbus, nA, clock)) / 1000);
+    gc();
+    const b = nB / ((await time(baseline, nB, clock)) / 1000);
+    pairs.push([a, b]);
+    if (VERBOSE) console.error(`    round ${i + 1}: kvbus ${formatRate(a)}  baseline ${formatRate(b)}  ratio ${(a / b).toFixed(3)}`);
+  }
+  return { pairs, clock };
+}
+
+/**
+ * Turns round pairs (from one or several processes) into the reported figures.
+ * @param {Array<[number, number]>} pairs - `[kvbus, baseline]` operations per second of adjacent rounds
+ * @returns {{ kvbus: number, baseline: number, ratio: number, ratioMin: number, ratioMax: number, rounds: number }}
+ *   the median rate of each side, and the median, lowest and highest ratio of the pairs
+ */
+export function summarize(pairs) {
+  const ratios = pairs.map(([a, b]) => a / b);
+  return {
+    kvbus: median(pairs.map(([a]) => a)),
+    baseline: median(pairs.map(([, b]) => b)),
+    ratio: median(ratios),
+    ratioMin: Math.min(...ratios),
+    ratioMax: Math.max(...ratios),
+    rounds: pairs.length,
+  };
+}
+
+/**
+ * Formats a rate with three significant digits: `1.23 M ops/s`, `456 k pairs/s`.
+ * @param {number} perSecond - a rate
+ * @param {string} [unit] - what is counted
+ * @returns {string} the formatted rate
+ */
+export function formatRate(perSecond, unit = 'ops') {
+  const [value, prefix] =
+    perSecond >= 1e9 ? [perSecond / 1e9, 'G '] : perSecond >= 1e6 ? [perSecond / 1e6, 'M '] : perSecond >= 1e3 ? [perSecond / 1e3, 'k '] : [perSecond, ''];
+  return `${value.toPrecision(3)} ${prefix}${unit}/s`;
+}
+
+/**
+ * Renders rows as an aligned text table.
+ * @param {string[]} header - the column titles
+ * @param {string[][]} rows - the cells
+ * @param {Set<number>} [rightAligned] - indexes of the columns to right-align
+ * @returns {string} the table, one line per row, with a rule under the header
+ */
+export function table(header, rows, rightAligned = new Set()) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
