@@ -76,10 +76,10 @@ export class StoreActor {
     const context: BackendContext = {
       namespace: this.#options.namespace,
       clock: this.#options.clock,
-      emitChange: (change: KeyChange) => router.change(change),
-      emitMessage: (channel, data) => router.publish(channel, data),
-      emitChannelMessage: (channel, data) => router.publishExact(channel, data),
-      emitPatternMessage: (pattern, channel, data) => router.publishToPattern(pattern, channel, data),
+      emitChange: (change: KeyChange) => this.#turn(() => router.change(change)),
+      emitMessage: (channel, data) => this.#turn(() => router.publish(channel, data)),
+      emitChannelMessage: (channel, data) => this.#turn(() => router.publishExact(channel, data)),
+      emitPatternMessage: (pattern, channel, data) => this.#turn(() => router.publishToPattern(pattern, channel, data)),
       get watchingKeys() {
         return router.watchesKeys;
       },
@@ -154,6 +154,22 @@ export class StoreActor {
       this.#run(envelope);
       this.#drain();
     } finally {
+      this.#busy = false;
+    }
+  }
+
+  /**
+   * Runs `deliver` as a turn of the actor. A backend emits inside a command
+   * (memory) or on its own (Redis pub/sub): either way, a command sent by a
+   * subscriber callback waits until the delivery is over.
+   */
+  #turn<TResult>(deliver: () => TResult): TResult {
+    if (this.#busy) return deliver();
+    this.#busy = true;
+    try {
+      return deliver();
+    } finally {
+      this.#drain();
       this.#busy = false;
     }
   }
