@@ -297,9 +297,18 @@ export class StoreActor {
     if (subs.has(sid)) throw new KvbusError('ERR_BAD_ARGUMENT', `Subscription id ${sid} is already in use by this client`);
 
     const sink: Sink = { deliver: (event) => conn.deliver(sid, event) };
-    subs.set(sid, { topic: { kind: topic.kind, name: topic.name }, sink });
-    const first = this.router.add(topic, sink);
-    const interest = first ? this.backend.interest(topic, true) : undefined;
+    const owned: Topic = { kind: topic.kind, name: topic.name };
+    subs.set(sid, { topic: owned, sink });
+    const first = this.router.add(owned, sink);
+    let interest = first ? this.backend.interest(owned, true) : undefined;
+    if (isThenable(interest)) {
+      // The backend could not subscribe (Redis unreachable): undo, so nothing half-exists.
+      interest = Promise.resolve(interest).catch((error: unknown) => {
+        if (subs.get(sid)?.sink === sink) subs.delete(sid);
+        this.router.remove(owned, sink);
+        throw error;
+      });
+    }
     if (topic.kind !== 'key') return interest;
     // A watch starts with the current value, delivered before any later change.
     const snapshot = () =>

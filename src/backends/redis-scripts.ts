@@ -2,7 +2,8 @@
 // hear of runs as one script: the check (compare-and-set, type), the write, the
 // store-wide revision and the change event are one atomic step in Redis.
 //
-// Layout, for a namespace `ns`:  `ns:k:<key>` a hash { t, v, r } (type tag,
+// Layout, for a namespace `ns` (with `%` and `:` percent-encoded, so that no
+// namespace's keys fall under another's prefix):  `ns:k:<key>` a hash { t, v, r } (type tag,
 // value, revision) · `ns:rev` the revision counter · `ns:t:<key>` marks a key
 // with a TTL, so that exactly one process announces its expiry · `ns:changes`
 // the change events · `ns:c:<channel>` the published channels.
@@ -87,6 +88,19 @@ redis.call('PUBLISH', ARGV[3], 'c\\n' .. rev .. '\\n1\\n*')
 return rev
 `;
 
+/**
+ * KEYS: rev · ARGV: the highest revision this process has seen. After Redis
+ * lost its data (a restart without persistence) the counter would start again
+ * at 1; every process that reconnects puts it back past what it has seen, so
+ * a key's revision does not go back.
+ */
+export const RAISE_REVISION = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local seen = tonumber(ARGV[1])
+if current < seen then redis.call('SET', KEYS[1], ARGV[1]) return seen end
+return current
+`;
+
 /** The scripts by name. */
-export const SCRIPTS = { SET, DELETE, INCR, EXPIRED, CLEAR } as const;
+export const SCRIPTS = { SET, DELETE, INCR, EXPIRED, CLEAR, RAISE_REVISION } as const;
 export type ScriptName = keyof typeof SCRIPTS;

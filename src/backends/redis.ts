@@ -63,6 +63,7 @@ class RedisBackend implements Backend {
   #ready: Promise<void> | undefined;
   #open = false;
   #watchers = 0;
+  #highest = 0;
   #expiredChannel: string | undefined;
   // Key layout (see redis-scripts.ts).
   #prefix = '';
@@ -78,7 +79,8 @@ class RedisBackend implements Backend {
   open(context: BackendContext): Promise<void> {
     if (this.#ready) throw new KvbusError('ERR_BAD_ARGUMENT', 'This redis backend already serves a store: call redisBackend() once per store');
     this.#context = context;
-    const ns = context.namespace;
+    // `%` and `:` are encoded so that one namespace's keys never fall under another's prefix.
+    const ns = context.namespace.replace(/[%:]/g, (c) => (c === '%' ? '%25' : '%3A'));
     this.#prefix = `${ns}:`;
     this.#globPrefix = `${escapeGlob(ns)}:`;
     this.#changes = `${ns}:changes`;
@@ -104,9 +106,31 @@ class RedisBackend implements Backend {
         this.#shas.set(name as ScriptName, String(await this.#client.sendCommand(['SCRIPT', 'LOAD', script])));
       }
       this.#expiredChannel = await this.#enableExpiryEvents();
+      // node-redis reconnects by itself; a restarted Redis may have lost our settings and counter.
+      this.#client.on('ready', () => void this.#recover());
     } catch (cause) {
       throw backendError(cause, 'connect to Redis');
     }
+  }
+
+  /** After a reconnect: keyspace notifications again, and revisions that do not go back. */
+  async #recover(): Promise<void> {
+    if (!this.#open) return;
+    try {
+      // Ahead of the commands that waited for the reconnect, so that none of them takes a lower revision.
+      if (this.#highest > 0) {
+        await this.#client.sendCommand(['EVAL', SCRIPTS.RAISE_REVISION, '1', this.#revKey(), String(this.#highest)], { asap: true });
+      }
+      await this.#enableExpiryEvents();
+    } catch {
+      // Redis went away again: the next 'ready' retries.
+    }
+  }
+
+  /** Remembers the highest revision seen, for #recover. */
+  #saw(revision: number): number {
+    if (revision > this.#highest) this.#highest = revision;
+    return revision;
   }
 
   /** Expire events need Redis keyspace notifications for expired keys (`Ex`). */
@@ -131,16 +155,16 @@ class RedisBackend implements Backend {
     return this.#run(async () => {
       const [t, v, r] = (await this.#client.sendCommand(['HMGET', this.#data(key), 't', 'v', 'r'], this.#bufferOptions())) as Array<Buffer | null>;
       if (!t || !v || !r) return undefined;
-      return { value: this.#decode(t, v), revision: Number(r.toString()) };
+      return { value: this.#decode(t, v), revision: this.#saw(Number(r.toString())) };
     });
   }
 
   set(key: string, value: unknown, { ttlMs, ifRevision, keepTtl }: BackendSetOptions): Promise<number> {
     return this.#run(async () => {
-      const [t, v] = this.#encode(value);
+      const [t, v] = this.#encode(value, key);
       const ttl = ttlMs === undefined ? '' : String(Math.max(1, Math.ceil(ttlMs)));
       const args = [t, v, ttl, ifRevision === undefined ? '' : String(ifRevision), keepTtl ? '1' : '', this.#changes, key];
-      return Number(await this.#script('SET', [this.#data(key), this.#revKey(), this.#ttlMark(key)], args, key));
+      return this.#saw(Number(await this.#script('SET', [this.#data(key), this.#revKey(), this.#ttlMark(key)], args, key)));
     });
   }
 
@@ -169,7 +193,7 @@ class RedisBackend implements Backend {
 
   clear(): Promise<void> {
     return this.#run(async () => {
-      await this.#script('CLEAR', [this.#revKey()], [`${this.#globPrefix}k:*`, `${this.#globPrefix}t:*`, this.#changes]);
+      this.#saw(Number(await this.#script('CLEAR', [this.#revKey()], [`${this.#globPrefix}k:*`, `${this.#globPrefix}t:*`, this.#changes])));
     });
   }
 
@@ -199,38 +223,49 @@ class RedisBackend implements Backend {
   }
 
   publish(channel: string, data: unknown): Promise<number> {
-    return this.#run(async () => Number(await this.#client.sendCommand(['PUBLISH', `${this.#prefix}c:${channel}`, this.#serializer.encode(data)], this.#commandOptions())));
+    return this.#run(async () => {
+      const bytes = serialize(this.#serializer, data, 'channel', channel);
+      return Number(await this.#client.sendCommand(['PUBLISH', `${this.#prefix}c:${channel}`, bytes], this.#commandOptions()));
+    });
   }
 
   interest(topic: Topic, active: boolean): Promise<void> {
-    return this.#run(async () => {
-      const sub = this.#subscriber;
-      switch (topic.kind) {
-        case 'channel': {
-          const channel = `${this.#prefix}c:${topic.name}`;
-          if (active) await sub.subscribe(channel, (message: Buffer) => this.#context.emitChannelMessage(topic.name, this.#decodeMessage(message)), true);
-          else await sub.unsubscribe(channel);
-          return;
-        }
-        case 'pattern': {
-          const pattern = `${this.#globPrefix}c:${topic.name}`;
-          const skip = `${this.#prefix}c:`.length;
-          if (active) {
-            await sub.pSubscribe(pattern, (message: Buffer, channel: Buffer) => {
-              this.#context.emitPatternMessage(topic.name, channel.toString().slice(skip), this.#decodeMessage(message));
-            }, true);
-          } else {
-            await sub.pUnsubscribe(pattern);
-          }
-          return;
-        }
-        default:
-          // Watched keys and `changes` globs share one Redis subscription to the change events.
-          this.#watchers += active ? 1 : -1;
-          if (active && this.#watchers === 1) await this.#watchChanges(true);
-          if (!active && this.#watchers === 0) await this.#watchChanges(false);
-      }
+    // node-redis waits for a reconnect before it (un)subscribes, and the actor waits
+    // for this: bound it like any command, and undo a subscription that timed out.
+    const change = this.#run(() => this.#changeInterest(topic, active));
+    return withTimeout(change, this.#timeout, () => {
+      if (active) void this.#changeInterest(topic, false).catch(() => {});
+      return new KvbusError('ERR_BACKEND', `Redis did not confirm the ${active ? 'subscription' : 'unsubscription'} of ${topic.kind} ${JSON.stringify(topic.name)} within ${this.#timeout} ms (commandTimeoutMs)`);
     });
+  }
+
+  async #changeInterest(topic: Topic, active: boolean): Promise<void> {
+    const sub = this.#subscriber;
+    switch (topic.kind) {
+      case 'channel': {
+        const channel = `${this.#prefix}c:${topic.name}`;
+        if (active) await sub.subscribe(channel, (message: Buffer) => this.#context.emitChannelMessage(topic.name, this.#decodeMessage(message)), true);
+        else await sub.unsubscribe(channel);
+        return;
+      }
+      case 'pattern': {
+        const pattern = `${this.#globPrefix}c:${topic.name}`;
+        const skip = `${this.#prefix}c:`.length;
+        if (active) {
+          await sub.pSubscribe(pattern, (message: Buffer, channel: Buffer) => {
+            this.#context.emitPatternMessage(topic.name, channel.toString().slice(skip), this.#decodeMessage(message));
+          }, true);
+        } else {
+          await sub.pUnsubscribe(pattern);
+        }
+        return;
+      }
+      default:
+        // Watched keys and `changes` globs share one Redis subscription to the change events.
+        this.#watchers += active ? 1 : -1;
+        if (active && this.#watchers === 1) await this.#watchChanges(true);
+        if (!active && this.#watchers === 0) await this.#watchChanges(false);
+    }
   }
 
   async #watchChanges(active: boolean): Promise<void> {
@@ -242,7 +277,9 @@ class RedisBackend implements Backend {
     }
     await sub.subscribe(this.#changes, (message: Buffer) => {
       const change = this.#parseChange(message);
-      if (change) this.#context.emitChange(change);
+      if (!change) return;
+      this.#saw(change.revision);
+      this.#context.emitChange(change);
     }, true);
     if (expired) {
       const dataPrefix = `${this.#prefix}k:`;
@@ -264,10 +301,10 @@ class RedisBackend implements Backend {
     this.#open = false;
     if (!ready) return;
     await ready.catch(() => {});
-    await Promise.allSettled([
-      this.#subscriber?.isOpen ? this.#subscriber.close() : undefined,
-      this.#ownsClient && this.#client?.isOpen ? this.#client.close() : undefined,
-    ]);
+    // A graceful close waits for replies, which never come while Redis is down: bound it.
+    const quit = (client: Client | undefined) =>
+      client?.isOpen ? withTimeout(client.close(), this.#timeout, () => new Error('close timed out')).catch(() => client.destroy()) : undefined;
+    await Promise.allSettled([quit(this.#subscriber), this.#ownsClient ? quit(this.#client) : undefined]);
   }
 
   /** Runs after the connection is up; turns every failure into a KvbusError. */
@@ -316,14 +353,15 @@ class RedisBackend implements Backend {
     return [...found];
   }
 
-  #encode(value: unknown): [string, string | Buffer] {
-    // Finite numbers are stored as text so that INCR can do its arithmetic in Lua.
-    if (typeof value === 'number' && Number.isFinite(value) && !Object.is(value, -0)) return [NUMBER, String(value)];
-    return [SERIALIZED, this.#serializer.encode(value)];
+  #encode(value: unknown, key: string): [string, string | Buffer] {
+    // Numbers are stored as text so that INCR can do its arithmetic in Lua
+    // (whose strtod reads NaN, Infinity and -0 as JavaScript writes them).
+    if (typeof value === 'number') return [NUMBER, Object.is(value, -0) ? '-0' : String(value)];
+    return [SERIALIZED, serialize(this.#serializer, value, 'key', key)];
   }
 
   #decode(t: Buffer, v: Buffer): unknown {
-    return t.toString() === NUMBER ? Number(v.toString()) : this.#serializer.decode(v);
+    return t.toString() === NUMBER ? parseNumber(v.toString()) : this.#serializer.decode(v);
   }
 
   #decodeMessage(message: Buffer): unknown {
@@ -375,6 +413,39 @@ class RedisBackend implements Backend {
   #bufferOptions() {
     return { timeout: this.#timeout, typeMapping: BUFFERS };
   }
+}
+
+/** Encodes a value, or throws `ERR_NOT_CLONEABLE` naming what it was for. */
+function serialize(serializer: Serializer, value: unknown, label: string, name: string): Buffer | string {
+  try {
+    return serializer.encode(value);
+  } catch (cause) {
+    throw new KvbusError('ERR_NOT_CLONEABLE', `The value for ${label} ${JSON.stringify(name)} cannot be serialized (${(cause as Error).message}); store plain data`, { cause });
+  }
+}
+
+/** Reads a number stored as text, including what Lua's `%.17g` writes for NaN and infinities. */
+function parseNumber(text: string): number {
+  switch (text) {
+    case 'inf':
+      return Infinity;
+    case '-inf':
+      return -Infinity;
+    case 'nan':
+    case '-nan':
+      return NaN;
+    default:
+      return Number(text);
+  }
+}
+
+/** Rejects with `onTimeout()` unless `promise` settles within `ms`. */
+function withTimeout<TValue>(promise: Promise<TValue>, ms: number, onTimeout: () => Error): Promise<TValue> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Escapes the glob characters of a literal, so it matches only itself in SCAN MATCH and PSUBSCRIBE. */

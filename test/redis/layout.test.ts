@@ -1,0 +1,154 @@
+// Where the Redis backend keeps things, which commands it sends, and the `client` option.
+import { createClient } from 'redis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createStore, type MainStore } from '../../src/index.js';
+import { redisBackend } from '../../src/redis.js';
+import { closeRaw, connectRaw, monitorWhile, monitoredCommand, rawHash, rawScan, type RawClient } from '../helpers/redis-client.js';
+import { describeRedis, startRedis, uniqueNamespace, type RedisServer } from '../helpers/redis-server.js';
+import { record, waitUntil } from '../helpers/wait.js';
+
+describeRedis('redis: key layout, SCAN, and the client option', () => {
+  let server: RedisServer;
+  let raw: RawClient;
+  const stores: MainStore[] = [];
+  const clients: RawClient[] = [];
+
+  beforeAll(async () => {
+    server = await startRedis();
+    await server.flushAll();
+    raw = await connectRaw(server.url);
+  });
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+    await Promise.all(clients.splice(0).map((client) => closeRaw(client)));
+  });
+  afterAll(async () => {
+    await closeRaw(raw);
+    await server?.stop();
+  });
+
+  function newStore(namespace = uniqueNamespace('lay')): MainStore {
+    const store = createStore({ backend: redisBackend({ url: server.url }), namespace });
+    stores.push(store);
+    return store;
+  }
+
+  describe('layout', () => {
+    it('keeps every key of a store under its namespace prefix; values as hashes { t, v, r }; TTL as Redis expiry', async () => {
+      const store = newStore();
+      const ns = store.namespace;
+      await store.set('a', { x: 1 });
+      await store.set('b', 'two', { ttlMs: 60_000 });
+      await store.incr('n');
+      await store.delete('a');
+      await store.set('user:1', 1);
+      const all = await rawScan(raw, `${ns}*`);
+      expect(all.length).toBeGreaterThan(0);
+      for (const key of all) expect(key.startsWith(`${ns}:`), key).toBe(true);
+      expect(all).toContain(`${ns}:k:b`);
+      expect(all).toContain(`${ns}:k:n`);
+      expect(all).toContain(`${ns}:k:user:1`);
+      expect(all).not.toContain(`${ns}:k:a`);
+      const hash = await rawHash(raw, `${ns}:k:user:1`);
+      expect(Object.keys(hash).sort()).toEqual(['r', 't', 'v']);
+      const pttl = Number(await raw.sendCommand(['PTTL', `${ns}:k:b`]));
+      expect(pttl).toBeGreaterThan(50_000);
+      expect(pttl).toBeLessThanOrEqual(60_000);
+      expect(Number(await raw.sendCommand(['PTTL', `${ns}:k:n`]))).toBe(-1);
+      // Nothing of this store outside its prefix.
+      const everything = await rawScan(raw, '*');
+      expect(everything.filter((key) => key.includes(ns) && !key.startsWith(`${ns}:`))).toEqual([]);
+    });
+
+    it('uses SCAN, never KEYS, for keys, getAll, clear and stats (MONITOR sees Lua too)', async () => {
+      const store = newStore();
+      const ns = store.namespace;
+      for (let i = 0; i < 30; i++) await store.set(`k${i}`, i);
+      const lines = await monitorWhile(server.url, async () => {
+        expect((await store.keys()).length).toBe(30);
+        expect((await store.keys('k1*')).length).toBe(11);
+        expect((await store.getAll('k2?')).size).toBe(10);
+        expect((await store.stats()).keys).toBe(30);
+        await store.clear();
+        expect(await store.keys()).toEqual([]);
+      });
+      const commands = lines.map(monitoredCommand);
+      expect(commands.length).toBeGreaterThan(0);
+      expect(commands).not.toContain('KEYS');
+      expect(commands).toContain('SCAN');
+      const scans = lines.filter((line) => monitoredCommand(line) === 'SCAN');
+      // Every SCAN is limited to this namespace.
+      for (const line of scans) expect(line, line).toContain(`"MATCH" "${ns}:`);
+    });
+
+    it('a key with glob characters is read exactly (no pattern lookups)', async () => {
+      const store = newStore();
+      await store.set('a*', 1);
+      await store.set('ab', 2);
+      expect(await store.get('a*')).toBe(1);
+      expect(await store.delete('a*')).toBe(true);
+      expect(await store.get('ab')).toBe(2);
+      expect(await store.keys()).toEqual(['ab']);
+    });
+  });
+
+  describe('the client option', () => {
+    it('kvbus sends its commands through the given client and does not quit it on close', async () => {
+      const client = createClient({ url: server.url }) as RawClient;
+      clients.push(client);
+      client.on('error', () => {});
+      await client.connect();
+      const sent: string[] = [];
+      const original = client.sendCommand.bind(client);
+      const spy = vi.spyOn(client, 'sendCommand').mockImplementation(((args: ReadonlyArray<unknown>, options?: unknown) => {
+        sent.push(String(args[0]).toUpperCase());
+        return original(args as never, options as never);
+      }) as never);
+      const store = createStore({ backend: redisBackend({ client: client as never }), namespace: uniqueNamespace('own') });
+      stores.push(store);
+      await store.set('k', 'v');
+      expect(await store.get('k')).toBe('v');
+      expect(await store.keys()).toEqual(['k']);
+      expect(spy).toHaveBeenCalled();
+      expect(sent).toContain('EVALSHA');
+      expect(sent).toContain('HMGET');
+      expect(sent).toContain('SCAN');
+      expect(sent).not.toContain('KEYS');
+
+      await store.close();
+      expect(client.isOpen).toBe(true);
+      spy.mockRestore();
+      expect(await client.sendCommand(['PING'])).toBe('PONG');
+      expect(await client.exists(`${store.namespace}:k:k`)).toBe(1);
+    });
+
+    it('connects a given client that is not connected yet, and still leaves it open', async () => {
+      const client = createClient({ url: server.url }) as RawClient;
+      clients.push(client);
+      client.on('error', () => {});
+      const store = createStore({ backend: redisBackend({ client: client as never }), namespace: uniqueNamespace('own') });
+      stores.push(store);
+      await store.set('k', 1);
+      expect(client.isOpen).toBe(true);
+      await store.close();
+      expect(client.isOpen).toBe(true);
+    });
+
+    it('close() releases the connections kvbus opened itself (its own client and its subscriber)', async () => {
+      const before = await clientCount();
+      const store = newStore();
+      const heard = record(store.channel('x'));
+      await store.set('k', 1);
+      expect(await clientCount()).toBe(before + 2);
+      await store.close();
+      stores.splice(stores.indexOf(store), 1);
+      await waitUntil(async () => (await clientCount()) === before, 'the connections to close');
+      expect(heard.completed).toBe(true);
+    });
+  });
+
+  async function clientCount(): Promise<number> {
+    const list = String(await raw.sendCommand(['CLIENT', 'LIST']));
+    return list.split('\n').filter((line) => line.trim().length > 0).length;
+  }
+});
