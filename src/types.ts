@@ -46,6 +46,8 @@ export interface PeerEvent {
   id: number;
   kind: 'worker' | 'process';
   exitCode?: number;
+  /** The signal that ended a child process (it then has no exit code). */
+  signal?: string;
 }
 
 /** Counters of a store, from {@link Store.stats}. */

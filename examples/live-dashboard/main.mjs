@@ -10,7 +10,7 @@
 //   node examples/live-dashboard/main.mjs | cat    plain appended lines, as in a CI log
 
 import { auditTime, combineLatest, filter, map, merge, sampleTime, scan, share, startWith, take } from 'rxjs';
-import { getStore } from '../../dist/index.js';
+import { getStore } from 'kvbus';
 
 const RESULT_TTL_MS = 2_000;
 const DEADLINE_MS = 12_000;

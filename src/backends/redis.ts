@@ -87,7 +87,14 @@ class RedisBackend implements Backend {
     this.#ready = this.#connect().then(() => {
       this.#open = true;
     });
-    return this.#ready;
+    this.#ready.catch(() => {});
+    // node-redis keeps trying to connect in the background; callers wait at most commandTimeoutMs.
+    return this.#bounded(this.#ready, 'connect to Redis');
+  }
+
+  /** Waits for `promise` at most commandTimeoutMs, then rejects with ERR_BACKEND. */
+  #bounded<TValue>(promise: Promise<TValue>, doing: string): Promise<TValue> {
+    return withTimeout(promise, this.#timeout, () => new KvbusError('ERR_BACKEND', `Could not ${doing} within ${this.#timeout} ms (commandTimeoutMs): is Redis reachable?`));
   }
 
   async #connect(): Promise<void> {
@@ -300,7 +307,12 @@ class RedisBackend implements Backend {
     const ready = this.#ready;
     this.#open = false;
     if (!ready) return;
-    await ready.catch(() => {});
+    await this.#bounded(ready, 'connect to Redis').catch(() => {});
+    if (!this.#subscriber) {
+      // Still connecting: stop trying.
+      if (this.#ownsClient) this.#client?.destroy();
+      return;
+    }
     // A graceful close waits for replies, which never come while Redis is down: bound it.
     const quit = (client: Client | undefined) =>
       client?.isOpen ? withTimeout(client.close(), this.#timeout, () => new Error('close timed out')).catch(() => client.destroy()) : undefined;
@@ -315,7 +327,7 @@ class RedisBackend implements Backend {
       });
     if (this.#open) return guarded();
     if (!this.#ready) return Promise.reject(new KvbusError('ERR_CLOSED', 'The Redis backend is not open'));
-    return this.#ready.then(guarded);
+    return this.#bounded(this.#ready, 'connect to Redis').then(guarded);
   }
 
   async #script(name: ScriptName, keys: string[], args: Array<string | Buffer>, key?: string): Promise<unknown> {

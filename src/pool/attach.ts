@@ -74,7 +74,6 @@ function attachWorker(store: MainStore, worker: Worker): () => void {
 function attachChild(store: MainStore, child: ChildProcess): () => void {
   if (!child.connected) throw new KvbusError('ERR_BAD_ARGUMENT', 'This child process has no IPC channel: fork it (store.fork) or spawn it with stdio including "ipc"');
   let connection: RemoteConnection | undefined;
-  let exitCode: number | undefined;
   const stream = childStream(child);
   // The connection starts with the child's hello (its first kvbus message), so a
   // child that never calls getStore() never sees a kvbus message on its channel.
@@ -82,13 +81,15 @@ function attachChild(store: MainStore, child: ChildProcess): () => void {
     if (connection || !isProtocolMessage(message)) return;
     child.off('message', onFirst);
     connection = serve(store, stream, 'process', undefined, () => {
-      const emit = (code: number | null | undefined) => store.peers$.next(peer('exit', connection!.id, 'process', code ?? exitCode));
+      const emit = () => {
+        const event = peer('exit', connection!.id, 'process', child.exitCode);
+        store.peers$.next(child.signalCode ? { ...event, signal: child.signalCode } : event);
+      };
       if (child.exitCode === null && child.signalCode === null) child.once('exit', emit);
-      else emit(child.exitCode);
+      else emit();
     });
   };
   child.on('message', onFirst);
-  child.once('exit', (code) => (exitCode = code ?? undefined));
   return () => {
     child.off('message', onFirst);
     connection?.disconnect();

@@ -44,7 +44,9 @@ export function childStream(child: ChildProcess): MessageStream {
   const listeners: Array<() => void> = [];
   return {
     post: (message) => {
-      if (child.connected) child.send(message as object);
+      // With a callback, a send to a child that just died (EPIPE) is reported
+      // here instead of as an 'error' event that would crash the parent.
+      if (child.connected) child.send(message as object, ignoreSendError);
     },
     onMessage: (handler) => {
       const listener = (message: unknown) => isProtocolMessage(message) && handler(message);
@@ -75,7 +77,7 @@ export function parentProcessStream(): MessageStream {
   const proc = process as NodeJS.Process & { channel?: { ref(): void; unref(): void } };
   return {
     post: (message) => {
-      if (proc.connected) proc.send!(message as object);
+      if (proc.connected) proc.send!(message as object, undefined, undefined, ignoreSendError);
     },
     onMessage: (handler) => {
       proc.on('message', (message: unknown) => isProtocolMessage(message) && handler(message));
@@ -88,3 +90,6 @@ export function parentProcessStream(): MessageStream {
     unref: () => proc.channel?.unref(),
   };
 }
+
+// The channel is going away: its 'disconnect'/'exit' will end the connection.
+function ignoreSendError(): void {}
