@@ -3,13 +3,12 @@
 // `store.keys(pattern)` must list the same keys on both backends.
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { closeRaw, connectRaw, type RawClient } from '../helpers/redis-client.js';
 import { record, type Recorder } from '../helpers/wait.js';
 import type { PatternMessage } from '../../src/index.js';
 import { createStore, memoryBackend, type MainStore } from '../../src/index.js';
-import { redisBackend } from '../../src/redis.js';
 import { globMatch } from '../../src/streams/glob.js';
-import { describeRedis, startRedis, uniqueNamespace, type RedisServer } from '../helpers/redis-server.js';
+import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
+import { useRedisServer } from '../helpers/use-redis.js';
 
 
 // Every string of length 1..3 over a small alphabet that includes the glob syntax itself.
@@ -33,32 +32,26 @@ const HAND_PICKED = [
 ];
 
 describeRedis('glob parity with Redis', () => {
-  let server: RedisServer;
-  let raw: RawClient;
+  const redisServer = useRedisServer();
   let prefix: string;
   let memory: MainStore;
   let redis: MainStore;
 
   beforeAll(async () => {
-    server = await startRedis();
-    await server.flushAll();
-    raw = await connectRaw(server.url);
     // A prefix without glob characters, so that `prefix + pattern` matches exactly what `pattern` does.
     prefix = `${uniqueNamespace('glob')}:`;
     for (let i = 0; i < SUBJECTS.length; i += 200) {
-      await Promise.all(SUBJECTS.slice(i, i + 200).map((subject) => raw.set(prefix + subject, '1')));
+      await Promise.all(SUBJECTS.slice(i, i + 200).map((subject) => redisServer.raw.set(prefix + subject, '1')));
     }
     const namespace = uniqueNamespace('globstore');
     memory = createStore({ backend: memoryBackend(), namespace });
-    redis = createStore({ backend: redisBackend({ url: server.url }), namespace });
+    redis = createStore({ backend: redisServer.backend(), namespace });
     await Promise.all(SUBJECTS.flatMap((subject) => [memory.set(subject, 1), redis.set(subject, 1)]));
   });
 
   afterAll(async () => {
     await memory?.close();
     await redis?.close();
-    await closeRaw(raw);
-    await server?.stop();
   });
 
   /** The subjects Redis's SCAN MATCH finds for `pattern`. */
@@ -66,7 +59,7 @@ describeRedis('glob parity with Redis', () => {
     const found = new Set<string>();
     let cursor = '0';
     do {
-      const [next, keys] = (await raw.sendCommand(['SCAN', cursor, 'MATCH', prefix + pattern, 'COUNT', '5000'])) as [string, string[]];
+      const [next, keys] = (await redisServer.raw.sendCommand(['SCAN', cursor, 'MATCH', prefix + pattern, 'COUNT', '5000'])) as [string, string[]];
       cursor = String(next);
       for (const key of keys) found.add(String(key).slice(prefix.length));
     } while (cursor !== '0');

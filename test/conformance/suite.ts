@@ -7,7 +7,7 @@
 // wait on an event is bounded, and "nothing else arrived" is proven with a
 // sentinel event sent after the one that must not arrive (one publisher's events
 // reach a subscriber in order).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   KvbusError,
   type ChangeEvent,
@@ -16,7 +16,8 @@ import {
   type PatternMessage,
 } from '../../src/index.js';
 import { uniqueNamespace } from '../helpers/redis-server.js';
-import { Recorder, record, rejectionOf, sleep, waitUntil } from '../helpers/wait.js';
+import { useStores } from '../helpers/use-stores.js';
+import { rejectionOf, sleep, waitUntil, type Recorder } from '../helpers/wait.js';
 
 /** What a backend's test file hands the suite: a fresh store on that backend, in the namespace given. */
 export type MakeStore = (options: { namespace: string; onError?: CreateStoreOptions['onError'] }) => MainStore | Promise<MainStore>;
@@ -53,25 +54,11 @@ const sorted = (keys: string[]) => [...keys].sort();
  */
 export function conformance(name: string, makeStore: MakeStore): void {
   describe(`conformance: ${name}`, () => {
-    const stores: MainStore[] = [];
-    const recorders: Array<Recorder<unknown>> = [];
-
-    async function newStore(namespace = uniqueNamespace(name), onError?: CreateStoreOptions['onError']): Promise<MainStore> {
-      const store = await makeStore(onError ? { namespace, onError } : { namespace });
-      stores.push(store);
-      return store;
-    }
-
-    function rec<T>(source: import('rxjs').Observable<T>): Recorder<T> {
-      const recorder = record(source);
-      recorders.push(recorder as Recorder<unknown>);
-      return recorder;
-    }
-
-    afterEach(async () => {
-      for (const recorder of recorders.splice(0)) recorder.unsubscribe();
-      await Promise.all(stores.splice(0).map((store) => store.close().catch(() => {})));
-    });
+    const { newStore, rec } = useStores(
+      async (namespace = uniqueNamespace(name), onError?: CreateStoreOptions['onError']): Promise<MainStore> =>
+        makeStore(onError ? { namespace, onError } : { namespace }),
+      { close: (store) => store.close().catch(() => {}) },
+    );
 
     /** A changes('*') recorder whose subscription is already active in the backend. */
     async function changesOf(store: MainStore, glob = '*'): Promise<Recorder<ChangeEvent>> {

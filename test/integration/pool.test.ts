@@ -2,7 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { filter, take, toArray, firstValueFrom, timeout } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPool, type PeerEvent } from 'kvbus';
+import { createPool, type MainStore, type PeerEvent } from 'kvbus';
 import { Resources, WAIT_MS, fixtureUrl, nextValue, waitForStats, waitUntil } from './helpers.js';
 
 const TASKS = fixtureUrl('pool-tasks.mjs').href;
@@ -15,6 +15,14 @@ function newPool(options: Parameters<typeof createPool>[0] = {}) {
   const store = options.store ?? res.store();
   const pool = res.pool(createPool({ filename: TASKS, maxThreads: 2, minThreads: 1, ...options, store }));
   return { store, pool };
+}
+
+/** Every peers() event of `store` from now on, and how many peers they leave connected (joins minus exits). */
+function trackPeers(store: MainStore): { events: PeerEvent[]; connected: () => number } {
+  const events: PeerEvent[] = [];
+  store.peers().subscribe((e) => events.push(e));
+  const connected = () => events.filter((e) => e.type === 'join').length - events.filter((e) => e.type === 'exit').length;
+  return { events, connected };
 }
 
 describe('createPool', () => {
@@ -167,9 +175,7 @@ describe('createPool', () => {
 
   it('survives a worker that calls process.exit(1): clients drop, peers() emits exit with the exit code, and the pool keeps working', async () => {
     const { store, pool } = newPool({ minThreads: 2 });
-    const events: PeerEvent[] = [];
-    store.peers().subscribe((e) => events.push(e));
-    const connected = () => events.filter((e) => e.type === 'join').length - events.filter((e) => e.type === 'exit').length;
+    const { events, connected } = trackPeers(store);
     await Promise.all(Array.from({ length: 4 }, () => pool.run({ key: 'k', times: 100 }, { name: 'incrLoop' })));
     const exit = nextValue(store.peers(), (e) => e.type === 'exit', 'the exit peer event');
     await expect(pool.run({ key: 'died' }, { name: 'exitHard' })).rejects.toThrow();
@@ -187,9 +193,7 @@ describe('createPool', () => {
 
   it('survives terminate() of its threads (pool.threads): the clients leave, peers() reports it, and tasks still run', async () => {
     const { store, pool } = newPool({ minThreads: 2 });
-    const events: PeerEvent[] = [];
-    store.peers().subscribe((e) => events.push(e));
-    const connected = () => events.filter((e) => e.type === 'join').length - events.filter((e) => e.type === 'exit').length;
+    const { connected } = trackPeers(store);
     await Promise.all(Array.from({ length: 4 }, () => pool.run({ key: 't', times: 100 }, { name: 'incrLoop' })));
     await waitUntil(() => pool.threads.length === 2, 'both threads');
     const before = await store.stats();

@@ -2,12 +2,13 @@
 // ERR_BACKEND within a bound), Redis restarted on the same port (writes and
 // every subscription go on, with no re-subscribing by hand), and connections
 // dropped while the server lives on (no acknowledged write is lost).
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createStore, KvbusError, type ChangeEvent, type MainStore } from '../../src/index.js';
-import { redisBackend } from '../../src/redis.js';
-import { closeRaw, connectRaw, numSub, type RawClient } from '../helpers/redis-client.js';
-import { describeRestartable, startRedis, uniqueNamespace, type RedisServer } from '../helpers/redis-server.js';
-import { eventually, record, rejectionOf, sleep, waitUntil, type Recorder } from '../helpers/wait.js';
+import { numSub } from '../helpers/redis-client.js';
+import { describeRestartable, uniqueNamespace } from '../helpers/redis-server.js';
+import { useRedisServer } from '../helpers/use-redis.js';
+import { useStores } from '../helpers/use-stores.js';
+import { eventually, rejectionOf, sleep, waitUntil } from '../helpers/wait.js';
 
 /** How fast a command must fail while Redis is down: commandTimeoutMs plus slack for a loaded machine. */
 const COMMAND_TIMEOUT_MS = 500;
@@ -16,42 +17,22 @@ const FAIL_WITHIN_MS = 2_500;
 const RECOVER_WITHIN_MS = 10_000;
 
 describeRestartable('redis: connection faults', () => {
-  let server: RedisServer;
-  let raw: RawClient;
-  const stores: MainStore[] = [];
-  const recorders: Array<Recorder<unknown>> = [];
-
-  beforeAll(async () => {
-    server = await startRedis();
-    await server.flushAll();
-    raw = await connectRaw(server.url);
-  });
-  afterEach(async () => {
-    for (const recorder of recorders.splice(0)) recorder.unsubscribe();
-    // Closing waits on the connections: bring the server back first.
-    if (!server.running) await server.start();
-    await Promise.all(stores.splice(0).map((store) => closeWithin(store, 3_000)));
-  });
-  afterAll(async () => {
-    await closeRaw(raw);
-    await server?.stop();
-  });
+  const redis = useRedisServer();
+  const { newStore, rec } = useStores(
+    (namespace = uniqueNamespace('fault')) =>
+      createStore({ backend: redis.backend({ commandTimeoutMs: COMMAND_TIMEOUT_MS }), namespace }),
+    {
+      // Closing waits on the connections: bring the server back first.
+      beforeClose: async () => {
+        if (!redis.server.running) await redis.server.start();
+      },
+      close: (store) => closeWithin(store, 3_000),
+    },
+  );
 
   /** Teardown must not hang the suite when close() itself hangs (that is tested on its own below). */
   async function closeWithin(store: MainStore, ms: number): Promise<void> {
     await Promise.race([store.close().catch(() => {}), sleep(ms)]);
-  }
-
-  function newStore(namespace = uniqueNamespace('fault')): MainStore {
-    const store = createStore({ backend: redisBackend({ url: server.url, commandTimeoutMs: COMMAND_TIMEOUT_MS }), namespace });
-    stores.push(store);
-    return store;
-  }
-
-  function rec<T>(source: import('rxjs').Observable<T>): Recorder<T> {
-    const recorder = record(source);
-    recorders.push(recorder as Recorder<unknown>);
-    return recorder;
   }
 
   async function expectBackendErrorWithin(promise: Promise<unknown>, ms: number, what: string): Promise<void> {
@@ -71,11 +52,11 @@ describeRestartable('redis: connection faults', () => {
   it('while Redis is down a command rejects with ERR_BACKEND within a bound; after a restart writes work again (and the data is gone)', async () => {
     const store = newStore();
     await store.set('before', 'x');
-    await server.kill();
+    await redis.server.kill();
     await expectBackendErrorWithin(store.get('before'), FAIL_WITHIN_MS, 'get');
     await expectBackendErrorWithin(store.set('during', 1), FAIL_WITHIN_MS, 'set');
     await expectBackendErrorWithin(store.publish('c', 1), FAIL_WITHIN_MS, 'publish');
-    await server.start();
+    await redis.server.start();
     await eventually(() => store.set('after', 'y'), 'a write after the restart', RECOVER_WITHIN_MS);
     expect(await store.get('after')).toBe('y');
     // No persistence: the restart lost what was written before.
@@ -94,12 +75,12 @@ describeRestartable('redis: connection faults', () => {
     await subscriber.stats();
     await publisher.publish('news', 'before');
     await channel.count(1);
-    await server.restart();
+    await redis.server.restart();
     await eventually(async () => {
       await publisher.publish('news', 'after');
       await waitUntil(() => channel.values.includes('after') && pattern.values.some((m) => m.data === 'after'), 'messages after the restart', 200);
     }, 'the channel and the pattern to receive after the restart', RECOVER_WITHIN_MS, 0);
-    expect(await numSub(raw, `${subscriber.namespace}:c:news`)).toBe(1);
+    expect(await numSub(redis.raw, `${subscriber.namespace}:c:news`)).toBe(1);
     // Still exactly one subscription per topic, so each message arrives once.
     const seen = channel.values.length;
     await publisher.publish('news', 'once');
@@ -128,7 +109,7 @@ describeRestartable('redis: connection faults', () => {
     for (let i = 1; i <= 10; i++) await writer.set('k', i);
     await watch.some((v) => v === 10, 'the last write before the restart');
     const highest = changes.values.at(-1)!.revision;
-    await server.restart();
+    await redis.server.restart();
     const revision = await writeUntilSeen(
       (attempt) => writer.set('k', 100 + attempt),
       () => changes.values.some((e) => (e.value ?? 0) >= 100),
@@ -147,7 +128,7 @@ describeRestartable('redis: connection faults', () => {
     await store.stats();
     await store.set('t1', 1, { ttlMs: 100 });
     await changes.some((e) => e.type === 'expire' && e.key === 't1', 'an expire event before the restart', 3_000);
-    await server.restart();
+    await redis.server.restart();
     await writeUntilSeen((attempt) => store.set('sentinel', attempt), () => changes.values.some((e) => e.key === 'sentinel'), 'changes to work again after the restart');
     await store.set('t2', 2, { ttlMs: 100 });
     await waitUntil(async () => !(await store.has('t2')), 't2 to expire', 3_000);
@@ -158,10 +139,10 @@ describeRestartable('redis: connection faults', () => {
     const store = newStore();
     const publisher = newStore(store.namespace);
     await store.set('k', 1);
-    await server.kill();
+    await redis.server.kill();
     const late = rec(store.channel<string>('late'));
     await expectBackendErrorWithin(store.get('k'), FAIL_WITHIN_MS + COMMAND_TIMEOUT_MS, 'a get issued after the subscription');
-    await server.start();
+    await redis.server.start();
     await eventually(async () => {
       await publisher.publish('late', 'hello');
       await waitUntil(() => late.values.includes('hello') || late.error !== undefined, 'the late subscription', 200);
@@ -170,7 +151,7 @@ describeRestartable('redis: connection faults', () => {
 
   it('no acknowledged write is lost when connections drop (CLIENT KILL) and the server lives on; subscriptions come back', async () => {
     // CLIENT KILL TYPE normal drops every client of the server: never on one we do not own.
-    if (server.external) throw new Error(`Refusing to CLIENT KILL the connections of the Redis at REDIS_URL (${server.url}): this test needs a private redis-server`);
+    if (redis.server.external) throw new Error(`Refusing to CLIENT KILL the connections of the Redis at REDIS_URL (${redis.url}): this test needs a private redis-server`);
     const store = newStore();
     const publisher = newStore(store.namespace);
     const heard = rec(store.channel<string>('bus'));
@@ -187,7 +168,7 @@ describeRestartable('redis: connection faults', () => {
       }
     });
     await waitUntil(() => acked.size >= 50, 'some writes to be acknowledged');
-    const killed = Number(await raw.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal'])) + Number(await raw.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']));
+    const killed = Number(await redis.raw.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal'])) + Number(await redis.raw.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']));
     expect(killed).toBeGreaterThanOrEqual(2);
     await Promise.all(writes);
     expect(acked.size + failed).toBe(400);
@@ -206,7 +187,7 @@ describeRestartable('redis: connection faults', () => {
   it('close() resolves within a bound while Redis is down, even with a subscription pending', async () => {
     const store = newStore();
     await store.set('k', 1);
-    await server.kill();
+    await redis.server.kill();
     const late = rec(store.channel('late'));
     await sleep(COMMAND_TIMEOUT_MS);
     const started = Date.now();

@@ -1,37 +1,23 @@
 // Where the Redis backend keeps things, which commands it sends, and the `client` option.
 import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createStore, type MainStore } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { createStore } from '../../src/index.js';
 import { redisBackend } from '../../src/redis.js';
-import { closeRaw, connectRaw, monitorWhile, monitoredCommand, rawHash, rawScan, type RawClient } from '../helpers/redis-client.js';
-import { describeRedis, startRedis, uniqueNamespace, type RedisServer } from '../helpers/redis-server.js';
+import { closeRaw, monitorWhile, monitoredCommand, rawHash, rawScan, type RawClient } from '../helpers/redis-client.js';
+import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
+import { useRedisServer } from '../helpers/use-redis.js';
+import { useStores } from '../helpers/use-stores.js';
 import { record, waitUntil } from '../helpers/wait.js';
 
 describeRedis('redis: key layout, SCAN, and the client option', () => {
-  let server: RedisServer;
-  let raw: RawClient;
-  const stores: MainStore[] = [];
+  const redis = useRedisServer();
+  /** Clients handed to a store with the `client` option: closed after the stores that use them. */
   const clients: RawClient[] = [];
-
-  beforeAll(async () => {
-    server = await startRedis();
-    await server.flushAll();
-    raw = await connectRaw(server.url);
+  const { newStore, stores } = useStores((namespace = uniqueNamespace('lay')) => createStore({ backend: redis.backend(), namespace }), {
+    afterClose: async () => {
+      await Promise.all(clients.splice(0).map((client) => closeRaw(client)));
+    },
   });
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((store) => store.close()));
-    await Promise.all(clients.splice(0).map((client) => closeRaw(client)));
-  });
-  afterAll(async () => {
-    await closeRaw(raw);
-    await server?.stop();
-  });
-
-  function newStore(namespace = uniqueNamespace('lay')): MainStore {
-    const store = createStore({ backend: redisBackend({ url: server.url }), namespace });
-    stores.push(store);
-    return store;
-  }
 
   describe('layout', () => {
     it('keeps every key of a store under its namespace prefix; values as hashes { t, v, r }; TTL as Redis expiry', async () => {
@@ -42,21 +28,21 @@ describeRedis('redis: key layout, SCAN, and the client option', () => {
       await store.incr('n');
       await store.delete('a');
       await store.set('user:1', 1);
-      const all = await rawScan(raw, `${ns}*`);
+      const all = await rawScan(redis.raw, `${ns}*`);
       expect(all.length).toBeGreaterThan(0);
       for (const key of all) expect(key.startsWith(`${ns}:`), key).toBe(true);
       expect(all).toContain(`${ns}:k:b`);
       expect(all).toContain(`${ns}:k:n`);
       expect(all).toContain(`${ns}:k:user:1`);
       expect(all).not.toContain(`${ns}:k:a`);
-      const hash = await rawHash(raw, `${ns}:k:user:1`);
+      const hash = await rawHash(redis.raw, `${ns}:k:user:1`);
       expect(Object.keys(hash).sort()).toEqual(['r', 't', 'v']);
-      const pttl = Number(await raw.sendCommand(['PTTL', `${ns}:k:b`]));
+      const pttl = Number(await redis.raw.sendCommand(['PTTL', `${ns}:k:b`]));
       expect(pttl).toBeGreaterThan(50_000);
       expect(pttl).toBeLessThanOrEqual(60_000);
-      expect(Number(await raw.sendCommand(['PTTL', `${ns}:k:n`]))).toBe(-1);
+      expect(Number(await redis.raw.sendCommand(['PTTL', `${ns}:k:n`]))).toBe(-1);
       // Nothing of this store outside its prefix.
-      const everything = await rawScan(raw, '*');
+      const everything = await rawScan(redis.raw, '*');
       expect(everything.filter((key) => key.includes(ns) && !key.startsWith(`${ns}:`))).toEqual([]);
     });
 
@@ -64,7 +50,7 @@ describeRedis('redis: key layout, SCAN, and the client option', () => {
       const store = newStore();
       const ns = store.namespace;
       for (let i = 0; i < 30; i++) await store.set(`k${i}`, i);
-      const lines = await monitorWhile(server.url, async () => {
+      const lines = await monitorWhile(redis.url, async () => {
         expect((await store.keys()).length).toBe(30);
         expect((await store.keys('k1*')).length).toBe(11);
         expect((await store.getAll('k2?')).size).toBe(10);
@@ -94,7 +80,7 @@ describeRedis('redis: key layout, SCAN, and the client option', () => {
 
   describe('the client option', () => {
     it('kvbus sends its commands through the given client and does not quit it on close', async () => {
-      const client = createClient({ url: server.url }) as RawClient;
+      const client = createClient({ url: redis.url }) as RawClient;
       clients.push(client);
       client.on('error', () => {});
       await client.connect();
@@ -123,7 +109,7 @@ describeRedis('redis: key layout, SCAN, and the client option', () => {
     });
 
     it('connects a given client that is not connected yet, and still leaves it open', async () => {
-      const client = createClient({ url: server.url }) as RawClient;
+      const client = createClient({ url: redis.url }) as RawClient;
       clients.push(client);
       client.on('error', () => {});
       const store = createStore({ backend: redisBackend({ client: client as never }), namespace: uniqueNamespace('own') });
@@ -148,7 +134,7 @@ describeRedis('redis: key layout, SCAN, and the client option', () => {
   });
 
   async function clientCount(): Promise<number> {
-    const list = String(await raw.sendCommand(['CLIENT', 'LIST']));
+    const list = String(await redis.raw.sendCommand(['CLIENT', 'LIST']));
     return list.split('\n').filter((line) => line.trim().length > 0).length;
   }
 });

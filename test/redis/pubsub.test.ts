@@ -1,53 +1,25 @@
 // Pub/sub on Redis: one Redis subscription per channel or pattern per store
 // however many observers, released with the last one; Redis's own receiver
 // count; and messages between two stores (two "processes") on one Redis.
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { createStore, type MainStore } from '../../src/index.js';
-import { redisBackend } from '../../src/redis.js';
-import { closeRaw, connectRaw, numPat, numSub, type RawClient } from '../helpers/redis-client.js';
-import { describeRedis, startRedis, uniqueNamespace, type RedisServer } from '../helpers/redis-server.js';
-import { record, type Recorder } from '../helpers/wait.js';
+import { expect, it } from 'vitest';
+import { createStore } from '../../src/index.js';
+import { numPat, numSub } from '../helpers/redis-client.js';
+import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
+import { useRedisServer } from '../helpers/use-redis.js';
+import { useStores } from '../helpers/use-stores.js';
 
 describeRedis('redis: pub/sub', () => {
-  let server: RedisServer;
-  let raw: RawClient;
-  const stores: MainStore[] = [];
-  const recorders: Array<Recorder<unknown>> = [];
-
-  beforeAll(async () => {
-    server = await startRedis();
-    await server.flushAll();
-    raw = await connectRaw(server.url);
-  });
-  afterEach(async () => {
-    for (const recorder of recorders.splice(0)) recorder.unsubscribe();
-    await Promise.all(stores.splice(0).map((store) => store.close()));
-  });
-  afterAll(async () => {
-    await closeRaw(raw);
-    await server?.stop();
-  });
-
-  function newStore(namespace = uniqueNamespace('ps')): MainStore {
-    const store = createStore({ backend: redisBackend({ url: server.url }), namespace });
-    stores.push(store);
-    return store;
-  }
-
-  function rec<T>(source: import('rxjs').Observable<T>): Recorder<T> {
-    const recorder = record(source);
-    recorders.push(recorder as Recorder<unknown>);
-    return recorder;
-  }
+  const redis = useRedisServer();
+  const { newStore, rec } = useStores((namespace = uniqueNamespace('ps')) => createStore({ backend: redis.backend(), namespace }));
 
   it('one Redis subscription per channel however many observers; released when the last goes', async () => {
     const store = newStore();
     const channel = `${store.namespace}:c:news`;
-    expect(await numSub(raw, channel)).toBe(0);
+    expect(await numSub(redis.raw, channel)).toBe(0);
     const observers = [rec(store.channel('news')), rec(store.channel('news')), rec(store.channel('news'))];
     const off = store.onSubscriberReceive('news', () => {});
     await store.stats();
-    expect(await numSub(raw, channel)).toBe(1);
+    expect(await numSub(redis.raw, channel)).toBe(1);
     expect((await store.stats()).subscriptions).toBe(4);
     expect(await store.publish('news', 'hi')).toBe(1);
     for (const observer of observers) await observer.count(1);
@@ -55,37 +27,37 @@ describeRedis('redis: pub/sub', () => {
     observers[0]!.unsubscribe();
     observers[1]!.unsubscribe();
     await store.stats();
-    expect(await numSub(raw, channel)).toBe(1);
+    expect(await numSub(redis.raw, channel)).toBe(1);
     observers[2]!.unsubscribe();
     await store.stats();
-    expect(await numSub(raw, channel)).toBe(0);
+    expect(await numSub(redis.raw, channel)).toBe(0);
     expect(await store.publish('news', 'nobody')).toBe(0);
     // And again from zero.
     const again = rec(store.channel('news'));
     await store.stats();
-    expect(await numSub(raw, channel)).toBe(1);
+    expect(await numSub(redis.raw, channel)).toBe(1);
     again.unsubscribe();
     await store.stats();
-    expect(await numSub(raw, channel)).toBe(0);
+    expect(await numSub(redis.raw, channel)).toBe(0);
   });
 
   it('one Redis pattern subscription per pattern however many observers (PUBSUB NUMPAT)', async () => {
     const store = newStore();
-    const base = await numPat(raw);
+    const base = await numPat(redis.raw);
     const observers = [rec(store.pattern('room:*')), rec(store.pattern('room:*')), rec(store.pattern('room:*'))];
     await store.stats();
-    expect(await numPat(raw)).toBe(base + 1);
+    expect(await numPat(redis.raw)).toBe(base + 1);
     const other = rec(store.pattern('hall:?'));
     await store.stats();
-    expect(await numPat(raw)).toBe(base + 2);
+    expect(await numPat(redis.raw)).toBe(base + 2);
     other.unsubscribe();
     observers[0]!.unsubscribe();
     observers[1]!.unsubscribe();
     await store.stats();
-    expect(await numPat(raw)).toBe(base + 1);
+    expect(await numPat(redis.raw)).toBe(base + 1);
     observers[2]!.unsubscribe();
     await store.stats();
-    expect(await numPat(raw)).toBe(base);
+    expect(await numPat(redis.raw)).toBe(base);
   });
 
   it('watch and changes share one subscription to the change events, released with the last', async () => {
@@ -93,13 +65,13 @@ describeRedis('redis: pub/sub', () => {
     const channel = `${store.namespace}:changes`;
     const watchers = [rec(store.watch('a')), rec(store.watch('a')), rec(store.watch('b')), rec(store.changes('*')), rec(store.changes('x:*'))];
     await store.stats();
-    expect(await numSub(raw, channel)).toBe(1);
+    expect(await numSub(redis.raw, channel)).toBe(1);
     for (const watcher of watchers.slice(0, 4)) watcher.unsubscribe();
     await store.stats();
-    expect(await numSub(raw, channel)).toBe(1);
+    expect(await numSub(redis.raw, channel)).toBe(1);
     watchers[4]!.unsubscribe();
     await store.stats();
-    expect(await numSub(raw, channel)).toBe(0);
+    expect(await numSub(redis.raw, channel)).toBe(0);
   });
 
   it("publish resolves to Redis's own count: subscribed connections, not observers", async () => {

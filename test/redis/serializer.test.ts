@@ -1,35 +1,19 @@
 // The `serializer` option of the Redis backend: 'v8' (default), 'json', or your own.
 import { deserialize, serialize } from 'node:v8';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createStore, KvbusError, type MainStore } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { createStore, KvbusError } from '../../src/index.js';
 import { redisBackend, type RedisBackendOptions } from '../../src/redis.js';
-import { closeRaw, connectRaw, rawHash, type RawClient } from '../helpers/redis-client.js';
-import { describeRedis, startRedis, uniqueNamespace, type RedisServer } from '../helpers/redis-server.js';
+import { rawHash } from '../helpers/redis-client.js';
+import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
+import { useRedisServer } from '../helpers/use-redis.js';
+import { useStores } from '../helpers/use-stores.js';
 import { record, rejectionOf } from '../helpers/wait.js';
 
 describeRedis('redis: serializer option', () => {
-  let server: RedisServer;
-  let raw: RawClient;
-  const stores: MainStore[] = [];
-
-  beforeAll(async () => {
-    server = await startRedis();
-    await server.flushAll();
-    raw = await connectRaw(server.url);
-  });
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((store) => store.close()));
-  });
-  afterAll(async () => {
-    await closeRaw(raw);
-    await server?.stop();
-  });
-
-  function newStore(options: Omit<RedisBackendOptions, 'url'> = {}, namespace = uniqueNamespace('ser')): MainStore {
-    const store = createStore({ backend: redisBackend({ url: server.url, ...options }), namespace });
-    stores.push(store);
-    return store;
-  }
+  const redis = useRedisServer();
+  const { newStore } = useStores(
+    (options: Omit<RedisBackendOptions, 'url'> = {}, namespace = uniqueNamespace('ser')) => createStore({ backend: redis.backend(options), namespace }),
+  );
 
   describe("'v8' (the default)", () => {
     it('keeps Dates, Maps, Sets, typed arrays and BigInts, stored as v8.serialize bytes under the namespace', async () => {
@@ -49,7 +33,7 @@ describeRedis('redis: serializer option', () => {
       expect(got!.map.get('a')).toBeInstanceOf(Set);
       expect(got!.bytes).toBeInstanceOf(Uint8Array);
       expect(got!.floats).toBeInstanceOf(Float32Array);
-      const hash = await rawHash(raw, `${store.namespace}:k:v`);
+      const hash = await rawHash(redis.raw, `${store.namespace}:k:v`);
       expect(Object.keys(hash).sort()).toEqual(['r', 't', 'v']);
       expect(deserialize(hash.v!)).toEqual(value);
       // The v8 serialization header (version tag 0xFF), as v8.serialize writes it.
@@ -61,7 +45,7 @@ describeRedis('redis: serializer option', () => {
     it('stores finite numbers as text, so Redis itself can add to them', async () => {
       const store = newStore();
       await store.set('n', 42.5);
-      const hash = await rawHash(raw, `${store.namespace}:k:n`);
+      const hash = await rawHash(redis.raw, `${store.namespace}:k:n`);
       expect(hash.v!.toString()).toBe('42.5');
       expect(await store.incr('n', 0.5)).toBe(43);
     });
@@ -84,7 +68,7 @@ describeRedis('redis: serializer option', () => {
       const store = newStore({ serializer: 'json' });
       await store.set('doc', { name: 'ada', tags: ['x'], nested: { ok: true }, nothing: null });
       expect(await store.get('doc')).toEqual({ name: 'ada', tags: ['x'], nested: { ok: true }, nothing: null });
-      const hash = await rawHash(raw, `${store.namespace}:k:doc`);
+      const hash = await rawHash(redis.raw, `${store.namespace}:k:doc`);
       expect(JSON.parse(hash.v!.toString('utf8'))).toEqual({ name: 'ada', tags: ['x'], nested: { ok: true }, nothing: null });
       await store.set('date', new Date(Date.UTC(2020, 0, 1)));
       expect(await store.get('date')).toBe('2020-01-01T00:00:00.000Z');
@@ -97,7 +81,7 @@ describeRedis('redis: serializer option', () => {
 
     it('publishes JSON text on the Redis channel', async () => {
       const store = newStore({ serializer: 'json' });
-      const listener = raw.duplicate();
+      const listener = redis.raw.duplicate();
       listener.on('error', () => {});
       await listener.connect();
       const messages: string[] = [];
@@ -120,7 +104,7 @@ describeRedis('redis: serializer option', () => {
       const store = newStore({ serializer: { encode, decode } });
       await store.set('k', { a: 1 });
       expect(encode).toHaveBeenCalledWith({ a: 1 });
-      expect((await rawHash(raw, `${store.namespace}:k:k`)).v!.toString()).toBe('custom:{"a":1}');
+      expect((await rawHash(redis.raw, `${store.namespace}:k:k`)).v!.toString()).toBe('custom:{"a":1}');
       expect(await store.get('k')).toEqual({ a: 1 });
       expect(decode).toHaveBeenCalled();
 
@@ -140,7 +124,7 @@ describeRedis('redis: serializer option', () => {
       for (const serializer of ['yaml', {}, { encode: () => '' }, null]) {
         let caught: unknown;
         try {
-          redisBackend({ url: server.url, serializer: serializer as never });
+          redisBackend({ url: redis.url, serializer: serializer as never });
         } catch (error) {
           caught = error;
         }

@@ -1,15 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createStore, KvbusError, type ChangeEvent, type CreateStoreOptions, type MainStore } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { KvbusError, type ChangeEvent } from '../../src/index.js';
+import { useStores } from '../helpers/use-stores.js';
 
-const stores: MainStore[] = [];
-function newStore(options?: CreateStoreOptions): MainStore {
-  const store = createStore(options);
-  stores.push(store);
-  return store;
-}
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((s) => s.close()));
-});
+const { newStore } = useStores();
 
 async function rejection(promise: Promise<unknown>): Promise<KvbusError> {
   const error = await promise.then(

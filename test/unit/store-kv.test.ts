@@ -1,15 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createStore, KvbusError, type ChangeEvent, type MainStore } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { KvbusError, type ChangeEvent, type MainStore } from '../../src/index.js';
+import { useStores } from '../helpers/use-stores.js';
 
-const stores: MainStore[] = [];
-function newStore(): MainStore {
-  const store = createStore();
-  stores.push(store);
-  return store;
-}
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((s) => s.close()));
-});
+const { newStore } = useStores();
 
 function recordChanges(store: MainStore, glob?: string): ChangeEvent[] {
   const events: ChangeEvent[] = [];

@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { KeyChange, SubEvent, Topic } from '../../src/actors/commands.js';
-import { createStore, type MainStore } from '../../src/index.js';
+import { createStore } from '../../src/index.js';
 import { Router, type Sink } from '../../src/streams/router.js';
+import { useStores } from '../helpers/use-stores.js';
 
 // Every matcher compileGlob hands out is wrapped to count its calls, per glob.
 const globCalls = vi.hoisted(() => new Map<string, number>());
@@ -19,11 +20,7 @@ vi.mock('../../src/streams/glob.js', async (importOriginal) => {
   };
 });
 
-const stores: MainStore[] = [];
-afterEach(async () => {
-  globCalls.clear();
-  await Promise.all(stores.splice(0).map((s) => s.close()));
-});
+const { newStore } = useStores(createStore, { beforeClose: () => globCalls.clear() });
 
 interface CountingSink extends Sink {
   calls: number;
@@ -212,8 +209,7 @@ describe('routing, not filtering', () => {
 
 describe('routing through the store', () => {
   it('with 10 000 other subscribed channels, a publish reaches only its own subscriber', async () => {
-    const store = createStore();
-    stores.push(store);
+    const store = newStore();
     let otherCalls = 0;
     for (let i = 0; i < 10_000; i++) store.channel(`other-${i}`).subscribe(() => otherCalls++);
     const mine: unknown[] = [];
@@ -225,8 +221,7 @@ describe('routing through the store', () => {
   });
 
   it('stats().subscriptions counts each main-thread observer once', async () => {
-    const store = createStore();
-    stores.push(store);
+    const store = newStore();
     expect((await store.stats()).subscriptions).toBe(0);
     const obs = store.channel('c');
     const subs = [obs.subscribe(), obs.subscribe(), obs.subscribe()];

@@ -1,16 +1,9 @@
 import { config } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createStore, KvbusError, type ChangeEvent, type CreateStoreOptions, type MainStore, type PatternMessage } from '../../src/index.js';
+import { KvbusError, type ChangeEvent, type PatternMessage } from '../../src/index.js';
+import { useStores } from '../helpers/use-stores.js';
 
-const stores: MainStore[] = [];
-function newStore(options?: CreateStoreOptions): MainStore {
-  const store = createStore(options);
-  stores.push(store);
-  return store;
-}
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((s) => s.close()));
-});
+const { newStore } = useStores();
 
 /** Lets promise callbacks and zero-delay timers (RxJS error reports) run. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));

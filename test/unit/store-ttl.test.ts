@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createStore, KvbusError, type ChangeEvent, type Clock, type MainStore } from '../../src/index.js';
+import { useStores } from '../helpers/use-stores.js';
 
 /**
  * A manual clock: time moves only on advance() (firing due timers in deadline
@@ -51,15 +52,7 @@ class FakeClock implements Clock {
   }
 }
 
-const stores: MainStore[] = [];
-function newStore(clock?: Clock): MainStore {
-  const store = createStore(clock ? { clock } : {});
-  stores.push(store);
-  return store;
-}
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((s) => s.close()));
-});
+const { newStore } = useStores((clock?: Clock) => createStore(clock ? { clock } : {}));
 
 function setup(): { clock: FakeClock; store: MainStore; events: ChangeEvent[] } {
   const clock = new FakeClock();

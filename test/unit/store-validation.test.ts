@@ -1,15 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createStore, getStore, isKvbusError, KvbusError, type MainStore } from '../../src/index.js';
+import { useStores } from '../helpers/use-stores.js';
 
-const stores: MainStore[] = [];
-function newStore(): MainStore {
-  const store = createStore();
-  stores.push(store);
-  return store;
-}
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((s) => s.close()));
-});
+const { newStore, stores } = useStores();
 
 /** Calls `call`, asserting it does not throw synchronously, and returns the error it rejects with. */
 async function rejectionOf(call: () => Promise<unknown>): Promise<KvbusError> {
