@@ -25,6 +25,11 @@ const BENCHES = [
   'core-main-thread',
   'core-publish-routing',
   'core-object-copy',
+  'worker-latency',
+  'worker-throughput',
+  'worker-sync',
+  'worker-publish',
+  'redis-backend',
 ];
 
 const PASSES = 3;

@@ -61,14 +61,22 @@ export function isPrimitive(value: unknown): boolean {
 
 /**
  * @internal Returns a structured clone of `value`, or throws `ERR_NOT_CLONEABLE` naming what it was for.
- * Primitives are returned as they are: they are immutable, and cloning them is most of the cost.
- * The message is built only on failure: this sits on every write's path.
+ * Primitives are returned as they are, and small plain data (objects and arrays
+ * of primitives, a few levels deep) is copied in JavaScript, which gives the
+ * same result as `structuredClone` at a fraction of its cost; anything else
+ * goes to `structuredClone`. The message is built only on failure: this sits
+ * on every write's path.
  * @param value - the value to copy
  * @param label - what the value is for: `'key'`, `'channel'`, or a full description when `name` is absent
  * @param name - the key or channel name
  */
 export function cloneValue<TValue>(value: TValue, label: string, name?: string): TValue {
   if (isPrimitive(value)) return value;
+  if (typeof value === 'object' && value !== null) {
+    const budget = { objects: MAX_PLAIN_OBJECTS, seen: [] as object[], copies: [] as object[] };
+    const copy = copyPlain(value, budget);
+    if (copy !== NOT_PLAIN) return copy as TValue;
+  }
   try {
     return structuredClone(value);
   } catch (cause) {
@@ -78,5 +86,66 @@ export function cloneValue<TValue>(value: TValue, label: string, name?: string):
       `The value for ${what} cannot be structured-cloned (${(cause as Error).message}); store plain data: objects, arrays, Maps, Dates, typed arrays`,
       { cause },
     );
+  }
+}
+
+const NOT_PLAIN = Symbol('not plain');
+// Past these, structuredClone is as fast and the bookkeeping here is not.
+const MAX_PLAIN_OBJECTS = 16;
+const MAX_PLAIN_ENTRIES = 64;
+
+interface CopyBudget {
+  objects: number;
+  /** Objects met so far and their copies: shared references and cycles stay shared, as in a structured clone. */
+  seen: object[];
+  copies: object[];
+}
+
+/** Copies plain objects and arrays of primitives; NOT_PLAIN for anything a structured clone treats otherwise. */
+function copyPlain(value: object, budget: CopyBudget): unknown {
+  const index = budget.seen.indexOf(value);
+  if (index !== -1) return budget.copies[index];
+  if (--budget.objects < 0) return NOT_PLAIN;
+  if (Array.isArray(value)) {
+    const length = value.length;
+    if (length > MAX_PLAIN_ENTRIES || Object.getPrototypeOf(value) !== Array.prototype) return NOT_PLAIN;
+    const out: unknown[] = new Array(length);
+    budget.seen.push(value);
+    budget.copies.push(out);
+    for (let i = 0; i < length; i++) {
+      if (!(i in value)) return NOT_PLAIN; // holes: let structuredClone keep them
+      const item = copyItem(value[i], budget);
+      if (item === NOT_PLAIN) return NOT_PLAIN;
+      out[i] = item;
+    }
+    return Object.keys(value).length === length ? out : NOT_PLAIN; // extra named properties
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return NOT_PLAIN;
+  const keys = Object.keys(value);
+  if (keys.length > MAX_PLAIN_ENTRIES) return NOT_PLAIN;
+  const out: Record<string, unknown> = {};
+  budget.seen.push(value);
+  budget.copies.push(out);
+  for (const key of keys) {
+    const item = copyItem((value as Record<string, unknown>)[key], budget);
+    if (item === NOT_PLAIN) return NOT_PLAIN;
+    // An own "__proto__" property must stay one; assigning it would set the prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else out[key] = item;
+  }
+  return out;
+}
+
+function copyItem(item: unknown, budget: CopyBudget): unknown {
+  if (item === null) return item;
+  switch (typeof item) {
+    case 'object':
+      return copyPlain(item, budget);
+    case 'function':
+    case 'symbol':
+      return NOT_PLAIN; // structuredClone throws the DataCloneError we report
+    default:
+      return item;
   }
 }

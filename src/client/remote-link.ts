@@ -1,16 +1,36 @@
 import type { Command, SubEvent, Topic } from '../actors/commands.js';
 import { KvbusError } from '../errors.js';
 import type { MessageStream } from '../streams/message-stream.js';
-import { Outbox } from '../streams/outbox.js';
-import { PROTOCOL, decodeError, type ClientMessage, type StoreMessage, type WireError, type WireReply, type WireRequest } from '../streams/protocol.js';
+import {
+  ANSWERS,
+  ANSWER_HEADER,
+  EVENT_SLOTS,
+  PROTOCOL,
+  REPLY_SLOTS,
+  REQUESTS,
+  REQUEST_HEADER,
+  REQUEST_SLOTS,
+  decodeError,
+  pushRequest,
+  readEvent,
+  type ControlMessage,
+  type WireError,
+  type WireReply,
+} from '../streams/protocol.js';
 import type { Link, SubscriptionHandlers } from './link.js';
 
 interface Pending {
   resolve(value: unknown): void;
   reject(error: unknown): void;
-  cmd: Command;
+  /** The command's type, for a timeout's message (the command itself would keep its value alive). */
+  type: Command['type'];
+  /** The timeout tick it was made in. */
   at: number;
 }
+
+// The timeout scan runs at least 4 times per requestTimeoutMs (and at least once a
+// second); a call times out one tick after its time, so within 1.25 × the timeout.
+const MIN_TICKS_PER_TIMEOUT = 4;
 
 interface TopicEntry {
   readonly sid: number;
@@ -38,8 +58,11 @@ export class RemoteLink implements Link {
   readonly #pending = new Map<number, Pending>();
   readonly #topics = new Map<string, TopicEntry>();
   readonly #bySid = new Map<number, TopicEntry>();
-  readonly #outbox: Outbox<WireRequest>;
+  /** The requests of this tick: [REQUESTS, ack, syncSeq, (seq, type, a, b, c)*]. */
+  #batch: unknown[] | undefined;
   readonly #sync: SyncChannel | undefined;
+  #tick = 0;
+  #ticksPerTimeout = MIN_TICKS_PER_TIMEOUT;
   #seq = 0;
   #nextSid = 0;
   #timeoutMs: number;
@@ -57,8 +80,7 @@ export class RemoteLink implements Link {
     this.#stream = stream;
     this.#timeoutMs = options.requestTimeoutMs;
     this.#sync = options.sync;
-    this.#outbox = new Outbox((requests) => this.#flush(requests));
-    stream.onMessage((message) => this.#receive(message as StoreMessage));
+    stream.onMessage((message) => this.#receive(message));
     stream.onClose(() => this.#fail(new KvbusError('ERR_DISCONNECTED', 'The connection to the kvbus store was lost (the parent closed the channel or exited)')));
     stream.unref();
   }
@@ -66,9 +88,14 @@ export class RemoteLink implements Link {
   request(cmd: Command): Promise<unknown> {
     if (this.#failure) return Promise.reject(this.#failure);
     const seq = ++this.#seq;
-    this.#outbox.push([seq, cmd]);
+    let batch = this.#batch;
+    if (!batch) {
+      batch = this.#batch = [REQUESTS, 0, 0];
+      queueMicrotask(this.#flushTask);
+    }
+    pushRequest(batch, seq, cmd);
     return new Promise((resolve, reject) => {
-      this.#pending.set(seq, { resolve, reject, cmd, at: Date.now() });
+      this.#pending.set(seq, { resolve, reject, type: cmd.type, at: this.#tick });
       this.#hold();
     });
   }
@@ -83,9 +110,11 @@ export class RemoteLink implements Link {
     const sync = this.#sync;
     if (!sync) throw new KvbusError('ERR_WOULD_DEADLOCK', 'store.sync is not available here: use the async API');
     // Earlier async requests go first (same channel, so in order): the blocked call sees their effects.
-    this.#flush(this.#outbox.take());
+    this.#flush();
     const seq = ++this.#seq;
-    this.#post({ p: PROTOCOL, req: [[seq, cmd]], sync: seq });
+    const message: unknown[] = [REQUESTS, 0, seq];
+    pushRequest(message, seq, cmd);
+    this.#post(message, cmd);
     const deadline = Date.now() + this.#timeoutMs;
     for (;;) {
       const reply = sync.receive();
@@ -138,84 +167,93 @@ export class RemoteLink implements Link {
   /** Tells the store goodbye; pending and later calls reject with `ERR_CLOSED`. */
   async close(): Promise<void> {
     if (this.#failure) return;
-    this.#post({ p: PROTOCOL, req: this.#outbox.take(), bye: true });
+    this.#flush();
+    this.#stream.post({ p: PROTOCOL, bye: true } satisfies ControlMessage);
     this.#fail(new KvbusError('ERR_CLOSED', 'This client was closed with store.close()'), true);
     this.#stream.close();
   }
 
-  #receive(message: StoreMessage): void {
-    if (message.res) for (const reply of message.res) this.#settle(reply);
-    if (message.ev) {
-      for (const [sid, event] of message.ev) {
-        const entry = this.#bySid.get(sid);
-        if (!entry) continue;
-        if (event.type === 'end') {
-          // The store ended this subscription (overflow policy 'error'), after its last events.
-          this.#drop(`${entry.topic.kind}\u0000${entry.topic.name}`, entry);
-          const error = decodeError(event.error as WireError);
-          for (const handlers of entry.handlers) handlers.error(error);
-          continue;
-        }
-        if (entry.topic.kind === 'key') entry.last = event;
-        for (const handlers of entry.handlers) handlers.next(event);
-      }
-      // Acknowledge in chunks: the store counts what we have not yet consumed.
-      this.#unacked += message.ev.length;
-      if (this.#unacked >= Math.max(1, this.#window >> 3)) {
-        this.#post({ p: PROTOCOL, ack: this.#unacked });
-        this.#unacked = 0;
-      }
-    }
-    if (message.welcome) {
-      this.#timeoutMs = message.welcome.requestTimeoutMs;
-      this.#window = message.welcome.window;
+  #receive(message: unknown): void {
+    if (Array.isArray(message) && message[0] === ANSWERS) return this.#answers(message);
+    const control = message as ControlMessage;
+    if (control.welcome) {
+      this.#timeoutMs = control.welcome.requestTimeoutMs;
+      this.#window = control.welcome.window;
       // Re-arm the timeout scan at the store's pace.
       clearInterval(this.#timer);
       this.#timer = undefined;
       if (this.#pending.size > 0) this.#hold();
     }
-    if (message.closed) this.#fail(new KvbusError('ERR_CLOSED', 'The kvbus store was closed'), true);
+    if (control.closed) this.#fail(new KvbusError('ERR_CLOSED', 'The kvbus store was closed'), true);
   }
 
-  #settle([seq, ok, value]: WireReply): void {
+  #answers(m: unknown[]): void {
+    const repliesEnd = ANSWER_HEADER + (m[1] as number) * REPLY_SLOTS;
+    for (let at = ANSWER_HEADER; at < repliesEnd; at += REPLY_SLOTS) this.#settle(m[at] as number, m[at + 1] as boolean, m[at + 2]);
+    if (m.length === repliesEnd) return;
+    for (let at = repliesEnd; at < m.length; at += EVENT_SLOTS) {
+      const entry = this.#bySid.get(m[at] as number);
+      if (!entry) continue;
+      const event = readEvent(m, at);
+      if (event.type === 'end') {
+        // The store ended this subscription (overflow policy 'error'), after its last events.
+        this.#drop(`${entry.topic.kind}\u0000${entry.topic.name}`, entry);
+        const error = decodeError(event.error as WireError);
+        for (const handlers of entry.handlers) handlers.error(error);
+        continue;
+      }
+      if (entry.topic.kind === 'key') entry.last = event;
+      for (const handlers of entry.handlers) handlers.next(event);
+    }
+    // Acknowledge in chunks: the store counts what we have not yet consumed.
+    this.#unacked += (m.length - repliesEnd) / EVENT_SLOTS;
+    if (this.#unacked >= Math.max(1, this.#window >> 2)) {
+      this.#stream.post([REQUESTS, this.#unacked, 0]);
+      this.#unacked = 0;
+    }
+  }
+
+  #settle(seq: number, ok: boolean, value: unknown): void {
     const pending = this.#pending.get(seq);
     if (!pending) return;
     this.#pending.delete(seq);
     if (ok) pending.resolve(value);
     else pending.reject(decodeError(value as WireError));
-    this.#release();
+    if (this.#pending.size === 0) this.#release();
   }
 
-  #flush(requests: WireRequest[]): void {
-    if (requests.length === 0) return;
-    const message: ClientMessage = { p: PROTOCOL, req: requests };
-    if (this.#unacked > 0) {
-      message.ack = this.#unacked;
-      this.#unacked = 0;
-    }
+  readonly #flushTask = (): void => this.#flush();
+
+  /** Sends the requests of this tick, with the acknowledgement of consumed events. */
+  #flush(): void {
+    const batch = this.#batch;
+    if (!batch) return;
+    this.#batch = undefined;
+    batch[1] = this.#unacked;
+    this.#unacked = 0;
     try {
-      this.#stream.post(message);
+      this.#stream.post(batch);
     } catch {
       // One value could not be cloned: send one by one, so only its own call fails.
-      for (const request of requests) {
+      for (let at = REQUEST_HEADER; at < batch.length; at += REQUEST_SLOTS) {
+        const seq = batch[at] as number;
         try {
-          this.#stream.post({ p: PROTOCOL, req: [request] });
+          this.#stream.post([REQUESTS, 0, 0, ...batch.slice(at, at + REQUEST_SLOTS)]);
         } catch (cause) {
-          const pending = this.#pending.get(request[0]);
-          this.#pending.delete(request[0]);
-          pending?.reject(notCloneable(request[1], cause));
+          const pending = this.#pending.get(seq);
+          this.#pending.delete(seq);
+          pending?.reject(notCloneable(batch[at + 1] as string, batch[at + 2], cause));
         }
       }
       this.#release();
     }
   }
 
-  #post(message: ClientMessage): void {
+  #post(message: unknown[], cmd: Command): void {
     try {
       this.#stream.post(message);
     } catch (cause) {
-      const last = message.req?.at(-1);
-      throw last ? notCloneable(last[1], cause) : cause;
+      throw notCloneable(cmd.type, 'key' in cmd ? cmd.key : 'channel' in cmd ? cmd.channel : undefined, cause);
     }
   }
 
@@ -234,7 +272,9 @@ export class RemoteLink implements Link {
     // One coarse, unreferenced timer for all timeouts, made once: a timer per call
     // would cost more than the call.
     if (!this.#timer) {
-      this.#timer = setInterval(() => this.#expire(), Math.max(10, Math.min(1000, this.#timeoutMs / 4)));
+      const period = Math.max(5, Math.min(1000, this.#timeoutMs / MIN_TICKS_PER_TIMEOUT));
+      this.#ticksPerTimeout = Math.ceil(this.#timeoutMs / period);
+      this.#timer = setInterval(() => this.#expire(), period);
       this.#timer.unref();
     }
   }
@@ -247,12 +287,12 @@ export class RemoteLink implements Link {
   }
 
   #expire(): void {
-    const limit = Date.now() - this.#timeoutMs;
+    const tick = ++this.#tick;
     // Pending calls are in the order they were made, so the first that is not late ends the scan.
     for (const [seq, pending] of this.#pending) {
-      if (pending.at > limit) break;
+      if (tick - pending.at <= this.#ticksPerTimeout) break;
       this.#pending.delete(seq);
-      pending.reject(new KvbusError('ERR_TIMEOUT', `The store did not answer ${pending.cmd.type} within ${this.#timeoutMs} ms (requestTimeoutMs)`));
+      pending.reject(new KvbusError('ERR_TIMEOUT', `The store did not answer ${pending.type} within ${this.#timeoutMs} ms (requestTimeoutMs)`));
     }
     this.#release();
   }
@@ -278,10 +318,7 @@ export class RemoteLink implements Link {
   }
 }
 
-function notCloneable(cmd: Command, cause: unknown): KvbusError {
-  const what =
-    'key' in cmd ? `key ${JSON.stringify(cmd.key)}`
-    : 'channel' in cmd ? `channel ${JSON.stringify(cmd.channel)}`
-    : `command ${cmd.type}`;
+function notCloneable(type: string, name: unknown, cause: unknown): KvbusError {
+  const what = typeof name !== 'string' ? `command ${type}` : type === 'bus.publish' ? `channel ${JSON.stringify(name)}` : `key ${JSON.stringify(name)}`;
   return new KvbusError('ERR_NOT_CLONEABLE', `The value for ${what} cannot be structured-cloned (${(cause as Error).message}); send plain data`, { cause });
 }

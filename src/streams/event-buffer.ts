@@ -1,44 +1,58 @@
+import type { SubEvent } from '../actors/commands.js';
+import { pushEvent } from './protocol.js';
+
 /**
- * A FIFO of bounded size with O(1) push and shift (an array with a moving
- * head), for a remote subscriber's events.
+ * The events waiting for one remote client: a FIFO of (subscription, event)
+ * pairs kept flat in one array with a moving head, so push and shift cost
+ * O(1) and no pair is allocated.
  */
-export class EventBuffer<TItem> {
-  #items: Array<TItem | undefined> = [];
+export class EventBuffer {
+  #items: unknown[] = [];
   #head = 0;
 
   get length(): number {
-    return this.#items.length - this.#head;
+    return (this.#items.length - this.#head) >> 1;
   }
 
-  push(item: TItem): void {
-    this.#items.push(item);
+  push(sid: number, event: SubEvent): void {
+    this.#items.push(sid, event);
   }
 
-  shift(): TItem | undefined {
-    if (this.#head === this.#items.length) return undefined;
-    const item = this.#items[this.#head];
-    this.#items[this.#head++] = undefined;
-    if (this.#head === this.#items.length) {
-      this.#items.length = 0;
-      this.#head = 0;
-    } else if (this.#head > 4096 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
+  /** Drops the oldest event; returns false when there was none. */
+  shift(): boolean {
+    if (this.#head === this.#items.length) return false;
+    this.#items[this.#head + 1] = undefined;
+    this.#head += 2;
+    this.#compact();
+    return true;
   }
 
-  /** Removes and returns up to `n` items from the front. */
-  take(n: number): TItem[] {
+  /**
+   * Moves up to `n` events from the front into a wire batch.
+   * @param out - the batch
+   * @param n - how many at most
+   * @returns how many were moved
+   */
+  drainInto(out: unknown[], n: number): number {
     const count = Math.min(n, this.length);
-    const out = this.#items.slice(this.#head, this.#head + count) as TItem[];
-    this.#head += count;
+    const items = this.#items;
+    let at = this.#head;
+    for (let i = 0; i < count; i++, at += 2) {
+      pushEvent(out, items[at] as number, items[at + 1] as SubEvent);
+      items[at + 1] = undefined;
+    }
+    this.#head = at;
+    this.#compact();
+    return count;
+  }
+
+  #compact(): void {
     if (this.#head === this.#items.length) {
       this.#items = [];
       this.#head = 0;
-    } else {
-      this.#items.fill(undefined, this.#head - count, this.#head);
+    } else if (this.#head > 8192 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
     }
-    return out;
   }
 }

@@ -1,13 +1,24 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { Command, SubEvent } from '../actors/commands.js';
+import type { SubEvent } from '../actors/commands.js';
 import type { Connection } from '../actors/connection.js';
 import type { StoreActor } from '../actors/store-actor.js';
 import { KvbusError } from '../errors.js';
 import type { SubscriberBufferOptions } from '../types.js';
 import { EventBuffer } from './event-buffer.js';
 import type { MessageStream } from './message-stream.js';
-import { Outbox } from './outbox.js';
-import { PROTOCOL, encodeError, isProtocolMessage, type ClientMessage, type StoreMessage, type WireEvent, type WireReply } from './protocol.js';
+import {
+  ANSWERS,
+  ANSWER_HEADER,
+  PROTOCOL,
+  REPLY_SLOTS,
+  REQUESTS,
+  REQUEST_HEADER,
+  REQUEST_SLOTS,
+  encodeError,
+  readRequest,
+  type ControlMessage,
+  type WireReply,
+} from './protocol.js';
 
 /** What a remote connection needs to know. */
 export interface RemoteConnectionOptions {
@@ -34,11 +45,10 @@ export class RemoteConnection implements Connection {
   readonly #actor: StoreActor;
   readonly #stream: MessageStream;
   readonly #options: RemoteConnectionOptions;
-  readonly #replies: Outbox<WireReply>;
-  readonly #events = new EventBuffer<WireEvent>();
+  /** The answer being filled this tick: its header, then replies, flat (seq, ok, value)*; events join at the flush. */
+  #replies: unknown[] = [ANSWERS, 0];
+  readonly #events = new EventBuffer();
   readonly #syncSeqs = new Set<number>();
-  #inflight = 0;
-  #gone = false;
   /** Subscriptions ended by the 'error' policy, until the actor has removed them. */
   readonly #ended = new Set<number>();
   /**
@@ -47,6 +57,9 @@ export class RemoteConnection implements Connection {
    * choose what to drop (what is posted cannot be recalled).
    */
   readonly #window: number;
+  #inflight = 0;
+  #scheduled = false;
+  #gone = false;
 
   /**
    * @param actor - the store actor
@@ -59,19 +72,18 @@ export class RemoteConnection implements Connection {
     this.#actor = actor;
     this.#stream = stream;
     this.#options = options;
-    this.#replies = new Outbox((replies) => this.#flush(replies));
     this.#window = Math.max(1, Math.floor(options.buffer.size / 2));
     actor.connect(this);
     stream.onMessage((message) => this.#receive(message));
     stream.onClose(() => this.disconnect());
-    this.#post({ p: PROTOCOL, welcome: { id: this.id, requestTimeoutMs: options.requestTimeoutMs, window: this.#window } });
+    this.#control({ p: PROTOCOL, welcome: { id: this.id, requestTimeoutMs: options.requestTimeoutMs, window: this.#window } });
   }
 
   reply(seq: number, ok: boolean, value: unknown): void {
     if (seq === 0 || this.#gone) return; // seq 0: the connection's own housekeeping
-    const reply: WireReply = [seq, ok, ok ? value : encodeError(value)];
-    if (this.#syncSeqs.delete(seq)) return this.#replySync(reply);
-    this.#replies.push(reply);
+    if (this.#syncSeqs.delete(seq)) return this.#replySync([seq, ok, ok ? value : encodeError(value)]);
+    this.#replies.push(seq, ok, ok ? value : encodeError(value));
+    this.#schedule();
   }
 
   deliver(sid: number, event: SubEvent): void {
@@ -82,17 +94,17 @@ export class RemoteConnection implements Connection {
       if (overflow === 'drop-newest') return;
       if (overflow === 'error') return this.#endSubscription(sid, size);
       // drop-oldest: the oldest that is still here (the window keeps half the buffer here)
-      if (this.#events.shift() === undefined) return;
+      if (!this.#events.shift()) return;
     }
-    this.#events.push([sid, event]);
-    this.#replies.schedule();
+    this.#events.push(sid, event);
+    this.#schedule();
   }
 
   /** The store closed: tell the client, then let go of the channel. */
   end(): void {
     if (this.#gone) return;
-    this.#flush(this.#replies.take());
-    this.#post({ p: PROTOCOL, closed: true });
+    this.#flush();
+    this.#control({ p: PROTOCOL, closed: true });
     this.#release();
     this.#stream.close();
   }
@@ -102,7 +114,7 @@ export class RemoteConnection implements Connection {
     if (this.#gone) return;
     this.#release();
     this.#stream.close();
-    this.#send({ type: 'sys.disconnect' });
+    this.#actor.commands$.next({ conn: this, seq: 0, cmd: { type: 'sys.disconnect' } });
   }
 
   #release(): void {
@@ -112,35 +124,32 @@ export class RemoteConnection implements Connection {
 
   #receive(raw: unknown): void {
     if (this.#gone) return;
-    if (!isProtocolMessage(raw)) return this.#malformed();
-    const message = raw as ClientMessage;
-    if (typeof message.ack === 'number' && message.ack > 0) {
-      this.#inflight = Math.max(0, this.#inflight - message.ack);
-      if (this.#events.length > 0) this.#replies.schedule();
+    if (!Array.isArray(raw) || raw[0] !== REQUESTS) {
+      if ((raw as ControlMessage | null)?.p === PROTOCOL && (raw as ControlMessage).bye) return this.disconnect();
+      return this.#malformed();
     }
-    if (message.req !== undefined) {
-      if (!Array.isArray(message.req)) return this.#malformed();
-      for (const request of message.req) {
-        if (!Array.isArray(request) || typeof request[0] !== 'number' || !(request[0] > 0)) {
-          this.#malformed();
-          continue;
-        }
-        const [seq, cmd] = request;
-        if (seq === message.sync) this.#syncSeqs.add(seq);
-        // A command that is not an object gets its error reply from the actor.
-        this.#actor.commands$.next({ conn: this, seq, cmd: cmd as Command });
+    const ack = raw[1];
+    if (typeof ack === 'number' && ack > 0) {
+      this.#inflight = Math.max(0, this.#inflight - ack);
+      if (this.#events.length > 0) this.#schedule();
+    }
+    if ((raw.length - REQUEST_HEADER) % REQUEST_SLOTS !== 0) return this.#malformed();
+    const sync = raw[2];
+    for (let at = REQUEST_HEADER; at < raw.length; at += REQUEST_SLOTS) {
+      const seq = raw[at];
+      if (typeof seq !== 'number' || !(seq > 0)) {
+        this.#malformed();
+        continue;
       }
+      if (seq === sync) this.#syncSeqs.add(seq);
+      // A command of the wrong shape gets its error reply from the actor.
+      this.#actor.commands$.next({ conn: this, seq, cmd: readRequest(raw, at) });
     }
-    if (message.bye) this.disconnect();
   }
 
   #malformed(): void {
     // Nothing to answer: no sequence number to answer to.
     this.#actor.counters.malformed++;
-  }
-
-  #send(cmd: Command): void {
-    this.#actor.commands$.next({ conn: this, seq: 0, cmd });
   }
 
   #endSubscription(sid: number, size: number): void {
@@ -150,50 +159,75 @@ export class RemoteConnection implements Connection {
     );
     // The end travels behind the events already accepted, so they are delivered first.
     this.#ended.add(sid);
-    this.#events.push([sid, { type: 'end', error: encodeError(error) }]);
-    this.#replies.schedule();
-    this.#send({ type: 'sub.remove', sid });
+    this.#events.push(sid, { type: 'end', error: encodeError(error) });
+    this.#schedule();
+    this.#actor.commands$.next({ conn: this, seq: 0, cmd: { type: 'sub.remove', sid } });
   }
 
-  #flush(replies: WireReply[]): void {
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(this.#flushTask);
+  }
+
+  readonly #flushTask = (): void => {
+    this.#scheduled = false;
+    this.#flush();
+  };
+
+  #flush(): void {
     if (this.#gone) return;
+    const message = this.#replies;
     const room = this.#window - this.#inflight;
-    const events = room > 0 && this.#events.length > 0 ? this.#events.take(room) : undefined;
-    if (replies.length === 0 && !events) return;
-    const message: StoreMessage = { p: PROTOCOL };
-    if (replies.length > 0) message.res = replies;
-    if (events) {
-      message.ev = events;
-      this.#inflight += events.length;
-    }
-    this.#post(message, replies);
-  }
-
-  /** Posts; when a value cannot be cloned, answers that request with an error instead of losing the batch. */
-  #post(message: StoreMessage, replies?: WireReply[]): void {
+    const events = room > 0 ? Math.min(room, this.#events.length) : 0;
+    if (message.length === ANSWER_HEADER && events === 0) return;
+    this.#replies = [ANSWERS, 0];
+    message[1] = (message.length - ANSWER_HEADER) / REPLY_SLOTS;
+    this.#events.drainInto(message, events);
+    this.#inflight += events;
     try {
       this.#stream.post(message);
-    } catch (error) {
-      if (!replies || replies.length === 0) throw error;
-      // Retry one by one so that only the offending replies turn into errors.
-      const events = message.ev;
-      for (const reply of replies) {
-        try {
-          this.#stream.post({ p: PROTOCOL, res: [reply] });
-        } catch (cause) {
-          const notCloneable = new KvbusError('ERR_NOT_CLONEABLE', `The reply to request ${reply[0]} cannot be cloned (${(cause as Error).message}); with copy: false, store only cloneable values`);
-          this.#stream.post({ p: PROTOCOL, res: [[reply[0], false, encodeError(notCloneable)]] });
-        }
-      }
-      if (events) this.#stream.post({ p: PROTOCOL, ev: events });
+    } catch (cause) {
+      this.#salvage(message, cause);
     }
+  }
+
+  /**
+   * A value in the batch could not be cloned (a `copy: false` store can hold
+   * one): send the rest, and answer the offending requests with an error.
+   */
+  #salvage(message: unknown[], cause: unknown): void {
+    const replyEnd = ANSWER_HEADER + (message[1] as number) * REPLY_SLOTS;
+    for (let at = ANSWER_HEADER; at < replyEnd; at += REPLY_SLOTS) {
+      const reply = message.slice(at, at + REPLY_SLOTS);
+      try {
+        this.#stream.post([ANSWERS, 1, ...reply]);
+      } catch {
+        const error = new KvbusError('ERR_NOT_CLONEABLE', `The reply to request ${String(reply[0])} cannot be cloned (${(cause as Error).message}); with copy: false, store only cloneable values`);
+        this.#stream.post([ANSWERS, 1, reply[0], false, encodeError(error)]);
+      }
+    }
+    if (message.length > replyEnd) {
+      try {
+        this.#stream.post([ANSWERS, 0, ...message.slice(replyEnd)]);
+      } catch {
+        this.#actor.counters.dropped += (message.length - replyEnd) / 5;
+      }
+    }
+  }
+
+  #control(message: ControlMessage): void {
+    this.#stream.post(message);
   }
 
   #replySync(reply: WireReply): void {
     const sync = this.#options.sync;
-    if (!sync) return this.#replies.push(reply);
+    if (!sync) {
+      this.#replies.push(...reply);
+      return this.#schedule();
+    }
     // Replies sent before this one must arrive first: flush them, then wake the blocked thread.
-    this.#flush(this.#replies.take());
+    this.#flush();
     try {
       sync.port.postMessage(reply);
     } catch (cause) {
