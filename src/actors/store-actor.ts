@@ -1,7 +1,7 @@
 import type { Backend, BackendContext, Clock, MaybePromise } from '../backends/backend.js';
 import { KvbusError, describe } from '../errors.js';
 import { Router, type Sink } from '../streams/router.js';
-import type { StoreStats, StoreOp } from '../types.js';
+import type { Entry, StoreStats, StoreOp } from '../types.js';
 import { cloneValue, isPrimitive } from '../validate.js';
 import { CommandSubject } from './command-subject.js';
 import type { Command, KeyChange, Topic } from './commands.js';
@@ -242,9 +242,9 @@ export class StoreActor {
     const backend = this.backend;
     switch (cmd.type) {
       case 'kv.get':
-        return then(backend.get(cmd.key), (entry) => entry?.value);
+        return then(backend.get(cmd.key), valueOf);
       case 'kv.getEntry':
-        return then(backend.get(cmd.key), (entry) => entry && { value: entry.value, revision: entry.revision });
+        return then(backend.get(cmd.key), entryOf);
       case 'kv.set':
         return backend.set(cmd.key, cmd.value, { ttlMs: cmd.ttlMs, ifRevision: cmd.ifRevision, keepTtl: cmd.keepTtl === true });
       case 'kv.delete':
@@ -254,7 +254,7 @@ export class StoreActor {
       case 'kv.keys':
         return backend.keys(cmd.pattern);
       case 'kv.getAll':
-        return then(backend.entries(cmd.pattern), (entries) => new Map(entries));
+        return then(backend.entries(cmd.pattern), mapOf);
       case 'kv.clear':
         return backend.clear();
       case 'kv.incr':
@@ -349,6 +349,11 @@ export class StoreActor {
     }));
   }
 }
+
+// Hoisted: a closure made per command costs more than the lookup it maps.
+const valueOf = (entry: Entry | undefined): unknown => entry?.value;
+const entryOf = (entry: Entry | undefined): Entry | undefined => entry && { value: entry.value, revision: entry.revision };
+const mapOf = (entries: Array<[string, unknown]>): Map<string, unknown> => new Map(entries);
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';

@@ -4,12 +4,9 @@ import type { MessageStream } from '../streams/message-stream.js';
 import {
   ANSWERS,
   ANSWER_HEADER,
-  EVENT_SLOTS,
   PROTOCOL,
   REPLY_SLOTS,
   REQUESTS,
-  REQUEST_HEADER,
-  REQUEST_SLOTS,
   decodeError,
   pushRequest,
   readEvent,
@@ -60,6 +57,8 @@ export class RemoteLink implements Link {
   readonly #bySid = new Map<number, TopicEntry>();
   /** The requests of this tick: [REQUESTS, ack, syncSeq, (seq, type, a, b, c)*]. */
   #batch: unknown[] | undefined;
+  /** The same requests as commands, to resend one by one if one cannot be cloned. */
+  #batchCmds: Array<[seq: number, cmd: Command]> = [];
   readonly #sync: SyncChannel | undefined;
   #tick = 0;
   #ticksPerTimeout = MIN_TICKS_PER_TIMEOUT;
@@ -94,6 +93,7 @@ export class RemoteLink implements Link {
       queueMicrotask(this.#flushTask);
     }
     pushRequest(batch, seq, cmd);
+    this.#batchCmds.push([seq, cmd]);
     return new Promise((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject, type: cmd.type, at: this.#tick });
       this.#hold();
@@ -189,12 +189,19 @@ export class RemoteLink implements Link {
 
   #answers(m: unknown[]): void {
     const repliesEnd = ANSWER_HEADER + (m[1] as number) * REPLY_SLOTS;
-    for (let at = ANSWER_HEADER; at < repliesEnd; at += REPLY_SLOTS) this.#settle(m[at] as number, m[at + 1] as boolean, m[at + 2]);
+    for (let at = ANSWER_HEADER; at < repliesEnd; at += REPLY_SLOTS) {
+      // An error answers -seq.
+      const seq = m[at] as number;
+      if (seq > 0) this.#settle(seq, true, m[at + 1]);
+      else this.#settle(-seq, false, m[at + 1]);
+    }
     if (m.length === repliesEnd) return;
-    for (let at = repliesEnd; at < m.length; at += EVENT_SLOTS) {
+    let events = 0;
+    for (let at = repliesEnd; at < m.length; events++) {
       const entry = this.#bySid.get(m[at] as number);
+      const { event, next } = readEvent(m, at, entry?.topic.name ?? '');
+      at = next;
       if (!entry) continue;
-      const event = readEvent(m, at);
       if (event.type === 'end') {
         // The store ended this subscription (overflow policy 'error'), after its last events.
         this.#drop(`${entry.topic.kind}\u0000${entry.topic.name}`, entry);
@@ -206,7 +213,7 @@ export class RemoteLink implements Link {
       for (const handlers of entry.handlers) handlers.next(event);
     }
     // Acknowledge in chunks: the store counts what we have not yet consumed.
-    this.#unacked += (m.length - repliesEnd) / EVENT_SLOTS;
+    this.#unacked += events;
     if (this.#unacked >= Math.max(1, this.#window >> 2)) {
       this.#stream.post([REQUESTS, this.#unacked, 0]);
       this.#unacked = 0;
@@ -228,21 +235,24 @@ export class RemoteLink implements Link {
   #flush(): void {
     const batch = this.#batch;
     if (!batch) return;
+    const cmds = this.#batchCmds;
     this.#batch = undefined;
+    this.#batchCmds = [];
     batch[1] = this.#unacked;
     this.#unacked = 0;
     try {
       this.#stream.post(batch);
     } catch {
       // One value could not be cloned: send one by one, so only its own call fails.
-      for (let at = REQUEST_HEADER; at < batch.length; at += REQUEST_SLOTS) {
-        const seq = batch[at] as number;
+      for (const [seq, cmd] of cmds) {
+        const single: unknown[] = [REQUESTS, 0, 0];
+        pushRequest(single, seq, cmd);
         try {
-          this.#stream.post([REQUESTS, 0, 0, ...batch.slice(at, at + REQUEST_SLOTS)]);
+          this.#stream.post(single);
         } catch (cause) {
           const pending = this.#pending.get(seq);
           this.#pending.delete(seq);
-          pending?.reject(notCloneable(batch[at + 1] as string, batch[at + 2], cause));
+          pending?.reject(notCloneable(cmd.type, 'key' in cmd ? cmd.key : 'channel' in cmd ? cmd.channel : undefined, cause));
         }
       }
       this.#release();

@@ -31,14 +31,16 @@ export class EventBuffer {
    * Moves up to `n` events from the front into a wire batch.
    * @param out - the batch
    * @param n - how many at most
+   * @param channelKnown - whether a subscription is to one channel (its messages omit the name)
    * @returns how many were moved
    */
-  drainInto(out: unknown[], n: number): number {
+  drainInto(out: unknown[], n: number, channelKnown: (sid: number) => boolean): number {
     const count = Math.min(n, this.length);
     const items = this.#items;
     let at = this.#head;
     for (let i = 0; i < count; i++, at += 2) {
-      pushEvent(out, items[at] as number, items[at + 1] as SubEvent);
+      const sid = items[at] as number;
+      pushEvent(out, sid, items[at + 1] as SubEvent, channelKnown(sid));
       items[at + 1] = undefined;
     }
     this.#head = at;

@@ -7,10 +7,11 @@ import { ERROR_CODES, KvbusError, type KvbusErrorCode } from '../errors.js';
 // The hot messages are flat arrays, because a structured clone of nested
 // objects costs several times more than one of a flat array (measured: a
 // one-get request as `{ p, req: [[seq, { type, key }]] }` costs ~4 µs to send
-// and receive, as a flat array ~1.3 µs):
-//   requests, client → store:  [REQUESTS, ack, syncSeq, (seq, type, a, b, c)*]
-//   answers,  store → client:  [ANSWERS, replyCount, (seq, ok, value)*, (sid, type, a, b, c)*]
-// The rare ones (hello, welcome, closed, bye) are objects tagged `p: PROTOCOL`.
+// and receive, as a flat array ~1.3 µs), and commands travel as small opcodes
+// followed by exactly their arguments:
+//   requests, client → store:  [REQUESTS, ack, syncSeq, (seq, opcode, ...args)*]
+//   answers,  store → client:  [ANSWERS, replyCount, (seq, value | -seq, error)*, (sid, kind, ...fields)*]
+// The rare messages (hello, welcome, closed, bye) are objects tagged `p: PROTOCOL`.
 // Both kinds carry a kvbus tag, so they can share a channel with the user's
 // own messages (a child's IPC channel, a pool's 'message' event).
 
@@ -20,13 +21,39 @@ export const PROTOCOL = 'kvbus/1';
 export const REQUESTS = 'kvbus/1:q';
 /** The tag of a batch of replies and events. */
 export const ANSWERS = 'kvbus/1:a';
-/** Slots before the first request, reply or event. */
+/** Slots before the first request, and before the first reply. */
 export const REQUEST_HEADER = 3;
 export const ANSWER_HEADER = 2;
-/** Slots per request, reply and event. */
-export const REQUEST_SLOTS = 5;
-export const REPLY_SLOTS = 3;
-export const EVENT_SLOTS = 5;
+/** Slots per reply. */
+export const REPLY_SLOTS = 2;
+
+// Opcodes, and how many arguments follow each. A `+` variant carries the options.
+const OPS = [
+  ['kv.get', 1],
+  ['kv.getEntry', 1],
+  ['kv.has', 1],
+  ['kv.set', 2],
+  ['kv.set+', 3],
+  ['kv.delete', 1],
+  ['kv.delete+', 2],
+  ['kv.incr', 2],
+  ['kv.apply', 3],
+  ['bus.publish', 2],
+  ['sub.add', 3],
+  ['sub.remove', 1],
+  ['kv.keys', 1],
+  ['kv.getAll', 1],
+  ['kv.clear', 0],
+  ['sys.stats', 0],
+  ['sys.disconnect', 0],
+] as const;
+const OPCODE = new Map<string, number>(OPS.map(([name], code) => [name, code]));
+
+// Event kinds. A message on a channel subscription omits the channel: the client knows it.
+const EVENT_MESSAGE = 0;
+const EVENT_MESSAGE_ON = 1;
+const EVENT_KINDS = ['message', 'message', 'set', 'snapshot', 'delete', 'expire', 'clear', 'end'] as const;
+const EVENT_CODE = { set: 2, snapshot: 3, delete: 4, expire: 5, clear: 6, end: 7 } as const;
 
 /** An error as it crosses a boundary: classes and `code` do not survive a structured clone. */
 export interface WireError {
@@ -73,88 +100,108 @@ export function isProtocolMessage(message: unknown): boolean {
  */
 export function pushRequest(out: unknown[], seq: number, cmd: Command): void {
   switch (cmd.type) {
-    case 'kv.set': {
-      const options = cmd.ttlMs !== undefined || cmd.ifRevision !== undefined || cmd.keepTtl ? { ttlMs: cmd.ttlMs, ifRevision: cmd.ifRevision, keepTtl: cmd.keepTtl } : undefined;
-      out.push(seq, cmd.type, cmd.key, cmd.value, options);
+    case 'kv.set':
+      if (cmd.ttlMs === undefined && cmd.ifRevision === undefined && !cmd.keepTtl) out.push(seq, OPCODE.get('kv.set'), cmd.key, cmd.value);
+      else out.push(seq, OPCODE.get('kv.set+'), cmd.key, cmd.value, [cmd.ttlMs, cmd.ifRevision, cmd.keepTtl === true]);
       return;
-    }
     case 'kv.delete':
-      out.push(seq, cmd.type, cmd.key, cmd.ifRevision, undefined);
+      if (cmd.ifRevision === undefined) out.push(seq, OPCODE.get('kv.delete'), cmd.key);
+      else out.push(seq, OPCODE.get('kv.delete+'), cmd.key, cmd.ifRevision);
       return;
     case 'kv.incr':
-      out.push(seq, cmd.type, cmd.key, cmd.by, undefined);
+      out.push(seq, OPCODE.get(cmd.type), cmd.key, cmd.by);
       return;
     case 'kv.apply':
-      out.push(seq, cmd.type, cmd.key, cmd.op, cmd.arg);
+      out.push(seq, OPCODE.get(cmd.type), cmd.key, cmd.op, cmd.arg);
       return;
     case 'bus.publish':
-      out.push(seq, cmd.type, cmd.channel, cmd.data, undefined);
+      out.push(seq, OPCODE.get(cmd.type), cmd.channel, cmd.data);
       return;
     case 'sub.add':
-      out.push(seq, cmd.type, cmd.sid, cmd.topic.kind, cmd.topic.name);
+      out.push(seq, OPCODE.get(cmd.type), cmd.sid, cmd.topic.kind, cmd.topic.name);
       return;
     case 'sub.remove':
-      out.push(seq, cmd.type, cmd.sid, undefined, undefined);
+      out.push(seq, OPCODE.get(cmd.type), cmd.sid);
       return;
     case 'kv.keys':
     case 'kv.getAll':
-      out.push(seq, cmd.type, cmd.pattern, undefined, undefined);
+      out.push(seq, OPCODE.get(cmd.type), cmd.pattern);
       return;
     case 'kv.get':
     case 'kv.getEntry':
     case 'kv.has':
-      out.push(seq, cmd.type, cmd.key, undefined, undefined);
+      out.push(seq, OPCODE.get(cmd.type), cmd.key);
+      return;
+    case 'kv.clear':
+    case 'sys.stats':
+    case 'sys.disconnect':
+      out.push(seq, OPCODE.get(cmd.type));
       return;
     default:
-      out.push(seq, cmd.type, undefined, undefined, undefined);
+      throw new KvbusError('ERR_BAD_ARGUMENT', `The command ${cmd.type} cannot be sent to a store`);
   }
 }
 
 /**
- * Reads the command of the request at `at` (whose slot `at` is its seq).
- * Anything may arrive: a wrong shape becomes a command the actor rejects.
+ * Reads the request at `at` (whose slot `at` is its seq). The fields may be
+ * anything (the actor validates them); an unknown opcode cannot be framed.
  * @param m - the batch
  * @param at - where the request starts
- * @returns the command
+ * @returns the command, or undefined for an unknown opcode
  */
-export function readRequest(m: readonly unknown[], at: number): Command {
-  const type = m[at + 1];
+export function readRequest(m: readonly unknown[], at: number): Command | undefined {
+  const code = m[at + 1];
+  const op = typeof code === 'number' ? OPS[code] : undefined;
+  if (op === undefined) return undefined;
+  const name = op[0];
   const a = m[at + 2] as never;
   const b = m[at + 3] as never;
   const c = m[at + 4] as never;
-  switch (type) {
-    case 'kv.set': {
-      const cmd: Command = { type, key: a, value: b };
-      const options = c as { ttlMs?: number; ifRevision?: number; keepTtl?: boolean } | undefined;
-      if (options !== null && typeof options === 'object') {
-        if (options.ttlMs !== undefined) cmd.ttlMs = options.ttlMs;
-        if (options.ifRevision !== undefined) cmd.ifRevision = options.ifRevision;
-        if (options.keepTtl) cmd.keepTtl = true;
-      }
+  switch (name) {
+    case 'kv.set':
+      return { type: name, key: a, value: b };
+    case 'kv.set+': {
+      const cmd: Command = { type: 'kv.set', key: a, value: b };
+      const [ttlMs, ifRevision, keepTtl] = Array.isArray(c) ? (c as [number?, number?, boolean?]) : [];
+      if (ttlMs !== undefined) cmd.ttlMs = ttlMs;
+      if (ifRevision !== undefined) cmd.ifRevision = ifRevision;
+      if (keepTtl === true) cmd.keepTtl = true;
       return cmd;
     }
     case 'kv.delete':
-      return b === undefined ? { type, key: a } : { type, key: a, ifRevision: b };
+      return { type: name, key: a };
+    case 'kv.delete+':
+      return { type: 'kv.delete', key: a, ifRevision: b };
     case 'kv.incr':
-      return { type, key: a, by: b };
+      return { type: name, key: a, by: b };
     case 'kv.apply':
-      return c === undefined ? { type, key: a, op: b } : { type, key: a, op: b, arg: c };
+      return c === undefined ? { type: name, key: a, op: b } : { type: name, key: a, op: b, arg: c };
     case 'bus.publish':
-      return { type, channel: a, data: b };
+      return { type: name, channel: a, data: b };
     case 'sub.add':
-      return { type, sid: a, topic: { kind: b as TopicKind, name: c } };
+      return { type: name, sid: a, topic: { kind: b as TopicKind, name: c } };
     case 'sub.remove':
-      return { type, sid: a };
+      return { type: name, sid: a };
     case 'kv.keys':
     case 'kv.getAll':
-      return a === undefined ? { type } : { type, pattern: a };
+      return a === undefined ? { type: name } : { type: name, pattern: a };
     case 'kv.get':
     case 'kv.getEntry':
     case 'kv.has':
-      return { type, key: a };
+      return { type: name, key: a };
     default:
-      return { type } as Command;
+      return { type: name };
   }
+}
+
+/**
+ * Where the request after the one at `at` starts (its opcode must be known).
+ * @param m - the batch
+ * @param at - where the request starts
+ * @returns the index of the next request
+ */
+export function nextRequest(m: readonly unknown[], at: number): number {
+  return at + 2 + OPS[m[at + 1] as number]![1];
 }
 
 /**
@@ -162,23 +209,27 @@ export function readRequest(m: readonly unknown[], at: number): Command {
  * @param out - the batch
  * @param sid - the subscription it is for
  * @param event - the event
+ * @param channelKnown - the subscription is to one channel, so a message need not repeat its name
  */
-export function pushEvent(out: unknown[], sid: number, event: SubEvent): void {
+export function pushEvent(out: unknown[], sid: number, event: SubEvent, channelKnown: boolean): void {
   switch (event.type) {
     case 'message':
-      out.push(sid, 0, event.channel, event.data, undefined);
+      if (channelKnown) out.push(sid, EVENT_MESSAGE, event.data);
+      else out.push(sid, EVENT_MESSAGE_ON, event.channel, event.data);
       return;
     case 'set':
     case 'snapshot':
-      out.push(sid, event.type, event.key, event.value, event.revision);
+      out.push(sid, EVENT_CODE[event.type], event.key, event.value, event.revision);
       return;
     case 'delete':
     case 'expire':
+      out.push(sid, EVENT_CODE[event.type], event.key, event.revision);
+      return;
     case 'clear':
-      out.push(sid, event.type, event.key, undefined, event.revision);
+      out.push(sid, EVENT_CODE.clear, event.revision);
       return;
     case 'end':
-      out.push(sid, event.type, undefined, event.error, undefined);
+      out.push(sid, EVENT_CODE.end, event.error);
   }
 }
 
@@ -186,25 +237,29 @@ export function pushEvent(out: unknown[], sid: number, event: SubEvent): void {
  * Reads the event at `at` (whose slot `at` is its sid).
  * @param m - the batch
  * @param at - where the event starts
- * @returns the event
+ * @param channel - the subscription's channel, for messages that omit it
+ * @returns the event and where the next one starts
  */
-export function readEvent(m: readonly unknown[], at: number): SubEvent {
-  const type = m[at + 1];
-  const a = m[at + 2] as string;
+export function readEvent(m: readonly unknown[], at: number, channel: string): { event: SubEvent; next: number } {
+  const kind = EVENT_KINDS[m[at + 1] as number];
+  const a = m[at + 2];
   const b = m[at + 3];
   const c = m[at + 4] as number;
-  switch (type) {
-    case 0:
-      return { type: 'message', channel: a, data: b };
+  switch (kind) {
+    case 'message':
+      return m[at + 1] === EVENT_MESSAGE
+        ? { event: { type: 'message', channel, data: a }, next: at + 3 }
+        : { event: { type: 'message', channel: a as string, data: b }, next: at + 4 };
     case 'set':
     case 'snapshot':
-      return { type, key: a, value: b, revision: c };
+      return { event: { type: kind, key: a as string, value: b, revision: c }, next: at + 5 };
+    case 'delete':
+    case 'expire':
+      return { event: { type: kind, key: a as string, revision: b as number }, next: at + 4 };
     case 'clear':
-      return { type, key: '*', revision: c };
-    case 'end':
-      return { type, error: b as WireError };
+      return { event: { type: kind, key: '*', revision: a as number }, next: at + 3 };
     default:
-      return { type: type as 'delete' | 'expire', key: a, revision: c };
+      return { event: { type: 'end', error: a as WireError }, next: at + 3 };
   }
 }
 

@@ -13,8 +13,8 @@ import {
   REPLY_SLOTS,
   REQUESTS,
   REQUEST_HEADER,
-  REQUEST_SLOTS,
   encodeError,
+  nextRequest,
   readRequest,
   type ControlMessage,
   type WireReply,
@@ -45,8 +45,11 @@ export class RemoteConnection implements Connection {
   readonly #actor: StoreActor;
   readonly #stream: MessageStream;
   readonly #options: RemoteConnectionOptions;
-  /** The answer being filled this tick: its header, then replies, flat (seq, ok, value)*; events join at the flush. */
+  /** The answer being filled this tick: its header, then replies (seq, value | -seq, error)*; events join at the flush. */
   #replies: unknown[] = [ANSWERS, 0];
+  /** Subscriptions to one channel: their messages need not carry the channel's name. */
+  readonly #channelSids = new Set<number>();
+  readonly #channelKnown = (sid: number): boolean => this.#channelSids.has(sid);
   readonly #events = new EventBuffer();
   readonly #syncSeqs = new Set<number>();
   /** Subscriptions ended by the 'error' policy, until the actor has removed them. */
@@ -81,8 +84,9 @@ export class RemoteConnection implements Connection {
 
   reply(seq: number, ok: boolean, value: unknown): void {
     if (seq === 0 || this.#gone) return; // seq 0: the connection's own housekeeping
-    if (this.#syncSeqs.delete(seq)) return this.#replySync([seq, ok, ok ? value : encodeError(value)]);
-    this.#replies.push(seq, ok, ok ? value : encodeError(value));
+    if (this.#syncSeqs.delete(seq) && this.#options.sync) return this.#replySync(this.#options.sync, [seq, ok, ok ? value : encodeError(value)]);
+    if (ok) this.#replies.push(seq, value);
+    else this.#replies.push(-seq, encodeError(value));
     this.#schedule();
   }
 
@@ -133,17 +137,24 @@ export class RemoteConnection implements Connection {
       this.#inflight = Math.max(0, this.#inflight - ack);
       if (this.#events.length > 0) this.#schedule();
     }
-    if ((raw.length - REQUEST_HEADER) % REQUEST_SLOTS !== 0) return this.#malformed();
     const sync = raw[2];
-    for (let at = REQUEST_HEADER; at < raw.length; at += REQUEST_SLOTS) {
+    for (let at = REQUEST_HEADER; at < raw.length; ) {
       const seq = raw[at];
-      if (typeof seq !== 'number' || !(seq > 0)) {
+      const cmd = readRequest(raw, at);
+      if (typeof seq !== 'number' || !(seq > 0) || !Number.isInteger(seq) || !cmd) {
+        // The rest of the batch cannot be framed: answer this one if it can be, and stop.
         this.#malformed();
-        continue;
+        if (typeof seq === 'number' && seq > 0 && Number.isInteger(seq)) {
+          this.reply(seq, false, new KvbusError('ERR_BAD_ARGUMENT', `Unknown opcode ${String(raw[at + 1])}: this client speaks another kvbus protocol`));
+        }
+        return;
       }
+      at = nextRequest(raw, at);
+      if (cmd.type === 'sub.add' && cmd.topic.kind === 'channel') this.#channelSids.add(cmd.sid);
+      else if (cmd.type === 'sub.remove') this.#channelSids.delete(cmd.sid);
       if (seq === sync) this.#syncSeqs.add(seq);
-      // A command of the wrong shape gets its error reply from the actor.
-      this.#actor.commands$.next({ conn: this, seq, cmd: readRequest(raw, at) });
+      // A command with fields of the wrong shape gets its error reply from the actor.
+      this.#actor.commands$.next({ conn: this, seq, cmd });
     }
   }
 
@@ -183,7 +194,7 @@ export class RemoteConnection implements Connection {
     if (message.length === ANSWER_HEADER && events === 0) return;
     this.#replies = [ANSWERS, 0];
     message[1] = (message.length - ANSWER_HEADER) / REPLY_SLOTS;
-    this.#events.drainInto(message, events);
+    this.#events.drainInto(message, events, this.#channelKnown);
     this.#inflight += events;
     try {
       this.#stream.post(message);
@@ -204,14 +215,14 @@ export class RemoteConnection implements Connection {
         this.#stream.post([ANSWERS, 1, ...reply]);
       } catch {
         const error = new KvbusError('ERR_NOT_CLONEABLE', `The reply to request ${String(reply[0])} cannot be cloned (${(cause as Error).message}); with copy: false, store only cloneable values`);
-        this.#stream.post([ANSWERS, 1, reply[0], false, encodeError(error)]);
+        this.#stream.post([ANSWERS, 1, -(reply[0] as number), encodeError(error)]);
       }
     }
     if (message.length > replyEnd) {
       try {
         this.#stream.post([ANSWERS, 0, ...message.slice(replyEnd)]);
       } catch {
-        this.#actor.counters.dropped += (message.length - replyEnd) / 5;
+        this.#actor.counters.dropped++; // a batch of events that could not be sent
       }
     }
   }
@@ -220,12 +231,7 @@ export class RemoteConnection implements Connection {
     this.#stream.post(message);
   }
 
-  #replySync(reply: WireReply): void {
-    const sync = this.#options.sync;
-    if (!sync) {
-      this.#replies.push(...reply);
-      return this.#schedule();
-    }
+  #replySync(sync: { port: MessagePort; flag: Int32Array }, reply: WireReply): void {
     // Replies sent before this one must arrive first: flush them, then wake the blocked thread.
     this.#flush();
     try {

@@ -205,7 +205,7 @@ describe('malformed messages on a worker port', () => {
     const bySeq = new Map(replies.map((r) => [r[0], r]));
     // The unknown command and the null command get error replies with a code and a message.
     expect(bySeq.get(1)).toEqual([1, false, expect.objectContaining({ code: 'ERR_BAD_ARGUMENT', message: expect.stringMatching(/nope/) })]);
-    expect(bySeq.get(2)).toEqual([2, false, expect.objectContaining({ code: 'ERR_BAD_ARGUMENT' })]);
+    expect(bySeq.get(2)).toEqual([2, false, expect.objectContaining({ code: 'ERR_BAD_KEY' })]);
     // The connection survived: valid requests after the garbage are served.
     expect(bySeq.get(3)).toEqual([3, true, expect.any(Number)]);
     expect(bySeq.get(4)).toEqual([4, true, 42]);
