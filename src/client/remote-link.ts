@@ -7,8 +7,11 @@ import {
   PROTOCOL,
   REPLY_SLOTS,
   REQUESTS,
+  REQUEST_HEADER,
   decodeError,
+  nextRequest,
   pushRequest,
+  readRequest,
   readEvent,
   type ControlMessage,
   type WireError,
@@ -57,8 +60,6 @@ export class RemoteLink implements Link {
   readonly #bySid = new Map<number, TopicEntry>();
   /** The requests of this tick: [REQUESTS, ack, syncSeq, (seq, type, a, b, c)*]. */
   #batch: unknown[] | undefined;
-  /** The same requests as commands, to resend one by one if one cannot be cloned. */
-  #batchCmds: Array<[seq: number, cmd: Command]> = [];
   readonly #sync: SyncChannel | undefined;
   #tick = 0;
   #ticksPerTimeout = MIN_TICKS_PER_TIMEOUT;
@@ -93,7 +94,6 @@ export class RemoteLink implements Link {
       queueMicrotask(this.#flushTask);
     }
     pushRequest(batch, seq, cmd);
-    this.#batchCmds.push([seq, cmd]);
     return new Promise((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject, type: cmd.type, at: this.#tick });
       this.#hold();
@@ -235,16 +235,16 @@ export class RemoteLink implements Link {
   #flush(): void {
     const batch = this.#batch;
     if (!batch) return;
-    const cmds = this.#batchCmds;
     this.#batch = undefined;
-    this.#batchCmds = [];
     batch[1] = this.#unacked;
     this.#unacked = 0;
     try {
       this.#stream.post(batch);
     } catch {
       // One value could not be cloned: send one by one, so only its own call fails.
-      for (const [seq, cmd] of cmds) {
+      for (let at = REQUEST_HEADER; at < batch.length; at = nextRequest(batch, at)) {
+        const seq = batch[at] as number;
+        const cmd = readRequest(batch, at)!;
         const single: unknown[] = [REQUESTS, 0, 0];
         pushRequest(single, seq, cmd);
         try {

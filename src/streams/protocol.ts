@@ -47,7 +47,7 @@ const OPS = [
   ['sys.stats', 0],
   ['sys.disconnect', 0],
 ] as const;
-const OPCODE = new Map<string, number>(OPS.map(([name], code) => [name, code]));
+const OPCODE = Object.fromEntries(OPS.map(([name], code) => [name, code])) as Record<(typeof OPS)[number][0], number>;
 
 // Event kinds. A message on a channel subscription omits the channel: the client knows it.
 const EVENT_MESSAGE = 0;
@@ -101,41 +101,41 @@ export function isProtocolMessage(message: unknown): boolean {
 export function pushRequest(out: unknown[], seq: number, cmd: Command): void {
   switch (cmd.type) {
     case 'kv.set':
-      if (cmd.ttlMs === undefined && cmd.ifRevision === undefined && !cmd.keepTtl) out.push(seq, OPCODE.get('kv.set'), cmd.key, cmd.value);
-      else out.push(seq, OPCODE.get('kv.set+'), cmd.key, cmd.value, [cmd.ttlMs, cmd.ifRevision, cmd.keepTtl === true]);
+      if (cmd.ttlMs === undefined && cmd.ifRevision === undefined && !cmd.keepTtl) out.push(seq, OPCODE['kv.set'], cmd.key, cmd.value);
+      else out.push(seq, OPCODE['kv.set+'], cmd.key, cmd.value, [cmd.ttlMs, cmd.ifRevision, cmd.keepTtl === true]);
       return;
     case 'kv.delete':
-      if (cmd.ifRevision === undefined) out.push(seq, OPCODE.get('kv.delete'), cmd.key);
-      else out.push(seq, OPCODE.get('kv.delete+'), cmd.key, cmd.ifRevision);
+      if (cmd.ifRevision === undefined) out.push(seq, OPCODE['kv.delete'], cmd.key);
+      else out.push(seq, OPCODE['kv.delete+'], cmd.key, cmd.ifRevision);
       return;
     case 'kv.incr':
-      out.push(seq, OPCODE.get(cmd.type), cmd.key, cmd.by);
+      out.push(seq, OPCODE[cmd.type], cmd.key, cmd.by);
       return;
     case 'kv.apply':
-      out.push(seq, OPCODE.get(cmd.type), cmd.key, cmd.op, cmd.arg);
+      out.push(seq, OPCODE[cmd.type], cmd.key, cmd.op, cmd.arg);
       return;
     case 'bus.publish':
-      out.push(seq, OPCODE.get(cmd.type), cmd.channel, cmd.data);
+      out.push(seq, OPCODE[cmd.type], cmd.channel, cmd.data);
       return;
     case 'sub.add':
-      out.push(seq, OPCODE.get(cmd.type), cmd.sid, cmd.topic.kind, cmd.topic.name);
+      out.push(seq, OPCODE[cmd.type], cmd.sid, cmd.topic.kind, cmd.topic.name);
       return;
     case 'sub.remove':
-      out.push(seq, OPCODE.get(cmd.type), cmd.sid);
+      out.push(seq, OPCODE[cmd.type], cmd.sid);
       return;
     case 'kv.keys':
     case 'kv.getAll':
-      out.push(seq, OPCODE.get(cmd.type), cmd.pattern);
+      out.push(seq, OPCODE[cmd.type], cmd.pattern);
       return;
     case 'kv.get':
     case 'kv.getEntry':
     case 'kv.has':
-      out.push(seq, OPCODE.get(cmd.type), cmd.key);
+      out.push(seq, OPCODE[cmd.type], cmd.key);
       return;
     case 'kv.clear':
     case 'sys.stats':
     case 'sys.disconnect':
-      out.push(seq, OPCODE.get(cmd.type));
+      out.push(seq, OPCODE[cmd.type]);
       return;
     default:
       throw new KvbusError('ERR_BAD_ARGUMENT', `The command ${cmd.type} cannot be sent to a store`);
