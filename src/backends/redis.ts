@@ -23,6 +23,7 @@ export interface RedisBackendOptions extends Omit<RedisClientOptions, 'modules' 
 }
 
 const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
+const BUFFER_OPTIONS = { typeMapping: BUFFERS };
 const NUMBER = 'n';
 const SERIALIZED = 'v';
 
@@ -64,6 +65,9 @@ class RedisBackend implements Backend {
   #open = false;
   #watchers = 0;
   #highest = 0;
+  readonly #tracked = new Set<{ at: number; reject: (error: unknown) => void }>();
+  #tick = 0;
+  #sweeper: NodeJS.Timeout | undefined;
   #expiredChannel: string | undefined;
   // Key layout (see redis-scripts.ts).
   #prefix = '';
@@ -306,6 +310,7 @@ class RedisBackend implements Backend {
   async close(): Promise<void> {
     const ready = this.#ready;
     this.#open = false;
+    clearInterval(this.#sweeper);
     if (!ready) return;
     await this.#bounded(ready, 'connect to Redis').catch(() => {});
     if (!this.#subscriber) {
@@ -325,9 +330,42 @@ class RedisBackend implements Backend {
       fn().catch((error: unknown) => {
         throw isKvbusError(error) ? error : backendError(error, 'run a Redis command');
       });
-    if (this.#open) return guarded();
+    if (this.#open) return this.#watch(guarded());
     if (!this.#ready) return Promise.reject(new KvbusError('ERR_CLOSED', 'The Redis backend is not open'));
     return this.#bounded(this.#ready, 'connect to Redis').then(guarded);
+  }
+
+  /**
+   * Bounds a command sent while the connection looked up. A command written just
+   * as the connection dies can wait in node-redis's queue for the reconnect: past
+   * commandTimeoutMs (checked by one coarse timer, not one timer per command),
+   * its caller gets ERR_BACKEND (whether Redis applied it is then unknown, as for
+   * any timeout).
+   */
+  #watch<TResult>(command: Promise<TResult>): Promise<TResult> {
+    if (!this.#client.isReady) return command; // node-redis's own `timeout` bounds it
+    if (!this.#sweeper) {
+      this.#sweeper = setInterval(() => this.#sweep(), this.#timeout / 4);
+      this.#sweeper.unref();
+    }
+    return new Promise((resolve, reject) => {
+      const track = { at: this.#tick, reject };
+      this.#tracked.add(track);
+      command.then(
+        (value) => (this.#tracked.delete(track), resolve(value)),
+        (error: unknown) => (this.#tracked.delete(track), reject(error)),
+      );
+    });
+  }
+
+  #sweep(): void {
+    const tick = ++this.#tick;
+    // In the order they were sent: the first that is not late ends the scan.
+    for (const track of this.#tracked) {
+      if (tick - track.at <= 4) break;
+      this.#tracked.delete(track);
+      track.reject(new KvbusError('ERR_BACKEND', `Redis did not answer within ${this.#timeout} ms (commandTimeoutMs): is it reachable?`));
+    }
   }
 
   async #script(name: ScriptName, keys: string[], args: Array<string | Buffer>, key?: string): Promise<unknown> {
@@ -418,12 +456,17 @@ class RedisBackend implements Backend {
     return `${this.#prefix}rev`;
   }
 
+  // The bound of a command. While the connection is up, a command completes or
+  // is rejected when the socket fails (node-redis rejects what awaits a reply);
+  // while it is down, commands wait in node-redis's offline queue, and `timeout`
+  // takes them out after commandTimeoutMs. Asking for a timeout on every
+  // command would cost an AbortSignal.timeout each: a third of a busy store's time.
   #commandOptions() {
-    return { timeout: this.#timeout };
+    return this.#client.isReady ? undefined : { timeout: this.#timeout };
   }
 
   #bufferOptions() {
-    return { timeout: this.#timeout, typeMapping: BUFFERS };
+    return this.#client.isReady ? BUFFER_OPTIONS : { timeout: this.#timeout, typeMapping: BUFFERS };
   }
 }
 
@@ -466,6 +509,7 @@ function escapeGlob(literal: string): string {
 }
 
 function backendError(cause: unknown, doing: string): KvbusError {
-  const message = cause instanceof Error ? cause.message : String(cause);
+  const timedOut = cause instanceof Error && cause.constructor.name === 'TimeoutError';
+  const message = timedOut ? 'no answer within commandTimeoutMs (is Redis reachable?)' : cause instanceof Error ? cause.message : String(cause);
   return new KvbusError('ERR_BACKEND', `Could not ${doing}: ${message}`, { cause });
 }
