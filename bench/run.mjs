@@ -76,6 +76,10 @@ async function main(args) {
   }
 
   const results = [...rows.values()].map((row) => ({ ...row, ...summarize(row.pairs) }));
+  if (results.length === 0) {
+    console.log('\nNo figures: every selected bench was skipped (see above).');
+    return;
+  }
   const cells = results.map((r) => [
     r.question,
     formatRate(r.kvbus, r.unit),
