@@ -3,58 +3,75 @@
 // store-wide revision and the change event are one atomic step in Redis.
 //
 // Layout, for a namespace `ns` (with `%` and `:` percent-encoded, so that no
-// namespace's keys fall under another's prefix):  `ns:k:<key>` a hash { t, v, r } (type tag,
-// value, revision) · `ns:rev` the revision counter · `ns:t:<key>` marks a key
-// with a TTL, so that exactly one process announces its expiry · `ns:changes`
-// the change events · `ns:c:<channel>` the published channels.
+// namespace's keys fall under another's prefix): `ns:k:<key>` a string
+// `<t><revision>|<value>` (t: `n` a number as text, `v` serialized bytes), so a
+// read is one plain GET · `ns:rev` the revision counter · `ns:t:<key>` marks a
+// key with a TTL, so that exactly one process announces its expiry ·
+// `ns:changes` the change events · `ns:c:<channel>` the published channels.
+// The scripts derive the key and the changes channel from KEYS, which keeps
+// their arguments few: `ns:rev` is 3 bytes longer than `ns:`, and `ns:k:` one
+// byte shorter than `ns:rev`.
 //
 // A change event is `op \n revision \n byte length of key \n key [t v]`.
 
-/** KEYS: data, rev, ttl mark · ARGV: t, v, ttlMs|'', ifRevision|'', keepTtl '1'|'', changes channel, key */
-export const SET = `
-local cur = redis.call('HGET', KEYS[1], 'r')
-if ARGV[4] ~= '' and (cur or '0') ~= ARGV[4] then
-  return redis.error_reply('KVBUS_CONFLICT ' .. (cur or '0'))
+const PREAMBLE = `
+local ns = string.sub(KEYS[2], 1, -4)
+local key = string.sub(KEYS[1], #KEYS[2])
+local changes = ns .. 'changes'
+local function revisionOf(stored)
+  if not stored then return '0' end
+  return string.sub(stored, 2, string.find(stored, '|', 2, true) - 1)
+end
+`;
+
+/** KEYS: data, rev, ttl mark · ARGV: t, v, ttlMs|'', ifRevision|'', keepTtl '1'|'' */
+export const SET = `${PREAMBLE}
+local current = revisionOf(redis.call('GET', KEYS[1]))
+if ARGV[4] ~= '' and current ~= ARGV[4] then
+  return redis.error_reply('KVBUS_CONFLICT ' .. current)
 end
 local rev = redis.call('INCR', KEYS[2])
-redis.call('HSET', KEYS[1], 't', ARGV[1], 'v', ARGV[2], 'r', rev)
+local stored = ARGV[1] .. rev .. '|' .. ARGV[2]
 if ARGV[3] ~= '' then
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  redis.call('SET', KEYS[1], stored, 'PX', ARGV[3])
   redis.call('SET', KEYS[3], rev)
-elseif ARGV[5] ~= '1' then
-  redis.call('PERSIST', KEYS[1])
+elseif ARGV[5] == '1' then
+  redis.call('SET', KEYS[1], stored, 'KEEPTTL')
+else
+  redis.call('SET', KEYS[1], stored)
   redis.call('DEL', KEYS[3])
 end
-redis.call('PUBLISH', ARGV[6], 's\\n' .. rev .. '\\n' .. #ARGV[7] .. '\\n' .. ARGV[7] .. ARGV[1] .. ARGV[2])
+redis.call('PUBLISH', changes, 's\\n' .. rev .. '\\n' .. #key .. '\\n' .. key .. ARGV[1] .. ARGV[2])
 return rev
 `;
 
-/** KEYS: data, rev, ttl mark · ARGV: ifRevision|'', changes channel, key */
-export const DELETE = `
-local cur = redis.call('HGET', KEYS[1], 'r')
-if ARGV[1] ~= '' and (cur or '0') ~= ARGV[1] then
-  return redis.error_reply('KVBUS_CONFLICT ' .. (cur or '0'))
+/** KEYS: data, rev, ttl mark · ARGV: ifRevision|'' */
+export const DELETE = `${PREAMBLE}
+local current = revisionOf(redis.call('GET', KEYS[1]))
+if ARGV[1] ~= '' and current ~= ARGV[1] then
+  return redis.error_reply('KVBUS_CONFLICT ' .. current)
 end
-if not cur then return 0 end
+if current == '0' then return 0 end
 redis.call('DEL', KEYS[1], KEYS[3])
 local rev = redis.call('INCR', KEYS[2])
-redis.call('PUBLISH', ARGV[2], 'd\\n' .. rev .. '\\n' .. #ARGV[3] .. '\\n' .. ARGV[3])
+redis.call('PUBLISH', changes, 'd\\n' .. rev .. '\\n' .. #key .. '\\n' .. key)
 return 1
 `;
 
-/** KEYS: data, rev · ARGV: by, changes channel, key. Keeps the TTL (HSET does). */
-export const INCR = `
-local h = redis.call('HMGET', KEYS[1], 't', 'v')
+/** KEYS: data, rev · ARGV: by. Keeps the TTL. */
+export const INCR = `${PREAMBLE}
+local stored = redis.call('GET', KEYS[1])
 local n = 0
-if h[1] then
-  if h[1] ~= 'n' then return redis.error_reply('KVBUS_TYPE ' .. h[1]) end
-  n = tonumber(h[2])
+if stored then
+  local t = string.sub(stored, 1, 1)
+  if t ~= 'n' then return redis.error_reply('KVBUS_TYPE ' .. t) end
+  n = tonumber(string.sub(stored, string.find(stored, '|', 2, true) + 1))
 end
 n = n + tonumber(ARGV[1])
 local s = string.format('%.17g', n)
 local rev = redis.call('INCR', KEYS[2])
-redis.call('HSET', KEYS[1], 't', 'n', 'v', s, 'r', rev)
-redis.call('PUBLISH', ARGV[2], 's\\n' .. rev .. '\\n' .. #ARGV[3] .. '\\n' .. ARGV[3] .. 'n' .. s)
+redis.call('SET', KEYS[1], 'n' .. rev .. '|' .. s, 'KEEPTTL')
+redis.call('PUBLISH', changes, 's\\n' .. rev .. '\\n' .. #key .. '\\n' .. key .. 'n' .. s)
 return s
 `;
 

@@ -24,6 +24,7 @@ export interface RedisBackendOptions extends Omit<RedisClientOptions, 'modules' 
 
 const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
 const BUFFER_OPTIONS = { typeMapping: BUFFERS };
+const BAR = 0x7c; // '|', between a stored value's revision and its bytes
 const NUMBER = 'n';
 const SERIALIZED = 'v';
 
@@ -164,9 +165,11 @@ class RedisBackend implements Backend {
 
   get(key: string): Promise<Entry | undefined> {
     return this.#run(async () => {
-      const [t, v, r] = (await this.#client.sendCommand(['HMGET', this.#data(key), 't', 'v', 'r'], this.#bufferOptions())) as Array<Buffer | null>;
-      if (!t || !v || !r) return undefined;
-      return { value: this.#decode(t, v), revision: this.#saw(Number(r.toString())) };
+      const stored = (await this.#client.sendCommand(['GET', this.#data(key)], this.#bufferOptions())) as Buffer | null;
+      if (!stored) return undefined;
+      // `<t><revision>|<value>` (see redis-scripts.ts)
+      const bar = stored.indexOf(BAR, 1);
+      return { value: this.#decode(stored.subarray(0, 1), stored.subarray(bar + 1)), revision: this.#saw(Number(stored.toString('latin1', 1, bar))) };
     });
   }
 
@@ -174,14 +177,14 @@ class RedisBackend implements Backend {
     return this.#run(async () => {
       const [t, v] = this.#encode(value, key);
       const ttl = ttlMs === undefined ? '' : String(Math.max(1, Math.ceil(ttlMs)));
-      const args = [t, v, ttl, ifRevision === undefined ? '' : String(ifRevision), keepTtl ? '1' : '', this.#changes, key];
+      const args = [t, v, ttl, ifRevision === undefined ? '' : String(ifRevision), keepTtl ? '1' : ''];
       return this.#saw(Number(await this.#script('SET', [this.#data(key), this.#revKey(), this.#ttlMark(key)], args, key)));
     });
   }
 
   delete(key: string, ifRevision?: number): Promise<boolean> {
     return this.#run(async () => {
-      const args = [ifRevision === undefined ? '' : String(ifRevision), this.#changes, key];
+      const args = [ifRevision === undefined ? '' : String(ifRevision)];
       return Number(await this.#script('DELETE', [this.#data(key), this.#revKey(), this.#ttlMark(key)], args, key)) === 1;
     });
   }
@@ -209,7 +212,7 @@ class RedisBackend implements Backend {
   }
 
   incr(key: string, by: number): Promise<number> {
-    return this.#run(async () => Number(await this.#script('INCR', [this.#data(key), this.#revKey()], [String(by), this.#changes, key], key)));
+    return this.#run(async () => Number(await this.#script('INCR', [this.#data(key), this.#revKey()], [String(by)], key)));
   }
 
   apply(key: string, op: (old: unknown) => unknown): Promise<unknown> {

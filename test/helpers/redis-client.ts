@@ -18,16 +18,14 @@ export async function closeRaw(client: RawClient | undefined): Promise<void> {
   await client.close().catch(() => client.destroy());
 }
 
-/** HGETALL of a kvbus data hash, as Buffers. */
-export async function rawHash(client: RawClient, key: string): Promise<Record<string, Buffer>> {
-  const reply = (await client.sendCommand(['HGETALL', key], { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } })) as unknown;
-  if (reply instanceof Map) return Object.fromEntries([...reply].map(([k, v]) => [String(k), v as Buffer]));
-  if (Array.isArray(reply)) {
-    const out: Record<string, Buffer> = {};
-    for (let i = 0; i < reply.length; i += 2) out[String(reply[i])] = reply[i + 1] as Buffer;
-    return out;
-  }
-  return Object.fromEntries(Object.entries(reply as Record<string, Buffer>));
+/**
+ * A kvbus value as Redis holds it, read with a plain GET: the string
+ * `<t><revision>|<bytes>`, split into its type tag, revision and bytes.
+ */
+export async function rawStored(client: RawClient, key: string): Promise<{ t: Buffer; r: Buffer; v: Buffer }> {
+  const stored = (await client.sendCommand(['GET', key], { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } })) as Buffer;
+  const bar = stored.indexOf(0x7c, 1);
+  return { t: stored.subarray(0, 1), r: stored.subarray(1, bar), v: stored.subarray(bar + 1) };
 }
 
 /** Every key of the server that matches `pattern`, by SCAN. */

@@ -3,7 +3,7 @@ import { deserialize, serialize } from 'node:v8';
 import { describe, expect, it, vi } from 'vitest';
 import { createStore, KvbusError } from '../../src/index.js';
 import { redisBackend, type RedisBackendOptions } from '../../src/redis.js';
-import { rawHash } from '../helpers/redis-client.js';
+import { rawStored } from '../helpers/redis-client.js';
 import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
 import { useRedisServer } from '../helpers/use-redis.js';
 import { useStores } from '../helpers/use-stores.js';
@@ -33,7 +33,7 @@ describeRedis('redis: serializer option', () => {
       expect(got!.map.get('a')).toBeInstanceOf(Set);
       expect(got!.bytes).toBeInstanceOf(Uint8Array);
       expect(got!.floats).toBeInstanceOf(Float32Array);
-      const hash = await rawHash(redis.raw, `${store.namespace}:k:v`);
+      const hash = await rawStored(redis.raw, `${store.namespace}:k:v`);
       expect(Object.keys(hash).sort()).toEqual(['r', 't', 'v']);
       expect(deserialize(hash.v!)).toEqual(value);
       // The v8 serialization header (version tag 0xFF), as v8.serialize writes it.
@@ -45,7 +45,7 @@ describeRedis('redis: serializer option', () => {
     it('stores finite numbers as text, so Redis itself can add to them', async () => {
       const store = newStore();
       await store.set('n', 42.5);
-      const hash = await rawHash(redis.raw, `${store.namespace}:k:n`);
+      const hash = await rawStored(redis.raw, `${store.namespace}:k:n`);
       expect(hash.v!.toString()).toBe('42.5');
       expect(await store.incr('n', 0.5)).toBe(43);
     });
@@ -68,7 +68,7 @@ describeRedis('redis: serializer option', () => {
       const store = newStore({ serializer: 'json' });
       await store.set('doc', { name: 'ada', tags: ['x'], nested: { ok: true }, nothing: null });
       expect(await store.get('doc')).toEqual({ name: 'ada', tags: ['x'], nested: { ok: true }, nothing: null });
-      const hash = await rawHash(redis.raw, `${store.namespace}:k:doc`);
+      const hash = await rawStored(redis.raw, `${store.namespace}:k:doc`);
       expect(JSON.parse(hash.v!.toString('utf8'))).toEqual({ name: 'ada', tags: ['x'], nested: { ok: true }, nothing: null });
       await store.set('date', new Date(Date.UTC(2020, 0, 1)));
       expect(await store.get('date')).toBe('2020-01-01T00:00:00.000Z');
@@ -104,7 +104,7 @@ describeRedis('redis: serializer option', () => {
       const store = newStore({ serializer: { encode, decode } });
       await store.set('k', { a: 1 });
       expect(encode).toHaveBeenCalledWith({ a: 1 });
-      expect((await rawHash(redis.raw, `${store.namespace}:k:k`)).v!.toString()).toBe('custom:{"a":1}');
+      expect((await rawStored(redis.raw, `${store.namespace}:k:k`)).v!.toString()).toBe('custom:{"a":1}');
       expect(await store.get('k')).toEqual({ a: 1 });
       expect(decode).toHaveBeenCalled();
 
