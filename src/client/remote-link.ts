@@ -18,15 +18,8 @@ import {
   type WireReply,
 } from '../streams/protocol.js';
 import type { Link, SubscriptionHandlers } from './link.js';
+import { PendingCalls } from './pending-calls.js';
 
-interface Pending {
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-  /** The command's type, for a timeout's message (the command itself would keep its value alive). */
-  type: Command['type'];
-  /** The timeout tick it was made in. */
-  at: number;
-}
 
 // The timeout scan runs at least 4 times per requestTimeoutMs (and at least once a
 // second); a call times out one tick after its time, so within 1.25 × the timeout.
@@ -55,7 +48,7 @@ export interface SyncChannel {
  */
 export class RemoteLink implements Link {
   readonly #stream: MessageStream;
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new PendingCalls();
   readonly #topics = new Map<string, TopicEntry>();
   readonly #bySid = new Map<number, TopicEntry>();
   /** The requests of this tick: [REQUESTS, ack, syncSeq, (seq, type, a, b, c)*]. */
@@ -95,7 +88,7 @@ export class RemoteLink implements Link {
     }
     pushRequest(batch, seq, cmd);
     return new Promise((resolve, reject) => {
-      this.#pending.set(seq, { resolve, reject, type: cmd.type, at: this.#tick });
+      this.#pending.add(seq, resolve, reject, cmd.type, this.#tick);
       this.#hold();
     });
   }
@@ -221,11 +214,7 @@ export class RemoteLink implements Link {
   }
 
   #settle(seq: number, ok: boolean, value: unknown): void {
-    const pending = this.#pending.get(seq);
-    if (!pending) return;
-    this.#pending.delete(seq);
-    if (ok) pending.resolve(value);
-    else pending.reject(decodeError(value as WireError));
+    if (!this.#pending.settle(seq, ok, ok ? value : decodeError(value as WireError))) return;
     if (this.#pending.size === 0) this.#release();
   }
 
@@ -250,9 +239,7 @@ export class RemoteLink implements Link {
         try {
           this.#stream.post(single);
         } catch (cause) {
-          const pending = this.#pending.get(seq);
-          this.#pending.delete(seq);
-          pending?.reject(notCloneable(cmd.type, 'key' in cmd ? cmd.key : 'channel' in cmd ? cmd.channel : undefined, cause));
+          this.#pending.settle(seq, false, notCloneable(cmd.type, 'key' in cmd ? cmd.key : 'channel' in cmd ? cmd.channel : undefined, cause));
         }
       }
       this.#release();
@@ -298,20 +285,15 @@ export class RemoteLink implements Link {
 
   #expire(): void {
     const tick = ++this.#tick;
-    // Pending calls are in the order they were made, so the first that is not late ends the scan.
-    for (const [seq, pending] of this.#pending) {
-      if (tick - pending.at <= this.#ticksPerTimeout) break;
-      this.#pending.delete(seq);
-      pending.reject(new KvbusError('ERR_TIMEOUT', `The store did not answer ${pending.type} within ${this.#timeoutMs} ms (requestTimeoutMs)`));
-    }
+    const timeoutMs = this.#timeoutMs;
+    this.#pending.expire(tick - this.#ticksPerTimeout - 1, (type) => new KvbusError('ERR_TIMEOUT', `The store did not answer ${type} within ${timeoutMs} ms (requestTimeoutMs)`));
     this.#release();
   }
 
   #fail(error: KvbusError, complete = false): void {
     if (this.#failure) return;
     this.#failure = error;
-    for (const pending of this.#pending.values()) pending.reject(error);
-    this.#pending.clear();
+    this.#pending.rejectAll(error);
     const entries = [...this.#topics.values()];
     this.#topics.clear();
     this.#bySid.clear();
