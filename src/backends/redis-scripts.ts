@@ -24,22 +24,27 @@ local function revisionOf(stored)
 end
 `;
 
-/** KEYS: data, rev, ttl mark · ARGV: t, v, ttlMs|'', ifRevision|'', keepTtl '1'|'' */
+/**
+ * KEYS: data, rev · ARGV: t, v [, ttlMs|'', ifRevision|'', keepTtl '1'|'']. A plain
+ * set passes only t and v. Without a TTL the mark is left alone: a stale mark
+ * is harmless (EXPIRED announces nothing for a key that exists) and DELETE or
+ * CLEAR removes it.
+ */
 export const SET = `${PREAMBLE}
 local current = revisionOf(redis.call('GET', KEYS[1]))
-if ARGV[4] ~= '' and current ~= ARGV[4] then
+local ttl, expected, keep = ARGV[3] or '', ARGV[4] or '', ARGV[5] or ''
+if expected ~= '' and current ~= expected then
   return redis.error_reply('KVBUS_CONFLICT ' .. current)
 end
 local rev = redis.call('INCR', KEYS[2])
 local stored = ARGV[1] .. rev .. '|' .. ARGV[2]
-if ARGV[3] ~= '' then
-  redis.call('SET', KEYS[1], stored, 'PX', ARGV[3])
-  redis.call('SET', KEYS[3], rev)
-elseif ARGV[5] == '1' then
+if ttl ~= '' then
+  redis.call('SET', KEYS[1], stored, 'PX', ttl)
+  redis.call('SET', ns .. 't:' .. key, rev)
+elseif keep == '1' then
   redis.call('SET', KEYS[1], stored, 'KEEPTTL')
 else
   redis.call('SET', KEYS[1], stored)
-  redis.call('DEL', KEYS[3])
 end
 redis.call('PUBLISH', changes, 's\\n' .. rev .. '\\n' .. #key .. '\\n' .. key .. ARGV[1] .. ARGV[2])
 return rev

@@ -60,6 +60,8 @@ class RedisBackend implements Backend {
   readonly #shas = new Map<ScriptName, string>();
   #context!: BackendContext;
   #client!: Client;
+  /** The same connection, without node-redis's per-command timer. */
+  #commands!: Client;
   #subscriber!: Client;
   #ownsClient = false;
   #ready: Promise<void> | undefined;
@@ -111,11 +113,14 @@ class RedisBackend implements Backend {
     this.#client.on('error', () => {});
     try {
       if (!this.#client.isOpen) await this.#client.connect();
+      // node-redis gives every command its own AbortSignal.timeout by default, a third of a
+      // busy client's time; kvbus bounds commands itself (see #watch and #commandOptions).
+      this.#commands = this.#client.withCommandOptions({ timeout: 0 }) as Client;
       this.#subscriber = this.#client.duplicate() as Client;
       this.#subscriber.on('error', () => {});
       await this.#subscriber.connect();
       for (const [name, script] of Object.entries(SCRIPTS)) {
-        this.#shas.set(name as ScriptName, String(await this.#client.sendCommand(['SCRIPT', 'LOAD', script])));
+        this.#shas.set(name as ScriptName, String(await this.#commands.sendCommand(['SCRIPT', 'LOAD', script])));
       }
       this.#expiredChannel = await this.#enableExpiryEvents();
       // node-redis reconnects by itself; a restarted Redis may have lost our settings and counter.
@@ -131,7 +136,7 @@ class RedisBackend implements Backend {
     try {
       // Ahead of the commands that waited for the reconnect, so that none of them takes a lower revision.
       if (this.#highest > 0) {
-        await this.#client.sendCommand(['EVAL', SCRIPTS.RAISE_REVISION, '1', this.#revKey(), String(this.#highest)], { asap: true });
+        await this.#commands.sendCommand(['EVAL', SCRIPTS.RAISE_REVISION, '1', this.#revKey(), String(this.#highest)], { asap: true });
       }
       await this.#enableExpiryEvents();
     } catch {
@@ -148,13 +153,13 @@ class RedisBackend implements Backend {
   /** Expire events need Redis keyspace notifications for expired keys (`Ex`). */
   async #enableExpiryEvents(): Promise<string | undefined> {
     try {
-      const info = String(await this.#client.sendCommand(['CLIENT', 'INFO']));
+      const info = String(await this.#commands.sendCommand(['CLIENT', 'INFO']));
       const db = /\bdb=(\d+)/.exec(info)?.[1] ?? '0';
       // RESP2 answers [name, value]; RESP3 (node-redis's default) a map.
-      const reply = (await this.#client.sendCommand(['CONFIG', 'GET', 'notify-keyspace-events'])) as string[] | Record<string, string>;
+      const reply = (await this.#commands.sendCommand(['CONFIG', 'GET', 'notify-keyspace-events'])) as string[] | Record<string, string>;
       const flags = String((Array.isArray(reply) ? reply[1] : reply['notify-keyspace-events']) ?? '');
       const hasExpired = flags.includes('E') && (flags.includes('x') || flags.includes('A'));
-      if (!hasExpired) await this.#client.sendCommand(['CONFIG', 'SET', 'notify-keyspace-events', `${flags}Ex`]);
+      if (!hasExpired) await this.#commands.sendCommand(['CONFIG', 'SET', 'notify-keyspace-events', `${flags}Ex`]);
       return `__keyevent@${db}__:expired`;
     } catch {
       // A managed Redis may forbid CONFIG: keys still expire, but without `expire` events
@@ -165,7 +170,7 @@ class RedisBackend implements Backend {
 
   get(key: string): Promise<Entry | undefined> {
     return this.#run(async () => {
-      const stored = (await this.#client.sendCommand(['GET', this.#data(key)], this.#bufferOptions())) as Buffer | null;
+      const stored = (await this.#commands.sendCommand(['GET', this.#data(key)], this.#bufferOptions())) as Buffer | null;
       if (!stored) return undefined;
       // `<t><revision>|<value>` (see redis-scripts.ts)
       const bar = stored.indexOf(BAR, 1);
@@ -176,9 +181,12 @@ class RedisBackend implements Backend {
   set(key: string, value: unknown, { ttlMs, ifRevision, keepTtl }: BackendSetOptions): Promise<number> {
     return this.#run(async () => {
       const [t, v] = this.#encode(value, key);
-      const ttl = ttlMs === undefined ? '' : String(Math.max(1, Math.ceil(ttlMs)));
-      const args = [t, v, ttl, ifRevision === undefined ? '' : String(ifRevision), keepTtl ? '1' : ''];
-      return this.#saw(Number(await this.#script('SET', [this.#data(key), this.#revKey(), this.#ttlMark(key)], args, key)));
+      // A plain set sends only the value: fewer arguments is most of what a busy client saves.
+      const args: Array<string | Buffer> = [t, v];
+      if (ttlMs !== undefined || ifRevision !== undefined || keepTtl) {
+        args.push(ttlMs === undefined ? '' : String(Math.max(1, Math.ceil(ttlMs))), ifRevision === undefined ? '' : String(ifRevision), keepTtl ? '1' : '');
+      }
+      return this.#saw(Number(await this.#script('SET', [this.#data(key), this.#revKey()], args, key)));
     });
   }
 
@@ -190,7 +198,7 @@ class RedisBackend implements Backend {
   }
 
   has(key: string): Promise<boolean> {
-    return this.#run(async () => Number(await this.#client.sendCommand(['EXISTS', this.#data(key)], this.#commandOptions())) === 1);
+    return this.#run(async () => Number(await this.#commands.sendCommand(['EXISTS', this.#data(key)], this.#commandOptions())) === 1);
   }
 
   keys(pattern: string | undefined): Promise<string[]> {
@@ -239,7 +247,7 @@ class RedisBackend implements Backend {
   publish(channel: string, data: unknown): Promise<number> {
     return this.#run(async () => {
       const bytes = serialize(this.#serializer, data, 'channel', channel);
-      return Number(await this.#client.sendCommand(['PUBLISH', `${this.#prefix}c:${channel}`, bytes], this.#commandOptions()));
+      return Number(await this.#commands.sendCommand(['PUBLISH', `${this.#prefix}c:${channel}`, bytes], this.#commandOptions()));
     });
   }
 
@@ -372,14 +380,14 @@ class RedisBackend implements Backend {
   }
 
   async #script(name: ScriptName, keys: string[], args: Array<string | Buffer>, key?: string): Promise<unknown> {
-    const run = () => this.#client.sendCommand(['EVALSHA', this.#shas.get(name)!, String(keys.length), ...keys, ...args], this.#commandOptions());
+    const run = () => this.#commands.sendCommand(['EVALSHA', this.#shas.get(name)!, String(keys.length), ...keys, ...args], this.#commandOptions());
     try {
       return await run();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (message.startsWith('NOSCRIPT')) {
         // Redis restarted (or SCRIPT FLUSH): load it again, once.
-        this.#shas.set(name, String(await this.#client.sendCommand(['SCRIPT', 'LOAD', SCRIPTS[name]])));
+        this.#shas.set(name, String(await this.#commands.sendCommand(['SCRIPT', 'LOAD', SCRIPTS[name]])));
         return run();
       }
       if (message.startsWith('KVBUS_CONFLICT')) {
@@ -399,7 +407,7 @@ class RedisBackend implements Backend {
     const found = new Set<string>(); // SCAN may return a key twice
     let cursor = '0';
     do {
-      const [next, keys] = (await this.#client.sendCommand(['SCAN', cursor, 'MATCH', match, 'COUNT', '1000'], this.#commandOptions())) as [string, string[]];
+      const [next, keys] = (await this.#commands.sendCommand(['SCAN', cursor, 'MATCH', match, 'COUNT', '1000'], this.#commandOptions())) as [string, string[]];
       cursor = String(next);
       for (const key of keys) found.add(String(key).slice(skip));
     } while (cursor !== '0');
