@@ -207,7 +207,7 @@ export class RemoteLink implements Link {
     }
     // Acknowledge in chunks: the store counts what we have not yet consumed.
     this.#unacked += events;
-    if (this.#unacked >= Math.max(1, this.#window >> 2)) {
+    if (this.#unacked >= Math.max(1, Math.min(this.#window >> 3, 128))) {
       this.#stream.post([REQUESTS, this.#unacked, 0]);
       this.#unacked = 0;
     }
