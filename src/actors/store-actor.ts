@@ -76,8 +76,9 @@ export class StoreActor {
     const context: BackendContext = {
       namespace: this.#options.namespace,
       clock: this.#options.clock,
-      emitChange: (change: KeyChange) => this.#turn(() => router.change(change)),
-      emitMessage: (channel, data) => this.#turn(() => router.publish(channel, data)),
+      // Inside a command (the memory backend) the delivery runs at once, with no closure to make.
+      emitChange: (change: KeyChange) => (this.#busy ? router.change(change) : this.#turn(() => router.change(change))),
+      emitMessage: (channel, data) => (this.#busy ? router.publish(channel, data) : this.#turn(() => router.publish(channel, data))),
       emitChannelMessage: (channel, data) => this.#turn(() => router.publishExact(channel, data)),
       emitPatternMessage: (pattern, channel, data) => this.#turn(() => router.publishToPattern(pattern, channel, data)),
       get watchingKeys() {

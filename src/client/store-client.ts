@@ -148,12 +148,16 @@ export class StoreClient implements Store {
   }
 
   publish(channel: string, data: unknown): Promise<number> {
-    return this.#send(() => {
+    let cmd: Command;
+    try {
       assertName('channel', channel);
       // Always copied, even with `copy: false`: uncloneable data must fail here,
       // at the publisher, whether or not anyone listens.
-      return { type: 'bus.publish', channel, data: cloneValue(data, 'channel', channel) };
-    }) as Promise<number>;
+      cmd = { type: 'bus.publish', channel, data: cloneValue(data, 'channel', channel) };
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#link.request(cmd) as Promise<number>;
   }
 
   channel<TData = unknown>(name: string): Observable<TData> {
