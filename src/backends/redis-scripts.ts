@@ -50,6 +50,44 @@ redis.call('PUBLISH', changes, 's\\n' .. rev .. '\\n' .. #key .. '\\n' .. key ..
 return rev
 `;
 
+/**
+ * The sets of one tick in one call. KEYS: rev, then each key's data · ARGV: five
+ * per set, as SET's (t, v, ttlMs|'', ifRevision|'', keepTtl). Each set is
+ * applied as SET applies it, in order; the reply holds, per set, its revision
+ * or `C<current revision>` for a compare-and-set that failed.
+ */
+export const SET_MANY = `
+local ns = string.sub(KEYS[1], 1, -4)
+local changes = ns .. 'changes'
+local results = {}
+for i = 2, #KEYS do
+  local data = KEYS[i]
+  local key = string.sub(data, #KEYS[1])
+  local at = (i - 2) * 5
+  local t, v, ttl, expected, keep = ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5]
+  local stored = redis.call('GET', data)
+  local current = '0'
+  if stored then current = string.sub(stored, 2, string.find(stored, '|', 2, true) - 1) end
+  if expected ~= '' and current ~= expected then
+    results[i - 1] = 'C' .. current
+  else
+    local rev = redis.call('INCR', KEYS[1])
+    local value = t .. rev .. '|' .. v
+    if ttl ~= '' then
+      redis.call('SET', data, value, 'PX', ttl)
+      redis.call('SET', ns .. 't:' .. key, rev)
+    elseif keep == '1' then
+      redis.call('SET', data, value, 'KEEPTTL')
+    else
+      redis.call('SET', data, value)
+    end
+    redis.call('PUBLISH', changes, 's\\n' .. rev .. '\\n' .. #key .. '\\n' .. key .. t .. v)
+    results[i - 1] = rev
+  end
+end
+return results
+`;
+
 /** KEYS: data, rev, ttl mark · ARGV: ifRevision|'' */
 export const DELETE = `${PREAMBLE}
 local current = revisionOf(redis.call('GET', KEYS[1]))
@@ -124,5 +162,5 @@ return current
 `;
 
 /** The scripts by name. */
-export const SCRIPTS = { SET, DELETE, INCR, EXPIRED, CLEAR, RAISE_REVISION } as const;
+export const SCRIPTS = { SET, SET_MANY, DELETE, INCR, EXPIRED, CLEAR, RAISE_REVISION } as const;
 export type ScriptName = keyof typeof SCRIPTS;

@@ -68,6 +68,8 @@ class RedisBackend implements Backend {
   #open = false;
   #watchers = 0;
   #highest = 0;
+  /** The sets of this tick, sent together by #flushSets. */
+  #sets: Array<{ key: string; args: Array<string | Buffer>; resolve: (revision: number) => void; reject: (error: unknown) => void }> = [];
   readonly #tracked = new Set<{ at: number; reject: (error: unknown) => void }>();
   #tick = 0;
   #sweeper: NodeJS.Timeout | undefined;
@@ -169,25 +171,62 @@ class RedisBackend implements Backend {
   }
 
   get(key: string): Promise<Entry | undefined> {
-    return this.#run(async () => {
-      const stored = (await this.#commands.sendCommand(['GET', this.#data(key)], this.#bufferOptions())) as Buffer | null;
-      if (!stored) return undefined;
-      // `<t><revision>|<value>` (see redis-scripts.ts)
-      const bar = stored.indexOf(BAR, 1);
-      return { value: this.#decode(stored.subarray(0, 1), stored.subarray(bar + 1)), revision: this.#saw(Number(stored.toString('latin1', 1, bar))) };
+    return this.#run(() => (this.#commands.sendCommand(['GET', this.#data(key)], this.#bufferOptions()) as Promise<Buffer | null>).then(this.#readStored));
+  }
+
+  /** Reads `<t><revision>|<value>` (see redis-scripts.ts). */
+  readonly #readStored = (stored: Buffer | null): Entry | undefined => {
+    if (!stored) return undefined;
+    const bar = stored.indexOf(BAR, 1);
+    return { value: this.#decode(stored.subarray(0, 1), stored.subarray(bar + 1)), revision: this.#saw(Number(stored.toString('latin1', 1, bar))) };
+  };
+
+  set(key: string, value: unknown, { ttlMs, ifRevision, keepTtl }: BackendSetOptions): Promise<number> {
+    let args: Array<string | Buffer>;
+    try {
+      const [t, v] = this.#encode(value, key);
+      args = [t, v, ttlMs === undefined ? '' : String(Math.max(1, Math.ceil(ttlMs))), ifRevision === undefined ? '' : String(ifRevision), keepTtl ? '1' : ''];
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // The sets of one tick leave as one script call (see #flushSets); any other
+    // command sends them first, so commands still reach Redis in their order.
+    return new Promise((resolve, reject) => {
+      this.#sets.push({ key, args, resolve, reject });
+      if (this.#sets.length === 1) queueMicrotask(this.#flushSetsTask);
     });
   }
 
-  set(key: string, value: unknown, { ttlMs, ifRevision, keepTtl }: BackendSetOptions): Promise<number> {
-    return this.#run(async () => {
-      const [t, v] = this.#encode(value, key);
+  readonly #flushSetsTask = (): void => this.#flushSets();
+
+  #flushSets(): void {
+    const batch = this.#sets;
+    if (batch.length === 0) return;
+    this.#sets = [];
+    if (batch.length === 1) {
+      const { key, args, resolve, reject } = batch[0]!;
       // A plain set sends only the value: fewer arguments is most of what a busy client saves.
-      const args: Array<string | Buffer> = [t, v];
-      if (ttlMs !== undefined || ifRevision !== undefined || keepTtl) {
-        args.push(ttlMs === undefined ? '' : String(Math.max(1, Math.ceil(ttlMs))), ifRevision === undefined ? '' : String(ifRevision), keepTtl ? '1' : '');
-      }
-      return this.#saw(Number(await this.#script('SET', [this.#data(key), this.#revKey()], args, key)));
-    });
+      const plain = args[2] === '' && args[3] === '' && args[4] === '' ? args.slice(0, 2) : args;
+      this.#run(() => this.#script('SET', [this.#data(key), this.#revKey()], plain, key)).then((revision) => resolve(this.#saw(Number(revision))), reject);
+      return;
+    }
+    const keys = [this.#revKey()];
+    const args: Array<string | Buffer> = [];
+    for (const set of batch) {
+      keys.push(this.#data(set.key));
+      args.push(...set.args);
+    }
+    this.#run(() => this.#script('SET_MANY', keys, args) as Promise<unknown[]>).then(
+      (results) =>
+        results.forEach((result, i) => {
+          const set = batch[i]!;
+          if (typeof result === 'number') set.resolve(this.#saw(result));
+          else set.reject(conflictError(set.key, String(result).slice(1)));
+        }),
+      (error: unknown) => {
+        for (const set of batch) set.reject(error);
+      },
+    );
   }
 
   delete(key: string, ifRevision?: number): Promise<boolean> {
@@ -337,13 +376,10 @@ class RedisBackend implements Backend {
 
   /** Runs after the connection is up; turns every failure into a KvbusError. */
   #run<TResult>(fn: () => Promise<TResult>): Promise<TResult> {
-    const guarded = () =>
-      fn().catch((error: unknown) => {
-        throw isKvbusError(error) ? error : backendError(error, 'run a Redis command');
-      });
-    if (this.#open) return this.#watch(guarded());
+    if (this.#sets.length > 0) this.#flushSets(); // earlier sets go first
+    if (this.#open) return this.#watch(fn());
     if (!this.#ready) return Promise.reject(new KvbusError('ERR_CLOSED', 'The Redis backend is not open'));
-    return this.#bounded(this.#ready, 'connect to Redis').then(guarded);
+    return this.#bounded(this.#ready, 'connect to Redis').then(() => this.#watch(fn()));
   }
 
   /**
@@ -354,17 +390,26 @@ class RedisBackend implements Backend {
    * any timeout).
    */
   #watch<TResult>(command: Promise<TResult>): Promise<TResult> {
-    if (!this.#client.isReady) return command; // node-redis's own `timeout` bounds it
-    if (!this.#sweeper) {
+    // One promise per command does both jobs: the bound and the error mapping.
+    const track = this.#client.isReady ? { at: this.#tick, reject: (_: unknown) => {} } : undefined;
+    if (track && !this.#sweeper) {
       this.#sweeper = setInterval(() => this.#sweep(), this.#timeout / 4);
       this.#sweeper.unref();
     }
     return new Promise((resolve, reject) => {
-      const track = { at: this.#tick, reject };
-      this.#tracked.add(track);
+      if (track) {
+        track.reject = reject;
+        this.#tracked.add(track);
+      }
       command.then(
-        (value) => (this.#tracked.delete(track), resolve(value)),
-        (error: unknown) => (this.#tracked.delete(track), reject(error)),
+        (value) => {
+          if (track) this.#tracked.delete(track);
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (track) this.#tracked.delete(track);
+          reject(isKvbusError(error) ? error : backendError(error, 'run a Redis command'));
+        },
       );
     });
   }
@@ -379,26 +424,21 @@ class RedisBackend implements Backend {
     }
   }
 
-  async #script(name: ScriptName, keys: string[], args: Array<string | Buffer>, key?: string): Promise<unknown> {
+  #script(name: ScriptName, keys: string[], args: Array<string | Buffer>, key?: string): Promise<unknown> {
     const run = () => this.#commands.sendCommand(['EVALSHA', this.#shas.get(name)!, String(keys.length), ...keys, ...args], this.#commandOptions());
-    try {
-      return await run();
-    } catch (error) {
+    return run().catch(async (error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
       if (message.startsWith('NOSCRIPT')) {
         // Redis restarted (or SCRIPT FLUSH): load it again, once.
         this.#shas.set(name, String(await this.#commands.sendCommand(['SCRIPT', 'LOAD', SCRIPTS[name]])));
         return run();
       }
-      if (message.startsWith('KVBUS_CONFLICT')) {
-        const actual = message.split(' ')[1];
-        throw new KvbusError('ERR_CONFLICT', `Key ${JSON.stringify(key)} moved on: ${actual === '0' ? 'it is absent' : `it is at revision ${actual}`}; re-read it and retry`);
-      }
+      if (message.startsWith('KVBUS_CONFLICT')) throw conflictError(key, message.split(' ')[1] ?? '0');
       if (message.startsWith('KVBUS_TYPE')) {
         throw new KvbusError('ERR_TYPE', `Cannot incr key ${JSON.stringify(key)}: it does not hold a number`);
       }
       throw error;
-    }
+    });
   }
 
   async #scan(pattern: string | undefined): Promise<string[]> {
@@ -479,6 +519,10 @@ class RedisBackend implements Backend {
   #bufferOptions() {
     return this.#client.isReady ? BUFFER_OPTIONS : { timeout: this.#timeout, typeMapping: BUFFERS };
   }
+}
+
+function conflictError(key: string | undefined, actual: string): KvbusError {
+  return new KvbusError('ERR_CONFLICT', `Key ${JSON.stringify(key)} moved on: ${actual === '0' ? 'it is absent' : `it is at revision ${actual}`}; re-read it and retry`);
 }
 
 /** Encodes a value, or throws `ERR_NOT_CLONEABLE` naming what it was for. */
