@@ -19,14 +19,14 @@
 // Targets: f ≥ 0.8 × node-redis; g p50 ≤ 1.2 × node-redis; h ≥ 0.8 × node-redis.
 
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { createClient } from 'redis';
 import { createStore } from '../dist/index.js';
 import { redisBackend } from '../dist/redis.js';
+import { findRedisServer, freePort, ping } from '../tools/redis-server.mjs';
 import { compare } from './lib.mjs';
 import { compareReported, countedSide, describeLatency, latencySide, p50Ratio, printNotes } from './workers/measure.mjs';
 
@@ -188,50 +188,6 @@ async function measure(url) {
 }
 
 // --- a private redis-server ------------------------------------------------------
-
-function findRedisServer() {
-  const override = process.env.KVBUS_REDIS_SERVER;
-  const candidates = override ? [override] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'redis-server'));
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-/** A free loopback port, never the shared 6379. */
-async function freePort() {
-  for (;;) {
-    const port = await new Promise((resolve, reject) => {
-      const probe = createServer();
-      probe.on('error', reject);
-      probe.listen(0, '127.0.0.1', () => {
-        const { port: found } = probe.address();
-        probe.close(() => resolve(found));
-      });
-    });
-    if (port !== 6379) return port;
-  }
-}
-
-function ping(port) {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    const done = (ok) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), 500);
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => done(String(chunk).startsWith('+PONG')));
-    socket.on('error', () => done(false));
-  });
-}
 
 /** Starts redis-server without persistence on a free loopback port; resolves once it answers PING. */
 async function startRedis(binary) {

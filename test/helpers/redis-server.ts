@@ -5,11 +5,12 @@
 // suites are skipped with a printed reason, unless KVBUS_REQUIRE_REDIS=1 (set by
 // .ci/run), which makes them fail. KVBUS_REDIS_SERVER may name the binary.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { describe } from 'vitest';
+import { findRedisServer, freePort, ping } from '../../tools/redis-server.mjs';
 
 /** A Redis the tests may use. */
 export interface RedisServer {
@@ -44,21 +45,6 @@ export interface RedisSupport {
 }
 
 const REQUIRED = process.env.KVBUS_REQUIRE_REDIS === '1';
-const SHARED_PORT = 6379;
-
-function findBinary(): string | undefined {
-  const override = process.env.KVBUS_REDIS_SERVER;
-  const candidates = override ? [override] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'redis-server'));
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 let cached: RedisSupport | undefined;
 
@@ -73,7 +59,7 @@ export function redisSupport(): RedisSupport {
     cached = { available: true, external: true, reason: undefined, required: REQUIRED, binary: undefined };
     return cached;
   }
-  const binary = findBinary();
+  const binary = findRedisServer();
   if (binary) {
     cached = { available: true, external: false, reason: undefined, required: REQUIRED, binary };
     return cached;
@@ -118,43 +104,6 @@ export function describeRestartable(name: string, fn: () => void): void {
 export function cannotRestartRedis(): boolean {
   const support = redisSupport();
   return support.external && !support.required;
-}
-
-/** A free loopback port, never 6379. */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.unref();
-      server.on('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        const found = typeof address === 'object' && address ? address.port : 0;
-        server.close(() => resolve(found));
-      });
-    });
-    if (port !== SHARED_PORT && port > 0) return port;
-  }
-}
-
-/** Resolves true once the server at `port` answers PING with +PONG. */
-function ping(port: number, ms = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    let data = '';
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), ms);
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      data += chunk.toString();
-      if (data.includes('\r\n')) done(data.startsWith('+PONG'));
-    });
-    socket.on('error', () => done(false));
-  });
 }
 
 /** Sends one inline command to the server (used for FLUSHALL without a client library). */
