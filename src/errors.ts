@@ -51,6 +51,18 @@ export function isKvbusError(error: unknown): error is KvbusError {
   return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code);
 }
 
+/**
+ * @internal The error of a compare-and-set whose key moved on, the same from every backend.
+ * @param key - the key
+ * @param actual - its current revision (0: absent)
+ * @param expected - the revision the caller expected, when known
+ */
+export function conflictError(key: string, actual: number, expected?: number): KvbusError {
+  const wanted = expected === undefined ? '' : `expected revision ${expected}${expected === 0 ? ' (absent)' : ''}, but `;
+  const now = actual === 0 ? 'it is absent' : `it is at revision ${actual}`;
+  return new KvbusError('ERR_CONFLICT', `Key ${JSON.stringify(key)} moved on: ${wanted}${now}; re-read it and retry`);
+}
+
 /** @internal Describes a value for an error message: its type, and short values in full. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';

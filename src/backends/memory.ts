@@ -1,5 +1,5 @@
 import { ExpiryQueue } from '../actors/ttl.js';
-import { KvbusError } from '../errors.js';
+import { KvbusError, conflictError } from '../errors.js';
 import { compileGlob } from '../streams/glob.js';
 import type { Backend, BackendContext, BackendSetOptions } from './backend.js';
 
@@ -50,7 +50,7 @@ class MemoryBackend implements Backend {
 
   set(key: string, value: unknown, { ttlMs, ifRevision, keepTtl }: BackendSetOptions): number {
     const current = this.#live(key);
-    if (ifRevision !== undefined && (current?.revision ?? 0) !== ifRevision) throw conflict(key, ifRevision, current);
+    if (ifRevision !== undefined && (current?.revision ?? 0) !== ifRevision) throw conflictError(key, current?.revision ?? 0, ifRevision);
     const expiresAt =
       ttlMs !== undefined ? this.#context.clock.now() + ttlMs : keepTtl && current ? current.expiresAt : 0;
     return this.#write(key, value, expiresAt, current);
@@ -58,7 +58,7 @@ class MemoryBackend implements Backend {
 
   delete(key: string, ifRevision?: number): boolean {
     const current = this.#live(key);
-    if (ifRevision !== undefined && (current?.revision ?? 0) !== ifRevision) throw conflict(key, ifRevision, current);
+    if (ifRevision !== undefined && (current?.revision ?? 0) !== ifRevision) throw conflictError(key, current?.revision ?? 0, ifRevision);
     if (!current) return false;
     this.#remove(key, current, 'delete');
     return true;
@@ -174,14 +174,6 @@ class MemoryBackend implements Backend {
     }
     for (const [key, slot] of expired) this.#remove(key, slot, 'expire');
   }
-}
-
-function conflict(key: string, expected: number, current: Slot | undefined): KvbusError {
-  const actual = current ? `it is at revision ${current.revision}` : 'it is absent';
-  return new KvbusError(
-    'ERR_CONFLICT',
-    `Key ${JSON.stringify(key)} moved on: expected revision ${expected}${expected === 0 ? ' (absent)' : ''}, but ${actual}; re-read it and retry`,
-  );
 }
 
 function typeName(value: unknown): string {

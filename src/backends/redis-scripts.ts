@@ -14,49 +14,30 @@
 //
 // A change event is `op \n revision \n byte length of key \n key [t v]`.
 
-const PREAMBLE = `
-local ns = string.sub(KEYS[2], 1, -4)
-local key = string.sub(KEYS[1], #KEYS[2])
-local changes = ns .. 'changes'
+// The revision of a stored value (`'0'` for none).
+const REVISION_OF = `
 local function revisionOf(stored)
   if not stored then return '0' end
   return string.sub(stored, 2, string.find(stored, '|', 2, true) - 1)
 end
 `;
 
-/**
- * KEYS: data, rev · ARGV: t, v [, ttlMs|'', ifRevision|'', keepTtl '1'|'']. A plain
- * set passes only t and v. Without a TTL the mark is left alone: a stale mark
- * is harmless (EXPIRED announces nothing for a key that exists) and DELETE or
- * CLEAR removes it.
- */
-export const SET = `${PREAMBLE}
-local current = revisionOf(redis.call('GET', KEYS[1]))
-local ttl, expected, keep = ARGV[3] or '', ARGV[4] or '', ARGV[5] or ''
-if expected ~= '' and current ~= expected then
-  return redis.error_reply('KVBUS_CONFLICT ' .. current)
-end
-local rev = redis.call('INCR', KEYS[2])
-local stored = ARGV[1] .. rev .. '|' .. ARGV[2]
-if ttl ~= '' then
-  redis.call('SET', KEYS[1], stored, 'PX', ttl)
-  redis.call('SET', ns .. 't:' .. key, rev)
-elseif keep == '1' then
-  redis.call('SET', KEYS[1], stored, 'KEEPTTL')
-else
-  redis.call('SET', KEYS[1], stored)
-end
-redis.call('PUBLISH', changes, 's\\n' .. rev .. '\\n' .. #key .. '\\n' .. key .. ARGV[1] .. ARGV[2])
-return rev
+// For the scripts on one key: KEYS[1] its data, KEYS[2] the revision counter.
+const PREAMBLE = `${REVISION_OF}
+local ns = string.sub(KEYS[2], 1, -4)
+local key = string.sub(KEYS[1], #KEYS[2])
+local changes = ns .. 'changes'
 `;
 
 /**
- * The sets of one tick in one call. KEYS: rev, then each key's data · ARGV: five
- * per set, as SET's (t, v, ttlMs|'', ifRevision|'', keepTtl). Each set is
- * applied as SET applies it, in order; the reply holds, per set, its revision
- * or `C<current revision>` for a compare-and-set that failed.
+ * Every set, alone or with the others of its tick. KEYS: rev, then each key's
+ * data · ARGV: five per set (t, v, ttlMs|'', ifRevision|'', keepTtl '1'|''). The
+ * sets apply in order, each as if alone; the reply holds, per set, its revision
+ * or `C<current revision>` for a compare-and-set that failed. Without a TTL the
+ * TTL mark is left alone: a stale mark is harmless (EXPIRED announces nothing
+ * for a key that exists), and DELETE or CLEAR removes it.
  */
-export const SET_MANY = `
+export const SET_MANY = `${REVISION_OF}
 local ns = string.sub(KEYS[1], 1, -4)
 local changes = ns .. 'changes'
 local results = {}
@@ -65,9 +46,7 @@ for i = 2, #KEYS do
   local key = string.sub(data, #KEYS[1])
   local at = (i - 2) * 5
   local t, v, ttl, expected, keep = ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5]
-  local stored = redis.call('GET', data)
-  local current = '0'
-  if stored then current = string.sub(stored, 2, string.find(stored, '|', 2, true) - 1) end
+  local current = revisionOf(redis.call('GET', data))
   if expected ~= '' and current ~= expected then
     results[i - 1] = 'C' .. current
   else
@@ -162,5 +141,5 @@ return current
 `;
 
 /** The scripts by name. */
-export const SCRIPTS = { SET, SET_MANY, DELETE, INCR, EXPIRED, CLEAR, RAISE_REVISION } as const;
+export const SCRIPTS = { SET_MANY, DELETE, INCR, EXPIRED, CLEAR, RAISE_REVISION } as const;
 export type ScriptName = keyof typeof SCRIPTS;

@@ -1,6 +1,6 @@
 import { createClient, RESP_TYPES, type RedisClientOptions, type RedisClientType } from 'redis';
 import type { KeyChange, Topic } from '../actors/commands.js';
-import { KvbusError, describe, isKvbusError } from '../errors.js';
+import { KvbusError, conflictError, describe, isKvbusError } from '../errors.js';
 import type { Entry } from '../types.js';
 import type { Backend, BackendContext, BackendSetOptions } from './backend.js';
 import { SCRIPTS, type ScriptName } from './redis-scripts.js';
@@ -203,13 +203,6 @@ class RedisBackend implements Backend {
     const batch = this.#sets;
     if (batch.length === 0) return;
     this.#sets = [];
-    if (batch.length === 1) {
-      const { key, args, resolve, reject } = batch[0]!;
-      // A plain set sends only the value: fewer arguments is most of what a busy client saves.
-      const plain = args[2] === '' && args[3] === '' && args[4] === '' ? args.slice(0, 2) : args;
-      this.#run(() => this.#script('SET', [this.#data(key), this.#revKey()], plain, key)).then((revision) => resolve(this.#saw(Number(revision))), reject);
-      return;
-    }
     const keys = [this.#revKey()];
     const args: Array<string | Buffer> = [];
     for (const set of batch) {
@@ -221,7 +214,7 @@ class RedisBackend implements Backend {
         results.forEach((result, i) => {
           const set = batch[i]!;
           if (typeof result === 'number') set.resolve(this.#saw(result));
-          else set.reject(conflictError(set.key, String(result).slice(1)));
+          else set.reject(conflictError(set.key, Number(String(result).slice(1)), set.args[3] === '' ? undefined : Number(set.args[3])));
         }),
       (error: unknown) => {
         for (const set of batch) set.reject(error);
@@ -433,7 +426,7 @@ class RedisBackend implements Backend {
         this.#shas.set(name, String(await this.#commands.sendCommand(['SCRIPT', 'LOAD', SCRIPTS[name]])));
         return run();
       }
-      if (message.startsWith('KVBUS_CONFLICT')) throw conflictError(key, message.split(' ')[1] ?? '0');
+      if (message.startsWith('KVBUS_CONFLICT')) throw conflictError(key ?? '', Number(message.split(' ')[1] ?? 0));
       if (message.startsWith('KVBUS_TYPE')) {
         throw new KvbusError('ERR_TYPE', `Cannot incr key ${JSON.stringify(key)}: it does not hold a number`);
       }
@@ -519,10 +512,6 @@ class RedisBackend implements Backend {
   #bufferOptions() {
     return this.#client.isReady ? BUFFER_OPTIONS : { timeout: this.#timeout, typeMapping: BUFFERS };
   }
-}
-
-function conflictError(key: string | undefined, actual: string): KvbusError {
-  return new KvbusError('ERR_CONFLICT', `Key ${JSON.stringify(key)} moved on: ${actual === '0' ? 'it is absent' : `it is at revision ${actual}`}; re-read it and retry`);
 }
 
 /** Encodes a value, or throws `ERR_NOT_CLONEABLE` naming what it was for. */

@@ -12,6 +12,7 @@ import {
   nextRequest,
   pushRequest,
   readRequest,
+  nextEvent,
   readEvent,
   type ControlMessage,
   type WireError,
@@ -26,6 +27,8 @@ import { PendingCalls } from './pending-calls.js';
 const MIN_TICKS_PER_TIMEOUT = 4;
 
 interface TopicEntry {
+  /** Its key in #topics. */
+  readonly key: string;
   readonly sid: number;
   readonly topic: Topic;
   readonly handlers: Set<SubscriptionHandlers>;
@@ -137,14 +140,14 @@ export class RemoteLink implements Link {
       // A later observer of a watched key starts from the value the first one last saw.
       if (entry.last) handlers.next(structuredClone(entry.last));
     } else {
-      entry = { sid: ++this.#nextSid, topic, handlers: new Set([handlers]) };
+      entry = { key, sid: ++this.#nextSid, topic, handlers: new Set([handlers]) };
       this.#topics.set(key, entry);
       this.#bySid.set(entry.sid, entry);
       this.#hold();
       const added = entry;
       this.request({ type: 'sub.add', sid: added.sid, topic }).catch((error) => {
         if (this.#bySid.get(added.sid) !== added) return;
-        this.#drop(key, added);
+        this.#drop(added);
         for (const h of added.handlers) h.error(error);
       });
     }
@@ -152,7 +155,7 @@ export class RemoteLink implements Link {
     return () => {
       if (!owner.handlers.delete(handlers) || owner.handlers.size > 0) return;
       if (this.#topics.get(key) !== owner) return;
-      this.#drop(key, owner);
+      this.#drop(owner);
       if (!this.#failure) this.request({ type: 'sub.remove', sid: owner.sid }).catch(() => {});
     };
   }
@@ -192,12 +195,13 @@ export class RemoteLink implements Link {
     let events = 0;
     for (let at = repliesEnd; at < m.length; events++) {
       const entry = this.#bySid.get(m[at] as number);
-      const { event, next } = readEvent(m, at, entry?.topic.name ?? '');
-      at = next;
+      const start = at;
+      at = nextEvent(m, at);
       if (!entry) continue;
+      const event = readEvent(m, start, entry.topic.name);
       if (event.type === 'end') {
         // The store ended this subscription (overflow policy 'error'), after its last events.
-        this.#drop(`${entry.topic.kind}\u0000${entry.topic.name}`, entry);
+        this.#drop(entry);
         const error = decodeError(event.error as WireError);
         for (const handlers of entry.handlers) handlers.error(error);
         continue;
@@ -254,8 +258,8 @@ export class RemoteLink implements Link {
     }
   }
 
-  #drop(key: string, entry: TopicEntry): void {
-    this.#topics.delete(key);
+  #drop(entry: TopicEntry): void {
+    this.#topics.delete(entry.key);
     this.#bySid.delete(entry.sid);
     this.#release();
   }

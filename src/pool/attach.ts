@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Worker, type MessagePort } from 'node:worker_threads';
 import { KvbusError, describe } from '../errors.js';
 import { childStream, portStream, type MessageStream } from '../streams/message-stream.js';
-import { PROTOCOL, isProtocolMessage, type HelloMessage } from '../streams/protocol.js';
+import { isProtocolMessage, type HelloMessage } from '../streams/protocol.js';
 import { RemoteConnection } from '../streams/remote-connection.js';
 import type { MainStore } from '../store/main-store.js';
 
@@ -125,4 +125,3 @@ export function isHello(message: unknown): message is HelloMessage {
   return isProtocolMessage(message) && typeof (message as Partial<HelloMessage>).hello === 'object';
 }
 
-export { PROTOCOL };

@@ -3,9 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { KvbusError, describe } from '../errors.js';
 import type { MainStore } from '../store/main-store.js';
 import { attach } from './attach.js';
+import { PARENT_ENV } from './marks.js';
 
-/** The environment mark of a child whose `getStore()` should reach its parent's store. */
-export const PARENT_ENV = 'KVBUS_PARENT';
 
 /**
  * `child_process.fork` with structured-clone serialization, attached to a store (see `store.fork`).

@@ -1,6 +1,6 @@
 import { getEnvironmentData, isMainThread } from 'node:worker_threads';
 import { KvbusError } from '../errors.js';
-import { PARENT_ENV } from '../pool/fork.js';
+import { PARENT_ENV, REACHABLE } from '../pool/marks.js';
 import { connectChild, connectWorker } from '../pool/worker-client.js';
 import type { Store } from '../types.js';
 import { createStore } from './create-store.js';
@@ -10,8 +10,6 @@ import type { MainStore } from './main-store.js';
 // both be loaded in one thread, and they must share one store (or one client).
 const DEFAULT_STORE = Symbol.for('kvbus.store');
 const CLIENT = Symbol.for('kvbus.client');
-/** Set by the main thread when a store exists, so workers spawned after it know they can reach it. */
-export const REACHABLE = 'kvbus.reachable';
 
 type Global = typeof globalThis & { [DEFAULT_STORE]?: MainStore; [CLIENT]?: Store };
 

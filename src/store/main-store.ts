@@ -1,6 +1,6 @@
 import type { ChildProcess, ForkOptions } from 'node:child_process';
 import { setEnvironmentData, type Worker } from 'node:worker_threads';
-import { Observable, Subject } from 'rxjs';
+import { Subject } from 'rxjs';
 import { StoreActor } from '../actors/store-actor.js';
 import type { Backend, Clock } from '../backends/backend.js';
 import { StoreClient, type StoreClientOptions } from '../client/store-client.js';
@@ -8,6 +8,7 @@ import { createSyncStore, refusingSyncStore } from '../client/sync-store.js';
 import { KvbusError, describe } from '../errors.js';
 import { attach } from '../pool/attach.js';
 import { fork } from '../pool/fork.js';
+import { REACHABLE } from '../pool/marks.js';
 import type { PeerEvent, StoreOp, SubscriberBufferOptions } from '../types.js';
 import { assertName } from '../validate.js';
 import { LocalLink } from './local-link.js';
@@ -49,7 +50,7 @@ export class MainStore extends StoreClient {
     this.actor = actor;
     this.config = config;
     // Workers spawned from now on learn that a store can be reached (see getStore).
-    setEnvironmentData('kvbus.reachable', true);
+    setEnvironmentData(REACHABLE, true);
     this.#ready = Promise.resolve(actor.open());
     // An I/O backend reports its own failure through the first commands; do not let it go unhandled here.
     this.#ready.catch(() => {});
@@ -110,10 +111,6 @@ export class MainStore extends StoreClient {
    */
   fork(modulePath: string | URL, args: readonly string[] = [], options: ForkOptions = {}): ChildProcess {
     return fork(this, modulePath, args, options);
-  }
-
-  override peers(): Observable<PeerEvent> {
-    return this.peers$.asObservable();
   }
 
   override async close(): Promise<void> {

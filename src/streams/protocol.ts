@@ -233,34 +233,46 @@ export function pushEvent(out: unknown[], sid: number, event: SubEvent, channelK
   }
 }
 
+// Slots per event kind (sid and kind included), in the order of EVENT_KINDS.
+const EVENT_SIZES = [3, 4, 5, 5, 4, 4, 3, 3];
+
 /**
  * Reads the event at `at` (whose slot `at` is its sid).
  * @param m - the batch
  * @param at - where the event starts
  * @param channel - the subscription's channel, for messages that omit it
- * @returns the event and where the next one starts
+ * @returns the event
  */
-export function readEvent(m: readonly unknown[], at: number, channel: string): { event: SubEvent; next: number } {
-  const kind = EVENT_KINDS[m[at + 1] as number];
+export function readEvent(m: readonly unknown[], at: number, channel: string): SubEvent {
+  const code = m[at + 1] as number;
   const a = m[at + 2];
   const b = m[at + 3];
-  const c = m[at + 4] as number;
-  switch (kind) {
+  switch (EVENT_KINDS[code]) {
     case 'message':
-      return m[at + 1] === EVENT_MESSAGE
-        ? { event: { type: 'message', channel, data: a }, next: at + 3 }
-        : { event: { type: 'message', channel: a as string, data: b }, next: at + 4 };
+      return code === EVENT_MESSAGE ? { type: 'message', channel, data: a } : { type: 'message', channel: a as string, data: b };
     case 'set':
+      return { type: 'set', key: a as string, value: b, revision: m[at + 4] as number };
     case 'snapshot':
-      return { event: { type: kind, key: a as string, value: b, revision: c }, next: at + 5 };
+      return { type: 'snapshot', key: a as string, value: b, revision: m[at + 4] as number };
     case 'delete':
+      return { type: 'delete', key: a as string, revision: b as number };
     case 'expire':
-      return { event: { type: kind, key: a as string, revision: b as number }, next: at + 4 };
+      return { type: 'expire', key: a as string, revision: b as number };
     case 'clear':
-      return { event: { type: kind, key: '*', revision: a as number }, next: at + 3 };
+      return { type: 'clear', key: '*', revision: a as number };
     default:
-      return { event: { type: 'end', error: a as WireError }, next: at + 3 };
+      return { type: 'end', error: a as WireError };
   }
+}
+
+/**
+ * Where the event after the one at `at` starts.
+ * @param m - the batch
+ * @param at - where the event starts
+ * @returns the index of the next event
+ */
+export function nextEvent(m: readonly unknown[], at: number): number {
+  return at + (EVENT_SIZES[m[at + 1] as number] ?? 3);
 }
 
 /**

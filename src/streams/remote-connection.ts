@@ -91,7 +91,7 @@ export class RemoteConnection implements Connection {
   }
 
   deliver(sid: number, event: SubEvent): void {
-    if (this.#gone || this.#ended.has(sid)) return;
+    if (this.#gone || (this.#ended.size > 0 && this.#ended.has(sid))) return;
     const { size, overflow } = this.#options.buffer;
     if (this.#inflight + this.#events.length >= size) {
       this.#actor.counters.dropped++;

@@ -1,0 +1,10 @@
+// How a thread or process learns that a kvbus store can be reached from it.
+
+/** The environment mark of a child whose `getStore()` should reach its parent's store (`store.fork` sets it). */
+export const PARENT_ENV = 'KVBUS_PARENT';
+
+/**
+ * The `worker_threads` environment-data key the main thread sets once a store
+ * exists, so that every worker spawned afterwards knows it can reach it.
+ */
+export const REACHABLE = 'kvbus.reachable';
