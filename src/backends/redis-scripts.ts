@@ -30,40 +30,65 @@ local changes = ns .. 'changes'
 `;
 
 /**
- * Every set, alone or with the others of its tick. KEYS: rev, then each key's
- * data · ARGV: five per set (t, v, ttlMs|'', ifRevision|'', keepTtl '1'|''). The
- * sets apply in order, each as if alone; the reply holds, per set, its revision
- * or `C<current revision>` for a compare-and-set that failed. Without a TTL the
- * TTL mark is left alone: a stale mark is harmless (EXPIRED announces nothing
- * for a key that exists), and DELETE or CLEAR removes it.
+ * The gets and sets of one tick, in their order. KEYS: rev, then each one's
+ * data key · ARGV, per get: `g` · per set: a header `s<t><flags>`, the value
+ * bytes, then the TTL in ms if the flags hold `x` and the expected revision if
+ * they hold `r` (`k`: keep the key's TTL). Each applies as if alone; the reply
+ * holds, per get, the stored string (or nil) and, per set, its revision or
+ * `C<current revision>` for a compare-and-set that failed.
+ *
+ * This is the hot path, so it reads and writes the revision counter once, and
+ * builds change events only when someone listens (PUBSUB NUMSUB is exact here:
+ * a subscription Redis has not confirmed yet would miss the event anyway).
+ * Without a TTL the TTL mark is left alone: a stale mark is harmless (EXPIRED
+ * announces nothing for a key that exists), and DELETE or CLEAR removes it.
  */
-export const SET_MANY = `${REVISION_OF}
+export const BATCH = `${REVISION_OF}
 local ns = string.sub(KEYS[1], 1, -4)
 local changes = ns .. 'changes'
+local announce = redis.call('PUBSUB', 'NUMSUB', changes)[2] > 0
+local first = tonumber(redis.call('GET', KEYS[1]) or '0')
+local rev = first
 local results = {}
+local at = 1
 for i = 2, #KEYS do
   local data = KEYS[i]
-  local key = string.sub(data, #KEYS[1])
-  local at = (i - 2) * 5
-  local t, v, ttl, expected, keep = ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5]
-  local current = revisionOf(redis.call('GET', data))
-  if expected ~= '' and current ~= expected then
-    results[i - 1] = 'C' .. current
+  local header = ARGV[at]
+  if header == 'g' then
+    results[i - 1] = redis.call('GET', data)
+    at = at + 1
   else
-    local rev = redis.call('INCR', KEYS[1])
-    local value = t .. rev .. '|' .. v
-    if ttl ~= '' then
-      redis.call('SET', data, value, 'PX', ttl)
-      redis.call('SET', ns .. 't:' .. key, rev)
-    elseif keep == '1' then
-      redis.call('SET', data, value, 'KEEPTTL')
-    else
-      redis.call('SET', data, value)
+    local t, v = string.sub(header, 2, 2), ARGV[at + 1]
+    local ttl, expected, keep
+    at = at + 2
+    if #header > 2 then
+      if string.find(header, 'x', 3, true) then ttl = ARGV[at]; at = at + 1 end
+      if string.find(header, 'r', 3, true) then expected = ARGV[at]; at = at + 1 end
+      keep = string.find(header, 'k', 3, true)
     end
-    redis.call('PUBLISH', changes, 's\\n' .. rev .. '\\n' .. #key .. '\\n' .. key .. t .. v)
-    results[i - 1] = rev
+    local current = expected and revisionOf(redis.call('GET', data))
+    if current and current ~= expected then
+      results[i - 1] = 'C' .. current
+    else
+      rev = rev + 1
+      local value = t .. rev .. '|' .. v
+      local key = string.sub(data, #KEYS[1])
+      if ttl then
+        redis.call('SET', data, value, 'PX', ttl)
+        redis.call('SET', ns .. 't:' .. key, rev)
+      elseif keep then
+        redis.call('SET', data, value, 'KEEPTTL')
+      else
+        redis.call('SET', data, value)
+      end
+      if announce then
+        redis.call('PUBLISH', changes, 's\\n' .. rev .. '\\n' .. #key .. '\\n' .. key .. t .. v)
+      end
+      results[i - 1] = rev
+    end
   end
 end
+if rev ~= first then redis.call('SET', KEYS[1], rev) end
 return results
 `;
 
@@ -141,5 +166,5 @@ return current
 `;
 
 /** The scripts by name. */
-export const SCRIPTS = { SET_MANY, DELETE, INCR, EXPIRED, CLEAR, RAISE_REVISION } as const;
+export const SCRIPTS = { BATCH, DELETE, INCR, EXPIRED, CLEAR, RAISE_REVISION } as const;
 export type ScriptName = keyof typeof SCRIPTS;

@@ -7,6 +7,7 @@ import { SCRIPTS, type ScriptName } from './redis-scripts.js';
 import { resolveSerializer, type Serializer } from './serializer.js';
 
 type Client = RedisClientType<any, any, any, any, any>;
+type CommandOptions = Parameters<Client['sendCommand']>[1];
 
 /** Options of {@link redisBackend}: node-redis's own (auth, TLS, socket…), plus kvbus's. */
 export interface RedisBackendOptions extends Omit<RedisClientOptions, 'modules' | 'functions' | 'scripts'> {
@@ -26,7 +27,23 @@ const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
 const BUFFER_OPTIONS = { typeMapping: BUFFERS };
 const BAR = 0x7c; // '|', between a stored value's revision and its bytes
 const NUMBER = 'n';
+const NUMBER_BYTE = 0x6e;
 const SERIALIZED = 'v';
+const GET_OP = 'g';
+/** At most this many gets and sets per command, so that no script holds Redis for long. */
+const MAX_BATCH = 128;
+
+/** A get (`args` undefined) or a set waiting for the end of its tick. */
+interface Queued {
+  key: string;
+  /** A set's arguments to the BATCH script (see set). */
+  args: Array<string | Buffer> | undefined;
+  ifRevision: number | undefined;
+  resolve: (result: any) => void;
+  reject: (error: unknown) => void;
+}
+
+const inArray = <T>(value: T): T[] => [value];
 
 /**
  * Creates the Redis backend (node-redis): the store's state lives in Redis, so
@@ -68,8 +85,8 @@ class RedisBackend implements Backend {
   #open = false;
   #watchers = 0;
   #highest = 0;
-  /** The sets of this tick, sent together by #flushSets. */
-  #sets: Array<{ key: string; args: Array<string | Buffer>; resolve: (revision: number) => void; reject: (error: unknown) => void }> = [];
+  /** The gets and sets of this tick, in their order (see #queue). */
+  #batch: Queued[] = [];
   readonly #tracked = new Set<{ at: number; reject: (error: unknown) => void }>();
   #tick = 0;
   #sweeper: NodeJS.Timeout | undefined;
@@ -171,55 +188,105 @@ class RedisBackend implements Backend {
   }
 
   get(key: string): Promise<Entry | undefined> {
-    return this.#run(() => (this.#commands.sendCommand(['GET', this.#data(key)], this.#bufferOptions()) as Promise<Buffer | null>).then(this.#readStored));
+    return new Promise((resolve, reject) => this.#queue({ key, args: undefined, ifRevision: undefined, resolve, reject }));
   }
 
   /** Reads `<t><revision>|<value>` (see redis-scripts.ts). */
-  readonly #readStored = (stored: Buffer | null): Entry | undefined => {
+  #readStored(stored: Buffer | null): Entry | undefined {
     if (!stored) return undefined;
     const bar = stored.indexOf(BAR, 1);
-    return { value: this.#decode(stored.subarray(0, 1), stored.subarray(bar + 1)), revision: this.#saw(Number(stored.toString('latin1', 1, bar))) };
-  };
+    return { value: this.#decode(stored[0]!, stored.subarray(bar + 1)), revision: this.#saw(Number(stored.toString('latin1', 1, bar))) };
+  }
 
   set(key: string, value: unknown, { ttlMs, ifRevision, keepTtl }: BackendSetOptions): Promise<number> {
+    // The BATCH script's arguments: a header `s<t><flags>`, the value, then what the flags announce.
     let args: Array<string | Buffer>;
     try {
       const [t, v] = this.#encode(value, key);
-      args = [t, v, ttlMs === undefined ? '' : String(Math.max(1, Math.ceil(ttlMs))), ifRevision === undefined ? '' : String(ifRevision), keepTtl ? '1' : ''];
+      args = [t === NUMBER ? 'sn' : 'sv', v];
     } catch (error) {
       return Promise.reject(error);
     }
-    // The sets of one tick leave as one script call (see #flushSets); any other
-    // command sends them first, so commands still reach Redis in their order.
-    return new Promise((resolve, reject) => {
-      this.#sets.push({ key, args, resolve, reject });
-      if (this.#sets.length === 1) queueMicrotask(this.#flushSetsTask);
-    });
+    if (ttlMs !== undefined || ifRevision !== undefined || keepTtl) {
+      let flags = '';
+      if (ttlMs !== undefined) {
+        flags += 'x';
+        args.push(String(Math.max(1, Math.ceil(ttlMs))));
+      }
+      if (ifRevision !== undefined) {
+        flags += 'r';
+        args.push(String(ifRevision));
+      }
+      if (keepTtl) flags += 'k';
+      args[0] += flags;
+    }
+    return new Promise((resolve, reject) => this.#queue({ key, args, ifRevision, resolve, reject }));
   }
 
-  readonly #flushSetsTask = (): void => this.#flushSets();
+  /**
+   * The gets and sets of one tick leave together at its end (see #flush); any
+   * other command sends them first, so commands still reach Redis in their order.
+   */
+  #queue(op: Queued): void {
+    if (this.#batch.push(op) === 1) process.nextTick(this.#flushTask);
+  }
 
-  #flushSets(): void {
-    const batch = this.#sets;
+  readonly #flushTask = (): void => this.#flush();
+
+  #flush(): void {
+    const batch = this.#batch;
     if (batch.length === 0) return;
-    this.#sets = [];
+    this.#batch = [];
+    for (let start = 0; start < batch.length; start += MAX_BATCH) {
+      const chunk = batch.length <= MAX_BATCH ? batch : batch.slice(start, start + MAX_BATCH);
+      this.#run(() => this.#send(chunk)).then(
+        (results) => this.#settle(chunk, results),
+        (error: unknown) => {
+          for (const op of chunk) op.reject(error);
+        },
+      );
+    }
+  }
+
+  /** One command for the chunk: GET or MGET when it only reads, else the BATCH script. */
+  #send(chunk: Queued[]): Promise<unknown[]> {
+    const options = this.#bufferOptions();
+    const first = chunk[0]!;
+    if (chunk.length === 1 && first.args === undefined) {
+      return (this.#commands.sendCommand(['GET', this.#data(first.key)], options) as Promise<Buffer | null>).then(inArray);
+    }
     const keys = [this.#revKey()];
     const args: Array<string | Buffer> = [];
-    for (const set of batch) {
-      keys.push(this.#data(set.key));
-      args.push(...set.args);
+    let reads = 0;
+    for (const op of chunk) {
+      keys.push(this.#data(op.key));
+      if (op.args === undefined) {
+        args.push(GET_OP);
+        reads++;
+      } else {
+        for (const arg of op.args) args.push(arg);
+      }
     }
-    this.#run(() => this.#script('SET_MANY', keys, args) as Promise<unknown[]>).then(
-      (results) =>
-        results.forEach((result, i) => {
-          const set = batch[i]!;
-          if (typeof result === 'number') set.resolve(this.#saw(result));
-          else set.reject(conflictError(set.key, Number(String(result).slice(1)), set.args[3] === '' ? undefined : Number(set.args[3])));
-        }),
-      (error: unknown) => {
-        for (const set of batch) set.reject(error);
-      },
-    );
+    if (reads === chunk.length) {
+      keys[0] = 'MGET';
+      return this.#commands.sendCommand(keys, options) as Promise<unknown[]>;
+    }
+    return this.#script('BATCH', keys, args, undefined, options) as Promise<unknown[]>;
+  }
+
+  #settle(chunk: Queued[], results: unknown[]): void {
+    for (let i = 0; i < chunk.length; i++) {
+      const op = chunk[i]!;
+      const result = results[i];
+      try {
+        if (op.args === undefined) op.resolve(this.#readStored(result as Buffer | null));
+        else if (typeof result === 'number') op.resolve(this.#saw(result));
+        else op.reject(conflictError(op.key, Number(String(result).slice(1)), op.ifRevision));
+      } catch (error) {
+        // A value this serializer cannot read.
+        op.reject(isKvbusError(error) ? error : backendError(error, `decode the value of key ${JSON.stringify(op.key)}`));
+      }
+    }
   }
 
   delete(key: string, ifRevision?: number): Promise<boolean> {
@@ -369,7 +436,7 @@ class RedisBackend implements Backend {
 
   /** Runs after the connection is up; turns every failure into a KvbusError. */
   #run<TResult>(fn: () => Promise<TResult>): Promise<TResult> {
-    if (this.#sets.length > 0) this.#flushSets(); // earlier sets go first
+    if (this.#batch.length > 0) this.#flush(); // earlier gets and sets go first
     if (this.#open) return this.#watch(fn());
     if (!this.#ready) return Promise.reject(new KvbusError('ERR_CLOSED', 'The Redis backend is not open'));
     return this.#bounded(this.#ready, 'connect to Redis').then(() => this.#watch(fn()));
@@ -417,8 +484,8 @@ class RedisBackend implements Backend {
     }
   }
 
-  #script(name: ScriptName, keys: string[], args: Array<string | Buffer>, key?: string): Promise<unknown> {
-    const run = () => this.#commands.sendCommand(['EVALSHA', this.#shas.get(name)!, String(keys.length), ...keys, ...args], this.#commandOptions());
+  #script(name: ScriptName, keys: string[], args: Array<string | Buffer>, key?: string, options: CommandOptions = this.#commandOptions()): Promise<unknown> {
+    const run = () => this.#commands.sendCommand(['EVALSHA', this.#shas.get(name)!, String(keys.length), ...keys, ...args], options);
     return run().catch(async (error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
       if (message.startsWith('NOSCRIPT')) {
@@ -454,8 +521,9 @@ class RedisBackend implements Backend {
     return [SERIALIZED, serialize(this.#serializer, value, 'key', key)];
   }
 
-  #decode(t: Buffer, v: Buffer): unknown {
-    return t.toString() === NUMBER ? parseNumber(v.toString()) : this.#serializer.decode(v);
+  /** `t` is the type byte: NUMBER or SERIALIZED. */
+  #decode(t: number, v: Buffer): unknown {
+    return t === NUMBER_BYTE ? parseNumber(v.toString('latin1')) : this.#serializer.decode(v);
   }
 
   #decodeMessage(message: Buffer): unknown {
@@ -474,8 +542,7 @@ class RedisBackend implements Backend {
     const key = message.toString('utf8', third + 1, keyEnd);
     switch (op) {
       case 's': {
-        const t = message.subarray(keyEnd, keyEnd + 1);
-        return { type: 'set', key, value: this.#decode(t, message.subarray(keyEnd + 1)), revision };
+        return { type: 'set', key, value: this.#decode(message[keyEnd]!, message.subarray(keyEnd + 1)), revision };
       }
       case 'd':
         return { type: 'delete', key, revision };
