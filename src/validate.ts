@@ -73,8 +73,7 @@ export function isPrimitive(value: unknown): boolean {
 export function cloneValue<TValue>(value: TValue, label: string, name?: string): TValue {
   if (isPrimitive(value)) return value;
   if (typeof value === 'object' && value !== null) {
-    const budget = { objects: MAX_PLAIN_OBJECTS, seen: [] as object[], copies: [] as object[] };
-    const copy = copyPlain(value, budget);
+    const copy = copyPlain(value, undefined);
     if (copy !== NOT_PLAIN) return copy as TValue;
   }
   try {
@@ -101,21 +100,30 @@ interface CopyBudget {
   copies: object[];
 }
 
-/** Copies plain objects and arrays of primitives; NOT_PLAIN for anything a structured clone treats otherwise. */
-function copyPlain(value: object, budget: CopyBudget): unknown {
-  const index = budget.seen.indexOf(value);
-  if (index !== -1) return budget.copies[index];
-  if (--budget.objects < 0) return NOT_PLAIN;
+/**
+ * Copies plain objects and arrays of primitives; NOT_PLAIN for anything a
+ * structured clone treats otherwise. The budget (and its bookkeeping of shared
+ * references) is made only when the value turns out to nest objects: a flat
+ * object, the usual message, allocates nothing but its copy.
+ */
+function copyPlain(value: object, budget: CopyBudget | undefined): unknown {
+  if (budget) {
+    const index = budget.seen.indexOf(value);
+    if (index !== -1) return budget.copies[index];
+    if (--budget.objects < 0) return NOT_PLAIN;
+  }
   if (Array.isArray(value)) {
     const length = value.length;
     if (length > MAX_PLAIN_ENTRIES || Object.getPrototypeOf(value) !== Array.prototype) return NOT_PLAIN;
     const out: unknown[] = new Array(length);
-    budget.seen.push(value);
-    budget.copies.push(out);
+    if (budget) (budget.seen.push(value), budget.copies.push(out));
     for (let i = 0; i < length; i++) {
       if (!(i in value)) return NOT_PLAIN; // holes: let structuredClone keep them
-      const item = copyItem(value[i], budget);
-      if (item === NOT_PLAIN) return NOT_PLAIN;
+      let item: unknown = value[i];
+      if (!isPrimitive(item)) {
+        budget ??= rootBudget(value, out);
+        if ((item = copyItem(item, budget)) === NOT_PLAIN) return NOT_PLAIN;
+      }
       out[i] = item;
     }
     return Object.keys(value).length === length ? out : NOT_PLAIN; // extra named properties
@@ -125,11 +133,13 @@ function copyPlain(value: object, budget: CopyBudget): unknown {
   const keys = Object.keys(value);
   if (keys.length > MAX_PLAIN_ENTRIES) return NOT_PLAIN;
   const out: Record<string, unknown> = {};
-  budget.seen.push(value);
-  budget.copies.push(out);
+  if (budget) (budget.seen.push(value), budget.copies.push(out));
   for (const key of keys) {
-    const item = copyItem((value as Record<string, unknown>)[key], budget);
-    if (item === NOT_PLAIN) return NOT_PLAIN;
+    let item = (value as Record<string, unknown>)[key];
+    if (!isPrimitive(item)) {
+      budget ??= rootBudget(value, out);
+      if ((item = copyItem(item, budget)) === NOT_PLAIN) return NOT_PLAIN;
+    }
     // An own "__proto__" property must stay one; assigning it would set the prototype.
     if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
     else out[key] = item;
@@ -137,15 +147,13 @@ function copyPlain(value: object, budget: CopyBudget): unknown {
   return out;
 }
 
+/** The budget of a copy whose root (already counted) turned out to nest objects. */
+function rootBudget(root: object, copy: object): CopyBudget {
+  return { objects: MAX_PLAIN_OBJECTS - 1, seen: [root], copies: [copy] };
+}
+
+/** Copies an item that is not a primitive. */
 function copyItem(item: unknown, budget: CopyBudget): unknown {
-  if (item === null) return item;
-  switch (typeof item) {
-    case 'object':
-      return copyPlain(item, budget);
-    case 'function':
-    case 'symbol':
-      return NOT_PLAIN; // structuredClone throws the DataCloneError we report
-    default:
-      return item;
-  }
+  // Functions and symbols: structuredClone throws the DataCloneError we report.
+  return typeof item === 'object' && item !== null ? copyPlain(item, budget) : NOT_PLAIN;
 }

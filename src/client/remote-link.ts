@@ -12,6 +12,7 @@ import {
   nextRequest,
   pushRequest,
   readRequest,
+  eventSid,
   nextEvent,
   readEvent,
   type ControlMessage,
@@ -193,14 +194,19 @@ export class RemoteLink implements Link {
     }
     if (m.length === repliesEnd) return;
     let events = 0;
+    // Events come in runs for one subscription: look it up once per run.
+    let sid = 0;
+    let entry: TopicEntry | undefined;
     for (let at = repliesEnd; at < m.length; events++) {
-      const entry = this.#bySid.get(m[at] as number);
+      const eventFor = eventSid(m, at);
+      if (eventFor !== sid) entry = this.#bySid.get((sid = eventFor));
       const start = at;
       at = nextEvent(m, at);
       if (!entry) continue;
       const event = readEvent(m, start, entry.topic.name);
       if (event.type === 'end') {
         // The store ended this subscription (overflow policy 'error'), after its last events.
+        sid = 0;
         this.#drop(entry);
         const error = decodeError(event.error as WireError);
         for (const handlers of entry.handlers) handlers.error(error);

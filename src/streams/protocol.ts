@@ -10,17 +10,17 @@ import { ERROR_CODES, KvbusError, type KvbusErrorCode } from '../errors.js';
 // and receive, as a flat array ~1.3 µs), and commands travel as small opcodes
 // followed by exactly their arguments:
 //   requests, client → store:  [REQUESTS, ack, syncSeq, (seq, opcode, ...args)*]
-//   answers,  store → client:  [ANSWERS, replyCount, (seq, value | -seq, error)*, (sid, kind, ...fields)*]
+//   answers,  store → client:  [ANSWERS, replyCount, (seq, value | -seq, error)*, (sid, kind, ...fields | -sid, data)*]
 // The rare messages (hello, welcome, closed, bye) are objects tagged `p: PROTOCOL`.
 // Both kinds carry a kvbus tag, so they can share a channel with the user's
 // own messages (a child's IPC channel, a pool's 'message' event).
 
 /** The tag and version of kvbus's control messages. */
-export const PROTOCOL = 'kvbus/1';
+export const PROTOCOL = 'kvbus/2';
 /** The tag of a batch of requests. */
-export const REQUESTS = 'kvbus/1:q';
+export const REQUESTS = 'kvbus/2:q';
 /** The tag of a batch of replies and events. */
-export const ANSWERS = 'kvbus/1:a';
+export const ANSWERS = 'kvbus/2:a';
 /** Slots before the first request, and before the first reply. */
 export const REQUEST_HEADER = 3;
 export const ANSWER_HEADER = 2;
@@ -49,11 +49,10 @@ const OPS = [
 ] as const;
 const OPCODE = Object.fromEntries(OPS.map(([name], code) => [name, code])) as Record<(typeof OPS)[number][0], number>;
 
-// Event kinds. A message on a channel subscription omits the channel: the client knows it.
-const EVENT_MESSAGE = 0;
-const EVENT_MESSAGE_ON = 1;
-const EVENT_KINDS = ['message', 'message', 'set', 'snapshot', 'delete', 'expire', 'clear', 'end'] as const;
-const EVENT_CODE = { set: 2, snapshot: 3, delete: 4, expire: 5, clear: 6, end: 7 } as const;
+// Event kinds: an event is (sid, kind, ...). A message on a channel subscription,
+// the bulk of the traffic, is only (-sid, data): the client knows its channel.
+const EVENT_KINDS = ['message', 'set', 'snapshot', 'delete', 'expire', 'clear', 'end'] as const;
+const EVENT_CODE = { message: 0, set: 1, snapshot: 2, delete: 3, expire: 4, clear: 5, end: 6 } as const;
 
 /** An error as it crosses a boundary: classes and `code` do not survive a structured clone. */
 export interface WireError {
@@ -214,8 +213,8 @@ export function nextRequest(m: readonly unknown[], at: number): number {
 export function pushEvent(out: unknown[], sid: number, event: SubEvent, channelKnown: boolean): void {
   switch (event.type) {
     case 'message':
-      if (channelKnown) out.push(sid, EVENT_MESSAGE, event.data);
-      else out.push(sid, EVENT_MESSAGE_ON, event.channel, event.data);
+      if (channelKnown) out.push(-sid, event.data);
+      else out.push(sid, EVENT_CODE.message, event.channel, event.data);
       return;
     case 'set':
     case 'snapshot':
@@ -234,22 +233,33 @@ export function pushEvent(out: unknown[], sid: number, event: SubEvent, channelK
 }
 
 // Slots per event kind (sid and kind included), in the order of EVENT_KINDS.
-const EVENT_SIZES = [3, 4, 5, 5, 4, 4, 3, 3];
+const EVENT_SIZES = [4, 5, 5, 4, 4, 3, 3];
 
 /**
- * Reads the event at `at` (whose slot `at` is its sid).
+ * The subscription an event at `at` is for.
+ * @param m - the batch
+ * @param at - where the event starts
+ * @returns its sid
+ */
+export function eventSid(m: readonly unknown[], at: number): number {
+  const sid = m[at] as number;
+  return sid < 0 ? -sid : sid;
+}
+
+/**
+ * Reads the event at `at`.
  * @param m - the batch
  * @param at - where the event starts
  * @param channel - the subscription's channel, for messages that omit it
  * @returns the event
  */
 export function readEvent(m: readonly unknown[], at: number, channel: string): SubEvent {
-  const code = m[at + 1] as number;
   const a = m[at + 2];
   const b = m[at + 3];
-  switch (EVENT_KINDS[code]) {
+  if ((m[at] as number) < 0) return { type: 'message', channel, data: m[at + 1] };
+  switch (EVENT_KINDS[m[at + 1] as number]) {
     case 'message':
-      return code === EVENT_MESSAGE ? { type: 'message', channel, data: a } : { type: 'message', channel: a as string, data: b };
+      return { type: 'message', channel: a as string, data: b };
     case 'set':
       return { type: 'set', key: a as string, value: b, revision: m[at + 4] as number };
     case 'snapshot':
@@ -272,7 +282,7 @@ export function readEvent(m: readonly unknown[], at: number, channel: string): S
  * @returns the index of the next event
  */
 export function nextEvent(m: readonly unknown[], at: number): number {
-  return at + (EVENT_SIZES[m[at + 1] as number] ?? 3);
+  return (m[at] as number) < 0 ? at + 2 : at + (EVENT_SIZES[m[at + 1] as number] ?? 3);
 }
 
 /**

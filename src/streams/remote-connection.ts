@@ -14,6 +14,7 @@ import {
   REQUESTS,
   REQUEST_HEADER,
   encodeError,
+  pushEvent,
   nextRequest,
   readRequest,
   type ControlMessage,
@@ -45,11 +46,21 @@ export class RemoteConnection implements Connection {
   readonly #actor: StoreActor;
   readonly #stream: MessageStream;
   readonly #options: RemoteConnectionOptions;
-  /** The answer being filled this tick: its header, then replies (seq, value | -seq, error)*; events join at the flush. */
-  #replies: unknown[] = [ANSWERS, 0];
+  /** This tick's replies: (seq, value | -seq, error)*. */
+  #replies: unknown[] = [];
+  /**
+   * This tick's answer without its replies: the header, then the events
+   * already encoded for the wire (those within the window). When the tick has
+   * no replies, the usual case for a subscriber, it is posted as it is.
+   */
+  #out: unknown[] = [ANSWERS, 0];
   /** Subscriptions to one channel: their messages need not carry the channel's name. */
   readonly #channelSids = new Set<number>();
   readonly #channelKnown = (sid: number): boolean => this.#channelSids.has(sid);
+  /** The last subscription asked about, and the answer: deliveries come in runs. */
+  #knownSid = 0;
+  #known = false;
+  /** Events past the window, waiting here (where the overflow policy can still choose). */
   readonly #events = new EventBuffer();
   readonly #syncSeqs = new Set<number>();
   /** Subscriptions ended by the 'error' policy, until the actor has removed them. */
@@ -92,15 +103,22 @@ export class RemoteConnection implements Connection {
 
   deliver(sid: number, event: SubEvent): void {
     if (this.#gone || (this.#ended.size > 0 && this.#ended.has(sid))) return;
-    const { size, overflow } = this.#options.buffer;
-    if (this.#inflight + this.#events.length >= size) {
+    if (this.#inflight + this.#events.length >= this.#options.buffer.size) {
+      const { size, overflow } = this.#options.buffer;
       this.#actor.counters.dropped++;
       if (overflow === 'drop-newest') return;
       if (overflow === 'error') return this.#endSubscription(sid, size);
       // drop-oldest: the oldest that is still here (the window keeps half the buffer here)
       if (!this.#events.shift()) return;
     }
-    this.#events.push(sid, event);
+    if (this.#inflight < this.#window && this.#events.length === 0) {
+      // Within the window, and nothing waits before it: encode it for the wire now.
+      if (sid !== this.#knownSid) this.#known = this.#channelSids.has((this.#knownSid = sid));
+      pushEvent(this.#out, sid, event, this.#known);
+      this.#inflight++;
+    } else {
+      this.#events.push(sid, event);
+    }
     this.#schedule();
   }
 
@@ -152,6 +170,7 @@ export class RemoteConnection implements Connection {
       at = nextRequest(raw, at);
       if (cmd.type === 'sub.add' && cmd.topic.kind === 'channel') this.#channelSids.add(cmd.sid);
       else if (cmd.type === 'sub.remove') this.#channelSids.delete(cmd.sid);
+      this.#knownSid = 0;
       if (seq === sync) this.#syncSeqs.add(seq);
       // A command with fields of the wrong shape gets its error reply from the actor.
       this.#actor.commands$.next({ conn: this, seq, cmd });
@@ -188,14 +207,20 @@ export class RemoteConnection implements Connection {
 
   #flush(): void {
     if (this.#gone) return;
-    const message = this.#replies;
+    const out = this.#out;
     const room = this.#window - this.#inflight;
-    const events = room > 0 ? Math.min(room, this.#events.length) : 0;
-    if (message.length === ANSWER_HEADER && events === 0) return;
-    this.#replies = [ANSWERS, 0];
-    message[1] = (message.length - ANSWER_HEADER) / REPLY_SLOTS;
-    this.#events.drainInto(message, events, this.#channelKnown);
-    this.#inflight += events;
+    if (room > 0 && this.#events.length > 0) this.#inflight += this.#events.drainInto(out, room, this.#channelKnown);
+    const replies = this.#replies;
+    if (replies.length === 0 && out.length === ANSWER_HEADER) return;
+    this.#out = [ANSWERS, 0];
+    let message = out;
+    if (replies.length > 0) {
+      // Replies go first: [ANSWERS, replyCount, replies…, events…].
+      this.#replies = [];
+      message = [ANSWERS, replies.length / REPLY_SLOTS];
+      for (let i = 0; i < replies.length; i++) message.push(replies[i]);
+      for (let i = ANSWER_HEADER; i < out.length; i++) message.push(out[i]);
+    }
     try {
       this.#stream.post(message);
     } catch (cause) {

@@ -93,6 +93,7 @@ export class Router {
   publish(channel: string, data: unknown): number {
     const event: SubEvent = { type: 'message', channel, data };
     let count = this.#deliverExact(channel, event);
+    if (this.#patterns.size === 0) return count;
     for (const bucket of this.#patterns.values()) {
       if (bucket.match(channel)) for (const sink of bucket.sinks) (sink.deliver(event), count++);
     }
