@@ -215,9 +215,10 @@ export class RemoteLink implements Link {
       if (entry.topic.kind === 'key') entry.last = event;
       for (const handlers of entry.handlers) handlers.next(event);
     }
-    // Acknowledge in chunks: the store counts what we have not yet consumed.
+    // Acknowledge in chunks of up to a quarter of the window (each ack is a message
+    // that wakes the store's thread); requests carry the rest when they leave.
     this.#unacked += events;
-    if (this.#unacked >= Math.max(1, Math.min(this.#window >> 3, 128))) {
+    if (this.#unacked >= Math.max(1, Math.min(this.#window >> 2, 1024))) {
       this.#stream.post([REQUESTS, this.#unacked, 0]);
       this.#unacked = 0;
     }
