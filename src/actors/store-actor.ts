@@ -55,6 +55,8 @@ export class StoreActor {
   #mailbox: Array<Envelope | undefined> = [];
   #head = 0;
   #busy = false;
+  /** Set by #shaped while #apply runs: how #run shapes an answer that comes later. */
+  #shape: ((answer: unknown) => unknown) | undefined;
   #barrier = false;
   #closed = false;
   #sweepQueued = false;
@@ -206,6 +208,7 @@ export class StoreActor {
         return conn.reply(seq, false, error);
       }
     }
+    this.#shape = undefined;
     try {
       result = this.#apply(conn, envelope.cmd);
     } catch (error) {
@@ -215,8 +218,9 @@ export class StoreActor {
     if (!this.backend.isAsync || !isThenable(result)) return conn.reply(seq, true, result);
     const barrier = BARRIERS.has(envelope.cmd.type);
     if (barrier) this.#barrier = true;
+    const shape = this.#shape as ((answer: unknown) => unknown) | undefined; // set by #apply, unseen by narrowing
     result.then(
-      (value) => this.#settle(conn, seq, true, value, barrier),
+      (value) => this.#settle(conn, seq, true, shape ? shape(value) : value, barrier),
       (error) => this.#settle(conn, seq, false, error, barrier),
     );
   }
@@ -238,14 +242,25 @@ export class StoreActor {
     envelope.conn.reply(envelope.seq, false, error);
   }
 
+  /**
+   * A backend's answer shaped into the reply (an entry into its value, say): at
+   * once when it is there, else by #run when it comes, in the same step that
+   * sends the reply (a `.then(shape)` would cost every async read a promise).
+   */
+  #shaped<TAnswer>(answer: MaybePromise<TAnswer>, shape: (answer: TAnswer) => unknown): unknown {
+    if (!isThenable(answer)) return shape(answer as TAnswer);
+    this.#shape = shape as (answer: unknown) => unknown;
+    return answer;
+  }
+
   /** The meaning of each command (already validated). */
   #apply(conn: Connection, cmd: Command): unknown {
     const backend = this.backend;
     switch (cmd.type) {
       case 'kv.get':
-        return then(backend.get(cmd.key), valueOf);
+        return this.#shaped(backend.get(cmd.key), valueOf);
       case 'kv.getEntry':
-        return then(backend.get(cmd.key), entryOf);
+        return this.#shaped(backend.get(cmd.key), entryOf);
       case 'kv.set':
         return backend.set(cmd.key, cmd.value, { ttlMs: cmd.ttlMs, ifRevision: cmd.ifRevision, keepTtl: cmd.keepTtl === true });
       case 'kv.delete':
@@ -255,7 +270,7 @@ export class StoreActor {
       case 'kv.keys':
         return backend.keys(cmd.pattern);
       case 'kv.getAll':
-        return then(backend.entries(cmd.pattern), mapOf);
+        return this.#shaped(backend.entries(cmd.pattern), mapOf);
       case 'kv.clear':
         return backend.clear();
       case 'kv.incr':

@@ -26,10 +26,14 @@ export interface RedisBackendOptions extends Omit<RedisClientOptions, 'modules' 
 const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
 const BUFFER_OPTIONS = { typeMapping: BUFFERS };
 const BAR = 0x7c; // '|', between a stored value's revision and its bytes
+const ZERO = 0x30;
 const NUMBER = 'n';
 const NUMBER_BYTE = 0x6e;
 const SERIALIZED = 'v';
 const GET_OP = 'g';
+/** The BATCH script's modes: every set plain, or not. */
+const PLAIN = 'p';
+const GENERAL = 'x';
 /** At most this many gets and sets per command, so that no script holds Redis for long. */
 const MAX_BATCH = 128;
 
@@ -194,8 +198,12 @@ class RedisBackend implements Backend {
   /** Reads `<t><revision>|<value>` (see redis-scripts.ts). */
   #readStored(stored: Buffer | null): Entry | undefined {
     if (!stored) return undefined;
-    const bar = stored.indexOf(BAR, 1);
-    return { value: this.#decode(stored[0]!, stored.subarray(bar + 1)), revision: this.#saw(Number(stored.toString('latin1', 1, bar))) };
+    // The revision's digits, read in place: this runs for every get.
+    let revision = 0;
+    let at = 1;
+    for (; at < stored.length && stored[at] !== BAR; at++) revision = revision * 10 + (stored[at]! - ZERO);
+    const value = stored[0] === NUMBER_BYTE ? parseNumber(stored.toString('latin1', at + 1)) : this.#serializer.decode(stored.subarray(at + 1));
+    return { value, revision: this.#saw(revision) };
   }
 
   set(key: string, value: unknown, { ttlMs, ifRevision, keepTtl }: BackendSetOptions): Promise<number> {
@@ -256,7 +264,7 @@ class RedisBackend implements Backend {
       return (this.#commands.sendCommand(['GET', this.#data(first.key)], options) as Promise<Buffer | null>).then(inArray);
     }
     const keys = [this.#revKey()];
-    const args: Array<string | Buffer> = [];
+    const args: Array<string | Buffer> = [PLAIN];
     let reads = 0;
     for (const op of chunk) {
       keys.push(this.#data(op.key));
@@ -265,6 +273,7 @@ class RedisBackend implements Backend {
         reads++;
       } else {
         for (const arg of op.args) args.push(arg);
+        if ((op.args[0] as string).length > 2) args[0] = GENERAL; // flags: a TTL, a compare-and-set or keep-TTL (see set)
       }
     }
     if (reads === chunk.length) {

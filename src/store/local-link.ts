@@ -1,14 +1,10 @@
 import type { Command, SubEvent, Topic } from '../actors/commands.js';
 import type { Connection } from '../actors/connection.js';
 import type { StoreActor } from '../actors/store-actor.js';
+import { PendingCalls } from '../client/pending-calls.js';
 import { KvbusError } from '../errors.js';
 import type { Link, SubscriptionHandlers } from '../client/link.js';
 import { cloneValue, isPrimitive } from '../validate.js';
-
-interface Pending {
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
 
 const NOTHING = Symbol('nothing');
 
@@ -24,7 +20,8 @@ export class LocalLink implements Link, Connection {
   readonly trusted = true;
   readonly #actor: StoreActor;
   readonly #copyOut: boolean;
-  readonly #pending = new Map<number, Pending>();
+  /** Calls whose answer comes later (an I/O backend): arrays indexed by sequence number, no record per call. */
+  readonly #pending = new PendingCalls();
   readonly #subs = new Map<number, SubscriptionHandlers>();
   #seq = 0;
   #nextSid = 0;
@@ -53,7 +50,7 @@ export class LocalLink implements Link, Connection {
     const seq = this.#dispatch(cmd);
     const value = this.#answer;
     if (value !== NOTHING) return this.#answerOk ? Promise.resolve(value) : Promise.reject(value);
-    return new Promise((resolve, reject) => this.#pending.set(seq, { resolve, reject }));
+    return new Promise((resolve, reject) => this.#pending.add(seq, resolve, reject, cmd.type, 0));
   }
 
   /**
@@ -99,11 +96,7 @@ export class LocalLink implements Link, Connection {
       this.#inlineValue = value;
       return;
     }
-    const pending = this.#pending.get(seq);
-    if (!pending) return;
-    this.#pending.delete(seq);
-    if (ok) pending.resolve(value);
-    else pending.reject(value);
+    this.#pending.settle(seq, ok, value);
   }
 
   subscribe(topic: Topic, handlers: SubscriptionHandlers): () => void {
@@ -123,8 +116,7 @@ export class LocalLink implements Link, Connection {
 
   end(): void {
     const error = new KvbusError('ERR_CLOSED', 'The store was closed while this call was pending');
-    for (const pending of this.#pending.values()) pending.reject(error);
-    this.#pending.clear();
+    this.#pending.rejectAll(error);
     const subs = [...this.#subs.values()];
     this.#subs.clear();
     for (const handlers of subs) handlers.complete();
