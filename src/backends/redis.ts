@@ -277,7 +277,7 @@ class RedisBackend implements Backend {
       }
     }
     if (reads === chunk.length) {
-      keys[0] = 'MGET';
+      keys[0] = 'MGET'; // in place of the revision counter, which only writes need
       return this.#commands.sendCommand(keys, options) as Promise<unknown[]>;
     }
     return this.#script('BATCH', keys, args, undefined, options) as Promise<unknown[]>;
