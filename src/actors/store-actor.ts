@@ -4,7 +4,7 @@ import { Router, type Sink } from '../streams/router.js';
 import type { Entry, StoreStats, StoreOp } from '../types.js';
 import { cloneValue, isPrimitive } from '../validate.js';
 import { CommandSubject } from './command-subject.js';
-import type { Command, KeyChange, Topic } from './commands.js';
+import type { Command, CommandType, KeyChange, Topic } from './commands.js';
 import type { Connection } from './connection.js';
 import { validateCommand } from './validate-command.js';
 
@@ -55,8 +55,6 @@ export class StoreActor {
   #mailbox: Array<Envelope | undefined> = [];
   #head = 0;
   #busy = false;
-  /** Set by #shaped while #apply runs: how #run shapes an answer that comes later. */
-  #shape: ((answer: unknown) => unknown) | undefined;
   #barrier = false;
   #closed = false;
   #sweepQueued = false;
@@ -208,17 +206,17 @@ export class StoreActor {
         return conn.reply(seq, false, error);
       }
     }
-    this.#shape = undefined;
     try {
       result = this.#apply(conn, envelope.cmd);
     } catch (error) {
       return conn.reply(seq, false, error);
     }
+    const shape = shapeOf(envelope.cmd.type);
     // Only an I/O backend answers later; a value that merely looks like a promise is a value.
-    if (!this.backend.isAsync || !isThenable(result)) return conn.reply(seq, true, result);
+    if (!this.backend.isAsync || !isThenable(result)) return conn.reply(seq, true, shape ? shape(result) : result);
     const barrier = BARRIERS.has(envelope.cmd.type);
     if (barrier) this.#barrier = true;
-    const shape = this.#shape as ((answer: unknown) => unknown) | undefined; // set by #apply, unseen by narrowing
+    // Shaped in the step that replies: a `.then(shape)` would cost every async read a promise.
     result.then(
       (value) => this.#settle(conn, seq, true, shape ? shape(value) : value, barrier),
       (error) => this.#settle(conn, seq, false, error, barrier),
@@ -242,25 +240,13 @@ export class StoreActor {
     envelope.conn.reply(envelope.seq, false, error);
   }
 
-  /**
-   * A backend's answer shaped into the reply (an entry into its value, say): at
-   * once when it is there, else by #run when it comes, in the same step that
-   * sends the reply (a `.then(shape)` would cost every async read a promise).
-   */
-  #shaped<TAnswer>(answer: MaybePromise<TAnswer>, shape: (answer: TAnswer) => unknown): unknown {
-    if (!isThenable(answer)) return shape(answer as TAnswer);
-    this.#shape = shape as (answer: unknown) => unknown;
-    return answer;
-  }
-
-  /** The meaning of each command (already validated). */
+  /** The meaning of each command (already validated); #run shapes the answers of reads (see shapeOf). */
   #apply(conn: Connection, cmd: Command): unknown {
     const backend = this.backend;
     switch (cmd.type) {
       case 'kv.get':
-        return this.#shaped(backend.get(cmd.key), valueOf);
       case 'kv.getEntry':
-        return this.#shaped(backend.get(cmd.key), entryOf);
+        return backend.get(cmd.key);
       case 'kv.set':
         return backend.set(cmd.key, cmd.value, { ttlMs: cmd.ttlMs, ifRevision: cmd.ifRevision, keepTtl: cmd.keepTtl === true });
       case 'kv.delete':
@@ -270,7 +256,7 @@ export class StoreActor {
       case 'kv.keys':
         return backend.keys(cmd.pattern);
       case 'kv.getAll':
-        return this.#shaped(backend.entries(cmd.pattern), mapOf);
+        return backend.entries(cmd.pattern);
       case 'kv.clear':
         return backend.clear();
       case 'kv.incr':
@@ -370,6 +356,20 @@ export class StoreActor {
 const valueOf = (entry: Entry | undefined): unknown => entry?.value;
 const entryOf = (entry: Entry | undefined): Entry | undefined => entry && { value: entry.value, revision: entry.revision };
 const mapOf = (entries: Array<[string, unknown]>): Map<string, unknown> => new Map(entries);
+
+/** How a command's reply is made from the backend's answer, when it is not the answer itself. */
+function shapeOf(type: CommandType): ((answer: any) => unknown) | undefined {
+  switch (type) {
+    case 'kv.get':
+      return valueOf;
+    case 'kv.getEntry':
+      return entryOf;
+    case 'kv.getAll':
+      return mapOf;
+    default:
+      return undefined;
+  }
+}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';

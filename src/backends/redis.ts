@@ -202,8 +202,7 @@ class RedisBackend implements Backend {
     let revision = 0;
     let at = 1;
     for (; at < stored.length && stored[at] !== BAR; at++) revision = revision * 10 + (stored[at]! - ZERO);
-    const value = stored[0] === NUMBER_BYTE ? parseNumber(stored.toString('latin1', at + 1)) : this.#serializer.decode(stored.subarray(at + 1));
-    return { value, revision: this.#saw(revision) };
+    return { value: this.#decode(stored[0]!, stored, at + 1), revision: this.#saw(revision) };
   }
 
   set(key: string, value: unknown, { ttlMs, ifRevision, keepTtl }: BackendSetOptions): Promise<number> {
@@ -374,7 +373,7 @@ class RedisBackend implements Backend {
     switch (topic.kind) {
       case 'channel': {
         const channel = `${this.#prefix}c:${topic.name}`;
-        if (active) await sub.subscribe(channel, (message: Buffer) => this.#context.emitChannelMessage(topic.name, this.#decodeMessage(message)), true);
+        if (active) await sub.subscribe(channel, (message: Buffer) => this.#context.emitChannelMessage(topic.name, this.#serializer.decode(message)), true);
         else await sub.unsubscribe(channel);
         return;
       }
@@ -383,7 +382,7 @@ class RedisBackend implements Backend {
         const skip = `${this.#prefix}c:`.length;
         if (active) {
           await sub.pSubscribe(pattern, (message: Buffer, channel: Buffer) => {
-            this.#context.emitPatternMessage(topic.name, channel.toString().slice(skip), this.#decodeMessage(message));
+            this.#context.emitPatternMessage(topic.name, channel.toString().slice(skip), this.#serializer.decode(message));
           }, true);
         } else {
           await sub.pUnsubscribe(pattern);
@@ -530,13 +529,9 @@ class RedisBackend implements Backend {
     return [SERIALIZED, serialize(this.#serializer, value, 'key', key)];
   }
 
-  /** `t` is the type byte: NUMBER or SERIALIZED. */
-  #decode(t: number, v: Buffer): unknown {
-    return t === NUMBER_BYTE ? parseNumber(v.toString('latin1')) : this.#serializer.decode(v);
-  }
-
-  #decodeMessage(message: Buffer): unknown {
-    return this.#serializer.decode(message);
+  /** Reads the value that starts at `start`, of type `t` (the byte of NUMBER or SERIALIZED). */
+  #decode(t: number, bytes: Buffer, start: number): unknown {
+    return t === NUMBER_BYTE ? parseNumber(bytes.toString('latin1', start)) : this.#serializer.decode(bytes.subarray(start));
   }
 
   #parseChange(message: Buffer): KeyChange | undefined {
@@ -551,7 +546,7 @@ class RedisBackend implements Backend {
     const key = message.toString('utf8', third + 1, keyEnd);
     switch (op) {
       case 's': {
-        return { type: 'set', key, value: this.#decode(message[keyEnd]!, message.subarray(keyEnd + 1)), revision };
+        return { type: 'set', key, value: this.#decode(message[keyEnd]!, message, keyEnd + 1), revision };
       }
       case 'd':
         return { type: 'delete', key, revision };

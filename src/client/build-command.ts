@@ -5,16 +5,10 @@ import { assertFinite, assertKey, assertSetOptions, assertValue, cloneValue } fr
 // The commands of the key-value methods, validated in the caller's stack. The
 // async API and `store.sync` build them the same way.
 
-/** @internal */
-export function buildGet(key: string): Command {
+/** @internal A command whose only argument is its key. */
+export function buildKeyCommand(type: 'kv.get' | 'kv.getEntry' | 'kv.delete' | 'kv.has', key: string): Command {
   assertKey(key);
-  return { type: 'kv.get', key };
-}
-
-/** @internal */
-export function buildGetEntry(key: string): Command {
-  assertKey(key);
-  return { type: 'kv.getEntry', key };
+  return { type, key };
 }
 
 /** @internal `copyIn`: clone the value now (main thread); a message stream clones by itself. */
@@ -26,18 +20,6 @@ export function buildSet(key: string, value: unknown, options: SetOptions | unde
   if (options?.ttlMs !== undefined) cmd.ttlMs = options.ttlMs;
   if (options?.ifRevision !== undefined) cmd.ifRevision = options.ifRevision;
   return cmd;
-}
-
-/** @internal */
-export function buildDelete(key: string): Command {
-  assertKey(key);
-  return { type: 'kv.delete', key };
-}
-
-/** @internal */
-export function buildHas(key: string): Command {
-  assertKey(key);
-  return { type: 'kv.has', key };
 }
 
 /** @internal */

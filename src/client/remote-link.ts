@@ -22,7 +22,6 @@ import {
 import type { Link, SubscriptionHandlers } from './link.js';
 import { PendingCalls } from './pending-calls.js';
 
-
 // The timeout scan runs at least 4 times per requestTimeoutMs (and at least once a
 // second); a call times out one tick after its time, so within 1.25 × the timeout.
 const MIN_TICKS_PER_TIMEOUT = 4;
@@ -63,7 +62,12 @@ export class RemoteLink implements Link {
   #seq = 0;
   #nextSid = 0;
   #timeoutMs: number;
-  #window = 10_000;
+  /**
+   * Consumed events are acknowledged in chunks of up to a quarter of the store's
+   * window (each ack is a message that wakes the store's thread); requests carry
+   * the rest when they leave.
+   */
+  #ackEvery = ackEvery(10_000);
   #unacked = 0;
   #timer: NodeJS.Timeout | undefined;
   #failure: KvbusError | undefined;
@@ -175,7 +179,7 @@ export class RemoteLink implements Link {
     const control = message as ControlMessage;
     if (control.welcome) {
       this.#timeoutMs = control.welcome.requestTimeoutMs;
-      this.#window = control.welcome.window;
+      this.#ackEvery = ackEvery(control.welcome.window);
       // Re-arm the timeout scan at the store's pace.
       clearInterval(this.#timer);
       this.#timer = undefined;
@@ -215,10 +219,8 @@ export class RemoteLink implements Link {
       if (entry.topic.kind === 'key') entry.last = event;
       for (const handlers of entry.handlers) handlers.next(event);
     }
-    // Acknowledge in chunks of up to a quarter of the window (each ack is a message
-    // that wakes the store's thread); requests carry the rest when they leave.
     this.#unacked += events;
-    if (this.#unacked >= Math.max(1, Math.min(this.#window >> 2, 1024))) {
+    if (this.#unacked >= this.#ackEvery) {
       this.#stream.post([REQUESTS, this.#unacked, 0]);
       this.#unacked = 0;
     }
@@ -250,7 +252,7 @@ export class RemoteLink implements Link {
         try {
           this.#stream.post(single);
         } catch (cause) {
-          this.#pending.settle(seq, false, notCloneable(cmd.type, 'key' in cmd ? cmd.key : 'channel' in cmd ? cmd.channel : undefined, cause));
+          this.#pending.settle(seq, false, notCloneable(cmd, cause));
         }
       }
       this.#release();
@@ -261,7 +263,7 @@ export class RemoteLink implements Link {
     try {
       this.#stream.post(message);
     } catch (cause) {
-      throw notCloneable(cmd.type, 'key' in cmd ? cmd.key : 'channel' in cmd ? cmd.channel : undefined, cause);
+      throw notCloneable(cmd, cause);
     }
   }
 
@@ -321,7 +323,11 @@ export class RemoteLink implements Link {
   }
 }
 
-function notCloneable(type: string, name: unknown, cause: unknown): KvbusError {
-  const what = typeof name !== 'string' ? `command ${type}` : type === 'bus.publish' ? `channel ${JSON.stringify(name)}` : `key ${JSON.stringify(name)}`;
+function ackEvery(window: number): number {
+  return Math.max(1, Math.min(window >> 2, 1024));
+}
+
+function notCloneable(cmd: Command, cause: unknown): KvbusError {
+  const what = 'key' in cmd ? `key ${JSON.stringify(cmd.key)}` : 'channel' in cmd ? `channel ${JSON.stringify(cmd.channel)}` : `command ${cmd.type}`;
   return new KvbusError('ERR_NOT_CLONEABLE', `The value for ${what} cannot be structured-cloned (${(cause as Error).message}); send plain data`, { cause });
 }

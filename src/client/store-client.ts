@@ -14,7 +14,7 @@ import type {
   UpdateOptions,
 } from '../types.js';
 import { assertKey, assertName, assertPattern, cloneValue } from '../validate.js';
-import { buildDelete, buildGet, buildGetEntry, buildHas, buildIncr, buildSet } from './build-command.js';
+import { buildIncr, buildKeyCommand, buildSet } from './build-command.js';
 import type { Link, SubscriptionHandlers } from './link.js';
 
 /** Options of a {@link StoreClient}. */
@@ -60,7 +60,7 @@ export class StoreClient implements Store {
     // The hot paths build their command without a closure.
     let cmd: Command;
     try {
-      cmd = buildGet(key);
+      cmd = buildKeyCommand('kv.get', key);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -69,7 +69,7 @@ export class StoreClient implements Store {
   }
 
   getEntry<TValue = unknown>(key: string): Promise<Entry<TValue> | undefined> {
-    return this.#send(() => buildGetEntry(key)) as Promise<Entry<TValue> | undefined>;
+    return this.#send(() => buildKeyCommand('kv.getEntry', key)) as Promise<Entry<TValue> | undefined>;
   }
 
   set(key: string, value: unknown, options?: SetOptions): Promise<number> {
@@ -83,11 +83,11 @@ export class StoreClient implements Store {
   }
 
   delete(key: string): Promise<boolean> {
-    return this.#send(() => buildDelete(key)) as Promise<boolean>;
+    return this.#send(() => buildKeyCommand('kv.delete', key)) as Promise<boolean>;
   }
 
   has(key: string): Promise<boolean> {
-    return this.#send(() => buildHas(key)) as Promise<boolean>;
+    return this.#send(() => buildKeyCommand('kv.has', key)) as Promise<boolean>;
   }
 
   keys(pattern?: string): Promise<string[]> {

@@ -1,6 +1,6 @@
 import type { Command } from '../actors/commands.js';
 import type { Entry, SetOptions, SyncStore } from '../types.js';
-import { buildDelete, buildGet, buildGetEntry, buildHas, buildIncr, buildSet } from './build-command.js';
+import { buildIncr, buildKeyCommand, buildSet } from './build-command.js';
 
 /**
  * Builds the blocking API from a function that sends one command and waits for its answer.
@@ -11,15 +11,15 @@ import { buildDelete, buildGet, buildGetEntry, buildHas, buildIncr, buildSet } f
 export function createSyncStore(requestSync: (cmd: Command) => unknown, copyIn: boolean): SyncStore {
   return {
     get<TValue>(key: string, defaultValue?: TValue): TValue | undefined {
-      const value = requestSync(buildGet(key)) as TValue | undefined;
+      const value = requestSync(buildKeyCommand('kv.get', key)) as TValue | undefined;
       return value === undefined ? defaultValue : value;
     },
     getEntry<TValue>(key: string): Entry<TValue> | undefined {
-      return requestSync(buildGetEntry(key)) as Entry<TValue> | undefined;
+      return requestSync(buildKeyCommand('kv.getEntry', key)) as Entry<TValue> | undefined;
     },
     set: (key: string, value: unknown, options?: SetOptions) => requestSync(buildSet(key, value, options, copyIn)) as number,
-    delete: (key: string) => requestSync(buildDelete(key)) as boolean,
-    has: (key: string) => requestSync(buildHas(key)) as boolean,
+    delete: (key: string) => requestSync(buildKeyCommand('kv.delete', key)) as boolean,
+    has: (key: string) => requestSync(buildKeyCommand('kv.has', key)) as boolean,
     incr: (key: string, by = 1) => requestSync(buildIncr(key, by)) as number,
   };
 }

@@ -38,13 +38,9 @@ export class EventBuffer {
     const count = Math.min(n, this.length);
     const items = this.#items;
     let at = this.#head;
-    // A run of events for one subscription (the usual batch) asks about it once.
-    let lastSid = -1;
-    let known = false;
     for (let i = 0; i < count; i++, at += 2) {
       const sid = items[at] as number;
-      if (sid !== lastSid) known = channelKnown((lastSid = sid));
-      pushEvent(out, sid, items[at + 1] as SubEvent, known);
+      pushEvent(out, sid, items[at + 1] as SubEvent, channelKnown(sid));
       items[at + 1] = undefined;
     }
     this.#head = at;

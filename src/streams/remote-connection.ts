@@ -56,8 +56,11 @@ export class RemoteConnection implements Connection {
   #out: unknown[] = [ANSWERS, 0];
   /** Subscriptions to one channel: their messages need not carry the channel's name. */
   readonly #channelSids = new Set<number>();
-  readonly #channelKnown = (sid: number): boolean => this.#channelSids.has(sid);
-  /** The last subscription asked about, and the answer: deliveries come in runs. */
+  /** Whether `sid` is a channel subscription, remembered for the last one asked about: events come in runs. */
+  readonly #channelKnown = (sid: number): boolean => {
+    if (sid !== this.#knownSid) this.#known = this.#channelSids.has((this.#knownSid = sid));
+    return this.#known;
+  };
   #knownSid = 0;
   #known = false;
   /** Events past the window, waiting here (where the overflow policy can still choose). */
@@ -113,8 +116,7 @@ export class RemoteConnection implements Connection {
     }
     if (this.#inflight < this.#window && this.#events.length === 0) {
       // Within the window, and nothing waits before it: encode it for the wire now.
-      if (sid !== this.#knownSid) this.#known = this.#channelSids.has((this.#knownSid = sid));
-      pushEvent(this.#out, sid, event, this.#known);
+      pushEvent(this.#out, sid, event, this.#channelKnown(sid));
       this.#inflight++;
     } else {
       this.#events.push(sid, event);
@@ -168,9 +170,11 @@ export class RemoteConnection implements Connection {
         return;
       }
       at = nextRequest(raw, at);
-      if (cmd.type === 'sub.add' && cmd.topic.kind === 'channel') this.#channelSids.add(cmd.sid);
-      else if (cmd.type === 'sub.remove') this.#channelSids.delete(cmd.sid);
-      this.#knownSid = 0;
+      if (cmd.type === 'sub.add' || cmd.type === 'sub.remove') {
+        if (cmd.type === 'sub.remove') this.#channelSids.delete(cmd.sid);
+        else if (cmd.topic.kind === 'channel') this.#channelSids.add(cmd.sid);
+        this.#knownSid = 0; // forget the remembered answer
+      }
       if (seq === sync) this.#syncSeqs.add(seq);
       // A command with fields of the wrong shape gets its error reply from the actor.
       this.#actor.commands$.next({ conn: this, seq, cmd });
