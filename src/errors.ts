@@ -63,6 +63,15 @@ export function conflictError(key: string, actual: number, expected?: number): K
   return new KvbusError('ERR_CONFLICT', `Key ${JSON.stringify(key)} moved on: ${wanted}${now}; re-read it and retry`);
 }
 
+/**
+ * @internal The error of an `incr` on a key that does not hold a number, the same from every backend.
+ * @param key - the key
+ * @param held - what it holds, when the backend knows (`'a string'`, `'an object'`)
+ */
+export function notANumberError(key: string, held?: string): KvbusError {
+  return new KvbusError('ERR_TYPE', `Cannot incr key ${JSON.stringify(key)}: it holds ${held ?? 'something else'}, not a number`);
+}
+
 /** @internal Describes a value for an error message: its type, and short values in full. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';

@@ -1,22 +1,24 @@
 // The store
-export { createStore, type CreateStoreOptions } from './store/create-store.js';
-export { getStore } from './store/get-store.js';
-export { MainStore } from './store/main-store.js';
+export { createStore, type CreateStoreOptions } from './api/create-store.js';
+export { getStore } from './api/get-store.js';
+export { MainStore } from './api/main-store.js';
 
 // Backends
-export { memoryBackend } from './backends/memory.js';
-export type { Backend, BackendContext, BackendSetOptions, Clock, MaybePromise } from './backends/backend.js';
+export { memoryBackend } from './backends/memory/memory-backend.js';
+export type { Backend, BackendContext, BackendSetOptions, MaybePromise } from './backends/backend.js';
+export type { Clock } from './clock.js';
 
 // Errors
 export { KvbusError, isKvbusError, ERROR_CODES, type KvbusErrorCode } from './errors.js';
 
 // Glob matching (the same rules as Redis)
-export { globMatch } from './streams/glob.js';
+export { globMatch } from './glob.js';
 
 // Types
 export type {
   ChangeEvent,
   Entry,
+  KeyChange,
   OverflowPolicy,
   PatternMessage,
   PeerEvent,
@@ -27,8 +29,10 @@ export type {
   StoreStats,
   SubscriberBufferOptions,
   SyncStore,
+  Topic,
+  TopicKind,
   UpdateOptions,
 } from './types.js';
 
 // Workers and child processes
-export { createPool, type CreatePoolOptions } from './pool/create-pool.js';
+export { createPool, type CreatePoolOptions } from './api/create-pool.js';

@@ -1,4 +1,4 @@
 // `kvbus/redis`: the Redis backend. node-redis (the `redis` package) is an
 // optional peer dependency, loaded only by this entry.
-export { redisBackend, type RedisBackendOptions } from './backends/redis.js';
-export { jsonSerializer, v8Serializer, type Serializer } from './backends/serializer.js';
+export { type RedisBackendOptions, redisBackend } from './backends/redis/redis-backend.js';
+export { jsonSerializer, type Serializer, v8Serializer } from './backends/redis/serializer.js';

@@ -34,6 +34,21 @@ export interface ChangeEvent<TValue = unknown> {
   revision: number;
 }
 
+/** What a subscription listens to: a channel, a channel glob, a watched key, or a key glob for changes. */
+export type TopicKind = 'channel' | 'pattern' | 'key' | 'changes';
+
+/** A subscription target, as the store and its backends see it. */
+export interface Topic {
+  kind: TopicKind;
+  name: string;
+}
+
+/** A change to the keyspace, as a backend reports it (see {@link BackendContext.emitChange}). */
+export type KeyChange =
+  | { type: 'set'; key: string; value: unknown; revision: number }
+  | { type: 'delete' | 'expire'; key: string; revision: number }
+  | { type: 'clear'; key: '*'; revision: number };
+
 /** One message of {@link Store.pattern}: the channel it was published on, and its data. */
 export interface PatternMessage<TData = unknown> {
   channel: string;

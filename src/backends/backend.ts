@@ -1,27 +1,8 @@
-import type { KeyChange, Topic } from '../actors/commands.js';
-import type { Entry } from '../types.js';
+import type { Clock } from '../clock.js';
+import type { Entry, KeyChange, Topic } from '../types.js';
 
 /** A result that a backend may give at once (memory) or later (Redis). */
 export type MaybePromise<TValue> = TValue | Promise<TValue>;
-
-/** Time as the store sees it; injectable so TTL can be tested without waiting. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** The clock of the running process. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    // A pending expiry must not keep the process alive by itself.
-    const handle = setTimeout(fn, ms);
-    handle.unref();
-    return handle;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 /** What the actor hands a backend when it opens it. */
 export interface BackendContext {

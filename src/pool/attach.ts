@@ -1,22 +1,23 @@
 import type { ChildProcess } from 'node:child_process';
-import { Worker, type MessagePort } from 'node:worker_threads';
+import { type MessagePort, Worker } from 'node:worker_threads';
 import { KvbusError, describe } from '../errors.js';
-import { childStream, portStream, type MessageStream } from '../streams/message-stream.js';
-import { isProtocolMessage, type HelloMessage } from '../streams/protocol.js';
-import { RemoteConnection } from '../streams/remote-connection.js';
-import type { MainStore } from '../store/main-store.js';
+import type { PeerEvent } from '../types.js';
+import { childStream, type MessageStream, portStream } from '../streams/message-stream.js';
+import { type HelloMessage, isHello, isProtocolMessage } from '../streams/protocol/framing.js';
+import { RemoteConnection } from '../streams/store-end/remote-connection.js';
+import type { StoreHost } from './store-host.js';
 
 /**
  * Connects a worker or a child process to a store (see `store.attach`).
- * @param store - the main-thread store
+ * @param host - the main-thread store's host
  * @param target - a `Worker`, or a `ChildProcess` with an IPC channel
  * @returns the detach function
  */
-export function attach(store: MainStore, target: Worker | ChildProcess): () => void {
-  if (store.closed) throw new KvbusError('ERR_CLOSED', 'Cannot attach to a closed store');
-  if (target instanceof Worker) return attachWorker(store, target);
+export function attach(host: StoreHost, target: Worker | ChildProcess): () => void {
+  if (host.closed) throw new KvbusError('ERR_CLOSED', 'Cannot attach to a closed store');
+  if (target instanceof Worker) return attachWorker(host, target);
   if (target && typeof (target as ChildProcess).send === 'function' && typeof (target as ChildProcess).on === 'function') {
-    return attachChild(store, target as ChildProcess);
+    return attachChild(host, target as ChildProcess);
   }
   throw new KvbusError('ERR_BAD_ARGUMENT', `Expected a Worker or a ChildProcess forked with an IPC channel, got ${describe(target)}`);
 }
@@ -24,19 +25,19 @@ export function attach(store: MainStore, target: Worker | ChildProcess): () => v
 /**
  * Accepts a worker's hello (the worker speaks first: piscina treats any message
  * sent to a worker as its start-up message), and serves that worker from then on.
- * @param store - the main-thread store
+ * @param host - the main-thread store's host
  * @param hello - the worker's first message
  * @param worker - the worker, when known (for its exit code)
  * @returns the detach function
  */
-export function acceptWorker(store: MainStore, hello: HelloMessage['hello'], worker: Worker | undefined): () => void {
+export function acceptWorker(host: StoreHost, hello: HelloMessage['hello'], worker: Worker | undefined): () => void {
   let exited = false;
   let exitCode: number | undefined;
   let announced = false;
   const announce = () => {
     if (announced) return;
     announced = true;
-    store.peers$.next(peer('exit', connection.id, 'worker', exitCode));
+    host.announce(peer('exit', connection.id, 'worker', exitCode));
   };
   const onExit = (code: number) => {
     exited = true;
@@ -44,7 +45,7 @@ export function acceptWorker(store: MainStore, hello: HelloMessage['hello'], wor
     connection.disconnect();
     announce();
   };
-  const connection = serve(store, portStream(hello.port), 'worker', { port: hello.syncPort, flag: hello.syncFlag }, () => {
+  const connection = serve(host, portStream(hello.port), 'worker', { port: hello.syncPort, flag: hello.syncFlag }, () => {
     // A dying worker's port closes a moment before its 'exit': give the exit code a
     // moment to arrive, so peers() can report it. A detached, living worker has none.
     if (!worker || exited) return announce();
@@ -57,12 +58,12 @@ export function acceptWorker(store: MainStore, hello: HelloMessage['hello'], wor
   return () => connection.disconnect();
 }
 
-function attachWorker(store: MainStore, worker: Worker): () => void {
+function attachWorker(host: StoreHost, worker: Worker): () => void {
   let detach: (() => void) | undefined;
   const onMessage = (message: unknown) => {
     if (!isHello(message)) return;
     detach?.();
-    detach = acceptWorker(store, message.hello, worker);
+    detach = acceptWorker(host, message.hello, worker);
   };
   worker.on('message', onMessage);
   return () => {
@@ -71,8 +72,10 @@ function attachWorker(store: MainStore, worker: Worker): () => void {
   };
 }
 
-function attachChild(store: MainStore, child: ChildProcess): () => void {
-  if (!child.connected) throw new KvbusError('ERR_BAD_ARGUMENT', 'This child process has no IPC channel: fork it (store.fork) or spawn it with stdio including "ipc"');
+function attachChild(host: StoreHost, child: ChildProcess): () => void {
+  if (!child.connected) {
+    throw new KvbusError('ERR_BAD_ARGUMENT', 'This child process has no IPC channel: fork it (store.fork) or spawn it with stdio including "ipc"');
+  }
   let connection: RemoteConnection | undefined;
   const stream = childStream(child);
   // The connection starts with the child's hello (its first kvbus message), so a
@@ -80,10 +83,10 @@ function attachChild(store: MainStore, child: ChildProcess): () => void {
   const onFirst = (message: unknown) => {
     if (connection || !isProtocolMessage(message)) return;
     child.off('message', onFirst);
-    connection = serve(store, stream, 'process', undefined, () => {
+    connection = serve(host, stream, 'process', undefined, () => {
       const emit = () => {
         const event = peer('exit', connection!.id, 'process', child.exitCode);
-        store.peers$.next(child.signalCode ? { ...event, signal: child.signalCode } : event);
+        host.announce(child.signalCode ? { ...event, signal: child.signalCode } : event);
       };
       if (child.exitCode === null && child.signalCode === null) child.once('exit', emit);
       else emit();
@@ -97,31 +100,25 @@ function attachChild(store: MainStore, child: ChildProcess): () => void {
 }
 
 function serve(
-  store: MainStore,
+  host: StoreHost,
   stream: MessageStream,
   kind: 'worker' | 'process',
   sync: { port: MessagePort; flag: Int32Array } | undefined,
   onGone: () => void,
 ): RemoteConnection {
-  const id = store.nextClientId();
-  const connection = new RemoteConnection(store.actor, stream, {
+  const id = host.nextClientId();
+  const connection = new RemoteConnection(host.gate, stream, {
     id,
     kind,
-    buffer: store.config.subscriberBuffer,
-    requestTimeoutMs: store.config.requestTimeoutMs,
+    buffer: host.subscriberBuffer,
+    requestTimeoutMs: host.requestTimeoutMs,
     sync,
     onGone,
   });
-  store.peers$.next(peer('join', id, kind));
+  host.announce(peer('join', id, kind));
   return connection;
 }
 
-function peer(type: 'join' | 'exit', id: number, kind: 'worker' | 'process', exitCode?: number | null) {
+function peer(type: 'join' | 'exit', id: number, kind: 'worker' | 'process', exitCode?: number | null): PeerEvent {
   return exitCode === undefined || exitCode === null ? { type, id, kind } : { type, id, kind, exitCode };
 }
-
-/** @internal */
-export function isHello(message: unknown): message is HelloMessage {
-  return isProtocolMessage(message) && typeof (message as Partial<HelloMessage>).hello === 'object';
-}
-

@@ -1,20 +1,19 @@
 import { fork as forkChild, type ChildProcess, type ForkOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { KvbusError, describe } from '../errors.js';
-import type { MainStore } from '../store/main-store.js';
 import { attach } from './attach.js';
 import { PARENT_ENV } from './marks.js';
-
+import type { StoreHost } from './store-host.js';
 
 /**
  * `child_process.fork` with structured-clone serialization, attached to a store (see `store.fork`).
- * @param store - the main-thread store
+ * @param host - the main-thread store's host
  * @param modulePath - the module to run
  * @param args - its arguments
  * @param options - fork options
  * @returns the child process
  */
-export function fork(store: MainStore, modulePath: string | URL, args: readonly string[], options: ForkOptions): ChildProcess {
+export function fork(host: StoreHost, modulePath: string | URL, args: readonly string[], options: ForkOptions): ChildProcess {
   const path = modulePath instanceof URL ? fileURLToPath(modulePath) : modulePath;
   if (typeof path !== 'string' || path.length === 0) {
     throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`modulePath\` to be a path or a file URL, got ${describe(modulePath)}`);
@@ -26,6 +25,6 @@ export function fork(store: MainStore, modulePath: string | URL, args: readonly 
     serialization: 'advanced',
     env: { ...(options.env ?? process.env), [PARENT_ENV]: '1' },
   });
-  attach(store, child);
+  attach(host, child);
   return child;
 }

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { MessagePort } from 'node:worker_threads';
-import { isProtocolMessage } from './protocol.js';
+import { isProtocolMessage } from './protocol/framing.js';
 
 /**
  * A two-way message channel, whatever carries it: a `MessagePort` between

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { record, type Recorder } from '../helpers/wait.js';
 import type { PatternMessage } from '../../src/index.js';
 import { createStore, memoryBackend, type MainStore } from '../../src/index.js';
-import { globMatch } from '../../src/streams/glob.js';
+import { globMatch } from '../../src/glob.js';
 import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
 import { useRedisServer } from '../helpers/use-redis.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cloneValue } from '../../src/validate.js';
+import { cloneValue } from '../../src/clone.js';
 
 describe('cloneValue', () => {
   it('gives what structuredClone gives, as a new object, for any JSON-like value', () => {

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { compileGlob, globMatch, isLiteralGlob } from '../../src/streams/glob.js';
+import { compileGlob, globMatch } from '../../src/glob.js';
 
 // Expected answers follow Redis 7.x stringmatchlen (src/util.c) and the KEYS tests in
 // tests/unit/keyspace.tcl; the quirky ones were checked against the C function itself.
@@ -157,18 +157,6 @@ describe('globMatch', () => {
         if (s.length > 0) expect(globMatch(pattern, s.slice(0, -1))).toBe(false);
       }),
     );
-  });
-});
-
-describe('isLiteralGlob', () => {
-  it('accepts patterns without glob syntax', () => {
-    expect(isLiteralGlob('user:42')).toBe(true);
-    expect(isLiteralGlob('')).toBe(true);
-    expect(isLiteralGlob('a]b^c-d')).toBe(true);
-  });
-
-  it('rejects patterns containing *, ?, [ or \\', () => {
-    for (const p of ['user:*', 'a?', '[ab]', 'a\\b']) expect(isLiteralGlob(p)).toBe(false);
   });
 });
 

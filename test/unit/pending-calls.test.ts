@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PendingCalls } from '../../src/client/pending-calls.js';
+import { PendingCalls } from '../../src/pending-calls.js';
 
 describe('PendingCalls', () => {
   it('settles each call exactly once, in any order, like a Map of calls would', () => {

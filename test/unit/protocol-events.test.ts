@@ -3,8 +3,9 @@
 // and a reader must be able to step over events of subscriptions it no longer has.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { SubEvent } from '../../src/actors/commands.js';
-import { ANSWERS, ANSWER_HEADER, eventSid, nextEvent, pushEvent, readEvent } from '../../src/streams/protocol.js';
+import type { SubEvent } from '../../src/commands/events.js';
+import { eventSid, nextEvent, pushEvent, readEvent } from '../../src/streams/protocol/events.js';
+import { ANSWERS, ANSWER_HEADER } from '../../src/streams/protocol/framing.js';
 
 const CHANNEL = 'ticks';
 
@@ -27,7 +28,7 @@ describe('protocol: subscription events', () => {
         const usable = written.filter(([sid, event]) => !(channelKnown(sid) && event.type === 'message' && event.channel !== CHANNEL));
         for (const [sid, event] of usable) pushEvent(batch, sid, event, channelKnown(sid) && event.type === 'message');
         const read: Array<[number, SubEvent]> = [];
-        for (let at = ANSWER_HEADER; at < batch.length; at = nextEvent(batch, at)) read.push([eventSid(batch, at), readEvent(batch, at, CHANNEL)]);
+        for (let at = ANSWER_HEADER; at < batch.length; at = nextEvent(batch, at)) read.push([eventSid(batch, at), readEvent(batch, at, CHANNEL)!]);
         expect(read).toEqual(usable);
       }),
     );

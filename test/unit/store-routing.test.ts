@@ -1,13 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { KeyChange, SubEvent, Topic } from '../../src/actors/commands.js';
+import type { SubEvent } from '../../src/commands/events.js';
+import type { KeyChange, Topic } from '../../src/types.js';
 import { createStore } from '../../src/index.js';
-import { Router, type Sink } from '../../src/streams/router.js';
+import { Router, type Sink } from '../../src/actors/router.js';
 import { useStores } from '../helpers/use-stores.js';
 
 // Every matcher compileGlob hands out is wrapped to count its calls, per glob.
 const globCalls = vi.hoisted(() => new Map<string, number>());
-vi.mock('../../src/streams/glob.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../src/streams/glob.js')>();
+vi.mock('../../src/glob.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../src/glob.js')>();
   return {
     ...original,
     compileGlob: (glob: string) => {

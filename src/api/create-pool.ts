@@ -1,0 +1,37 @@
+import type { Piscina } from 'piscina';
+import { KvbusError, describe } from '../errors.js';
+import { type PiscinaOptions, servePool } from '../pool/serve-pool.js';
+import { hostOf } from '../pool/store-host.js';
+import { getStore } from './get-store.js';
+import type { MainStore } from './main-store.js';
+
+/** Options of {@link createPool}: piscina's own, plus the store to connect to. */
+export interface CreatePoolOptions extends PiscinaOptions {
+  /** The store the workers reach with `getStore()`. @defaultValue `getStore()` */
+  store?: MainStore;
+}
+
+/**
+ * Creates a piscina pool whose workers reach a store with `getStore()`.
+ * Unless you say otherwise, idle workers wait with `atomics: 'async'`: piscina's
+ * default parks an idle worker in `Atomics.wait`, which stops its event loop,
+ * so subscriptions in that worker would receive nothing between tasks.
+ *
+ * @param options - piscina options, and `store`
+ * @returns the piscina instance (its whole API stays available)
+ * @example
+ * const pool = createPool({ filename: new URL('./task.js', import.meta.url).href });
+ * await pool.run({ n: 1 });
+ */
+export function createPool(options: CreatePoolOptions): Piscina {
+  if (options === null || typeof options !== 'object') {
+    throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`options\` to be piscina options, got ${describe(options)}`);
+  }
+  const { store = getStore(), ...piscinaOptions } = options;
+  const host = hostOf(store);
+  if (!host) {
+    throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`store\` to be a main-thread store from createStore(), got ${describe(store)}`);
+  }
+  if (host.closed) throw new KvbusError('ERR_CLOSED', 'Cannot create a pool on a closed store');
+  return servePool(host, piscinaOptions);
+}

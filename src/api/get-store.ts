@@ -1,0 +1,48 @@
+import { getEnvironmentData, isMainThread } from 'node:worker_threads';
+import { KvbusError } from '../errors.js';
+import { connectChild, connectWorker } from '../pool/connect.js';
+import { PARENT_ENV, REACHABLE } from '../pool/marks.js';
+import type { Store } from '../types.js';
+import { createStore } from './create-store.js';
+import type { MainStore } from './main-store.js';
+import { remoteClient } from './remote-client.js';
+
+// Under global symbols, not in module variables: the ESM and the CJS build may
+// both be loaded in one thread, and they must share one store (or one client).
+const DEFAULT_STORE = Symbol.for('kvbus.store');
+const CLIENT = Symbol.for('kvbus.client');
+
+type Global = typeof globalThis & { [DEFAULT_STORE]?: MainStore; [CLIENT]?: Store };
+
+/**
+ * Returns the store of this thread or process: in the main thread, the
+ * process-wide default store (created on first call, and again after it was
+ * closed); in a worker of `createPool` or one attached with `store.attach`,
+ * and in a child of `store.fork`, a client of the parent's store.
+ *
+ * @returns the store
+ * @example
+ * const store = getStore();
+ * await store.incr('jobs:done');
+ */
+export function getStore(): Store {
+  const global = globalThis as Global;
+  if (global[CLIENT]) return global[CLIENT];
+  if (!isMainThread) {
+    if (getEnvironmentData(REACHABLE) !== true) throw noStore();
+    return (global[CLIENT] = remoteClient(connectWorker(), 'worker'));
+  }
+  if (process.env[PARENT_ENV] === '1' && typeof process.send === 'function') {
+    return (global[CLIENT] = remoteClient(connectChild(), 'process'));
+  }
+  const current = global[DEFAULT_STORE];
+  if (current && !current.closed) return current;
+  return (global[DEFAULT_STORE] = createStore());
+}
+
+function noStore(): KvbusError {
+  return new KvbusError(
+    'ERR_NO_STORE',
+    'No kvbus store is reachable from this thread: run it in a pool made by createPool(), or create the store first and attach the worker with store.attach(worker) right after creating it',
+  );
+}

@@ -1,0 +1,284 @@
+import { Observable, throwError } from 'rxjs';
+import { cloneValue } from '../clone.js';
+import * as bus from '../commands/bus.js';
+import type { SubEvent } from '../commands/events.js';
+import * as kv from '../commands/kv.js';
+import type { Link, SubscriptionHandlers } from '../commands/link.js';
+import type { Command, CommandOfType } from '../commands/table.js';
+import { KvbusError, describe, isKvbusError } from '../errors.js';
+import type {
+  ChangeEvent,
+  Entry,
+  PatternMessage,
+  PeerEvent,
+  ReceiveHandler,
+  SetOptions,
+  Store,
+  StoreStats,
+  SyncStore,
+  Topic,
+  UpdateOptions,
+} from '../types.js';
+import { assertKey, assertName } from '../validate.js';
+import { buildIncr, buildKeyCommand, buildSet } from './build-command.js';
+
+/** Options of a {@link StoreClient}. */
+export interface StoreClientOptions {
+  /**
+   * Copy values at the call. Every client does, except a main-thread store with
+   * `copy: false`: a worker copies too (the stream would clone only when the
+   * batch leaves, and a value mutated after `set` in the same tick must not leak in).
+   */
+  copyIn: boolean;
+  /** Where errors of `onSubscriberReceive` handlers go. */
+  onError: (error: unknown, context: string) => void;
+  /** The blocking API of this place. */
+  sync: SyncStore;
+  /** Peer events, where this client can see them (the main thread). */
+  peers?: () => Observable<PeerEvent>;
+}
+
+/** @internal The default report of a failing handler: it must not pass unseen, nor stop anything. */
+export function reportToConsole(error: unknown, context: string): void {
+  console.error(`kvbus: ${context} failed:`, error);
+}
+
+/**
+ * The {@link Store} API over a {@link Link}: the same code serves the main
+ * thread, workers and child processes. Validation happens here, in the
+ * caller's stack, and failures come back as rejected promises (or, for the
+ * observable factories, as a synchronous throw).
+ */
+export class StoreClient implements Store {
+  readonly #link: Link;
+  readonly #options: StoreClientOptions;
+  /** Blocking `get`, `getEntry`, `set`, `delete`, `has` and `incr`, for code that cannot await. */
+  readonly sync: SyncStore;
+
+  /**
+   * @param link - the way to the actor
+   * @param options - copy mode and error reporting
+   */
+  constructor(link: Link, options: StoreClientOptions) {
+    this.#link = link;
+    this.#options = options;
+    this.sync = options.sync;
+  }
+
+  get<TValue = unknown>(key: string, defaultValue?: TValue): Promise<TValue | undefined> {
+    // The hot paths build their command without a closure.
+    let cmd: Command;
+    try {
+      cmd = buildKeyCommand('kv.get', key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const value = this.#link.request(cmd) as Promise<TValue | undefined>;
+    return defaultValue === undefined ? value : value.then((v) => (v === undefined ? defaultValue : v));
+  }
+
+  getEntry<TValue = unknown>(key: string): Promise<Entry<TValue> | undefined> {
+    return this.#send(() => buildKeyCommand('kv.getEntry', key)) as Promise<Entry<TValue> | undefined>;
+  }
+
+  set(key: string, value: unknown, options?: SetOptions): Promise<number> {
+    let cmd: Command;
+    try {
+      cmd = buildSet(key, value, options, this.#options.copyIn);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#link.request(cmd) as Promise<number>;
+  }
+
+  delete(key: string): Promise<boolean> {
+    return this.#send(() => buildKeyCommand('kv.delete', key)) as Promise<boolean>;
+  }
+
+  has(key: string): Promise<boolean> {
+    return this.#send(() => buildKeyCommand('kv.has', key)) as Promise<boolean>;
+  }
+
+  keys(pattern?: string): Promise<string[]> {
+    return this.#send(() => checked(kv.keys, pattern === undefined ? { type: 'kv.keys' } : { type: 'kv.keys', pattern })) as Promise<string[]>;
+  }
+
+  getAll<TValue = unknown>(pattern?: string): Promise<Map<string, TValue>> {
+    return this.#send(() => checked(kv.getAll, pattern === undefined ? { type: 'kv.getAll' } : { type: 'kv.getAll', pattern })) as Promise<
+      Map<string, TValue>
+    >;
+  }
+
+  clear(): Promise<void> {
+    return this.#link.request({ type: 'kv.clear' }) as Promise<void>;
+  }
+
+  incr(key: string, by = 1): Promise<number> {
+    return this.#send(() => buildIncr(key, by)) as Promise<number>;
+  }
+
+  async update<TValue = unknown>(
+    key: string,
+    fn: (old: TValue | undefined) => TValue | undefined | Promise<TValue | undefined>,
+    options?: UpdateOptions,
+  ): Promise<TValue | undefined> {
+    assertKey(key);
+    if (typeof fn !== 'function') throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`fn\` to be a function, got ${describe(fn)}`);
+    const retries = options?.retries ?? Infinity;
+    if (typeof retries !== 'number' || Number.isNaN(retries) || retries < 0) {
+      throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`retries\` to be a number >= 0, got ${describe(retries)}`);
+    }
+    for (let attempt = 0; ; attempt++) {
+      const entry = (await this.#link.request({ type: 'kv.getEntry', key })) as Entry<TValue> | undefined;
+      const next = await fn(entry?.value);
+      const revision = entry?.revision ?? 0;
+      try {
+        if (next === undefined) {
+          if (entry) await this.#link.request({ type: 'kv.delete', key, ifRevision: revision });
+        } else {
+          await this.#link.request({ type: 'kv.set', key, value: this.#copy(next, key), ifRevision: revision, keepTtl: true });
+        }
+        return next;
+      } catch (error) {
+        if (!isKvbusError(error) || error.code !== 'ERR_CONFLICT') throw error;
+        if (attempt >= retries) {
+          throw new KvbusError('ERR_CONFLICT', `update(${JSON.stringify(key)}) gave up after ${attempt + 1} conflicting attempts (retries: ${retries})`, { cause: error });
+        }
+      }
+    }
+  }
+
+  apply<TValue = unknown>(key: string, opName: string, arg?: unknown): Promise<TValue | undefined> {
+    return this.#send(() => {
+      const cmd = checked(kv.apply, { type: 'kv.apply', key, op: opName });
+      if (arg !== undefined) cmd.arg = this.#copy(arg, key);
+      return cmd;
+    }) as Promise<TValue | undefined>;
+  }
+
+  publish(channel: string, data: unknown): Promise<number> {
+    let cmd: Command;
+    try {
+      cmd = checked(bus.publish, { type: 'bus.publish', channel, data });
+      // Always copied, even with `copy: false`: uncloneable data must fail here,
+      // at the publisher, whether or not anyone listens.
+      cmd.data = cloneValue(data, 'channel', channel);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#link.request(cmd) as Promise<number>;
+  }
+
+  channel<TData = unknown>(name: string): Observable<TData> {
+    assertName('channel', name);
+    return this.#observe({ kind: 'channel', name }, (event, next) => {
+      if (event.type === 'message') next(event.data as TData);
+    });
+  }
+
+  pattern<TData = unknown>(glob: string): Observable<PatternMessage<TData>> {
+    assertName('pattern', glob);
+    return this.#observe({ kind: 'pattern', name: glob }, (event, next) => {
+      if (event.type === 'message') next({ channel: event.channel, data: event.data as TData });
+    });
+  }
+
+  watch<TValue = unknown>(key: string): Observable<TValue | undefined> {
+    assertKey(key);
+    return new Observable<TValue | undefined>((subscriber) => {
+      // A clear concerns a watched key only if it held a value.
+      let present = false;
+      // Revisions order what this observer has seen: on a backend whose change events
+      // travel apart from its replies (Redis), a change may overtake the first snapshot.
+      let seen = -1;
+      return this.#link.subscribe({ kind: 'key', name: key }, handlers(subscriber, (event: SubEvent) => {
+        if (event.type === 'message' || event.type === 'end' || event.revision <= seen) return;
+        seen = event.revision;
+        if (event.type === 'snapshot' || event.type === 'set') {
+          present = event.value !== undefined;
+          subscriber.next(event.value as TValue | undefined);
+        } else if (event.type !== 'clear' || present) {
+          present = false;
+          subscriber.next(undefined);
+        }
+      }));
+    });
+  }
+
+  changes<TValue = unknown>(glob = '*'): Observable<ChangeEvent<TValue>> {
+    assertName('glob', glob);
+    return this.#observe({ kind: 'changes', name: glob }, (event, next) => {
+      if (event.type !== 'message' && event.type !== 'snapshot' && event.type !== 'end') next(event as ChangeEvent<TValue>);
+    });
+  }
+
+  onSubscriberReceive<TData = unknown>(channel: string, handler: ReceiveHandler<TData>): () => void {
+    assertName('channel', channel);
+    if (typeof handler !== 'function') {
+      throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`handler\` to be a function, got ${describe(handler)}`);
+    }
+    const context = `a handler of channel ${JSON.stringify(channel)}`;
+    const report = (error: unknown) => this.#options.onError(error, context);
+    const subscription = this.channel<TData>(channel).subscribe({
+      next: (data) => {
+        // A failing handler is reported and forgotten: it stops neither the actor nor its siblings.
+        try {
+          const result = handler(data);
+          if (result && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).then(undefined, report);
+        } catch (error) {
+          report(error);
+        }
+      },
+      error: report,
+    });
+    return () => subscription.unsubscribe();
+  }
+
+  peers(): Observable<PeerEvent> {
+    if (this.#options.peers) return this.#options.peers();
+    return throwError(() => new KvbusError('ERR_BAD_ARGUMENT', 'peers() is only available on the store in the main thread, which sees every client'));
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.#link.request({ type: 'sys.stats' }) as Promise<StoreStats>;
+  }
+
+  close(): Promise<void> {
+    return this.#link.close();
+  }
+
+  /** Builds a command (validating as it goes) and sends it; a validation failure becomes a rejection. */
+  #send(build: () => Command): Promise<unknown> {
+    let cmd: Command;
+    try {
+      cmd = build();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#link.request(cmd);
+  }
+
+  #copy<TValue>(value: TValue, key: string): TValue {
+    return this.#options.copyIn ? cloneValue(value, 'key', key) : value;
+  }
+
+  #observe<TOut>(topic: Topic, map: (event: SubEvent, next: (value: TOut) => void) => void): Observable<TOut> {
+    return new Observable<TOut>((subscriber) => {
+      const next = (value: TOut) => subscriber.next(value);
+      return this.#link.subscribe(topic, handlers(subscriber, (event) => map(event, next)));
+    });
+  }
+}
+
+/** Runs a command's own validation (in the caller's stack) and returns it. */
+function checked<TCommand extends { type: string }>(spec: { validate(cmd: TCommand): void }, cmd: TCommand): TCommand {
+  spec.validate(cmd);
+  return cmd;
+}
+
+function handlers(
+  subscriber: { error(error: unknown): void; complete(): void },
+  next: (event: SubEvent) => void,
+): SubscriptionHandlers {
+  return { next, error: (error) => subscriber.error(error), complete: () => subscriber.complete() };
+}

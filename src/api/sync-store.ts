@@ -1,0 +1,37 @@
+import type { Command } from '../commands/table.js';
+import type { Entry, SetOptions, SyncStore } from '../types.js';
+import { buildIncr, buildKeyCommand, buildSet } from './build-command.js';
+
+/**
+ * Builds the blocking API from a function that sends one command and waits for its answer.
+ * @param requestSync - sends a command and returns the reply (or throws its error)
+ * @param copyIn - clone values before sending (main thread)
+ * @returns the `store.sync` object
+ */
+export function createSyncStore(requestSync: (cmd: Command) => unknown, copyIn: boolean): SyncStore {
+  return {
+    get<TValue>(key: string, defaultValue?: TValue): TValue | undefined {
+      const value = requestSync(buildKeyCommand('kv.get', key)) as TValue | undefined;
+      return value === undefined ? defaultValue : value;
+    },
+    getEntry<TValue>(key: string): Entry<TValue> | undefined {
+      return requestSync(buildKeyCommand('kv.getEntry', key)) as Entry<TValue> | undefined;
+    },
+    set: (key: string, value: unknown, options?: SetOptions) => requestSync(buildSet(key, value, options, copyIn)) as number,
+    delete: (key: string) => requestSync(buildKeyCommand('kv.delete', key)) as boolean,
+    has: (key: string) => requestSync(buildKeyCommand('kv.has', key)) as boolean,
+    incr: (key: string, by = 1) => requestSync(buildIncr(key, by)) as number,
+  };
+}
+
+/**
+ * The `store.sync` of a place where blocking cannot be served: every method throws.
+ * @param error - builds the error to throw (it says what to use instead)
+ * @returns a `store.sync` whose methods throw `ERR_WOULD_DEADLOCK`
+ */
+export function refusingSyncStore(error: () => Error): SyncStore {
+  const refuse = (): never => {
+    throw error();
+  };
+  return { get: refuse, getEntry: refuse, set: refuse, delete: refuse, has: refuse, incr: refuse };
+}

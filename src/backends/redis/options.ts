@@ -1,0 +1,20 @@
+// The public options of the Redis backend, and the node-redis client type they name.
+import type { RedisClientOptions, RedisClientType } from 'redis';
+import type { Serializer } from './serializer.js';
+
+/** A node-redis client, whatever its modules, functions, scripts and RESP version. */
+export type Client = RedisClientType<any, any, any, any, any>;
+
+/** Options of {@link redisBackend}: node-redis's own (auth, TLS, socket…), plus kvbus's. */
+export interface RedisBackendOptions extends Omit<RedisClientOptions, 'modules' | 'functions' | 'scripts'> {
+  /** A node-redis client to use instead of creating one (kvbus connects it if needed, and never quits it). */
+  client?: Client;
+  /** How values and messages become bytes. @defaultValue `'v8'` (structured-clone fidelity) */
+  serializer?: 'v8' | 'json' | Serializer;
+  /**
+   * How long a command may wait, including while Redis is unreachable and the
+   * client reconnects; past it the command rejects with `ERR_BACKEND`.
+   * @defaultValue 5 000
+   */
+  commandTimeoutMs?: number;
+}

@@ -1,0 +1,179 @@
+import { describe, isKvbusError, KvbusError } from '../../errors.js';
+import type { Entry, Topic } from '../../types.js';
+import type { Backend, BackendContext, BackendSetOptions } from '../backend.js';
+import { Batcher } from './batcher.js';
+import { Connection } from './connection.js';
+import { Codec, Layout } from './layout.js';
+import type { RedisBackendOptions } from './options.js';
+import { resolveSerializer } from './serializer.js';
+import { Subscriptions } from './subscriptions.js';
+
+export type { RedisBackendOptions } from './options.js';
+
+/**
+ * Creates the Redis backend (node-redis): the store's state lives in Redis, so
+ * several processes on several machines share one keyspace and one bus.
+ *
+ * @param options - `url` or `client`, node-redis options (auth, TLS), `serializer`, `commandTimeoutMs`
+ * @returns a backend for one store
+ * @example
+ * import { createStore } from 'kvbus';
+ * import { redisBackend } from 'kvbus/redis';
+ * const store = createStore({ backend: redisBackend({ url: 'redis://localhost:6379' }), namespace: 'app' });
+ */
+export function redisBackend(options: RedisBackendOptions = {}): Backend {
+  if (options === null || typeof options !== 'object') {
+    throw new KvbusError('ERR_BAD_ARGUMENT', `Expected redisBackend options to be an object, got ${describe(options)}`);
+  }
+  const timeout = options.commandTimeoutMs ?? 5_000;
+  if (typeof timeout !== 'number' || !(timeout > 0)) {
+    throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`commandTimeoutMs\` to be a positive number, got ${describe(timeout)}`);
+  }
+  return new RedisBackend(options, new Codec(resolveSerializer(options.serializer)), timeout);
+}
+
+/** The Backend over Redis: the parts below, and the commands that are not gets and sets. */
+class RedisBackend implements Backend {
+  readonly kind = 'redis';
+  readonly sharesValues = false;
+  readonly isAsync = true;
+  readonly #codec: Codec;
+  /** The store's names in Redis, known once open. */
+  readonly #layout = new Layout();
+  readonly #connection: Connection;
+  readonly #batcher: Batcher;
+  readonly #subscriptions: Subscriptions;
+
+  constructor(options: RedisBackendOptions, codec: Codec, timeout: number) {
+    this.#codec = codec;
+    this.#connection = new Connection(options, timeout, this.#layout);
+    this.#batcher = new Batcher(this.#connection, this.#layout, codec);
+    this.#subscriptions = new Subscriptions(this.#connection, this.#layout, codec);
+  }
+
+  open(context: BackendContext): Promise<void> {
+    if (this.#connection.started)
+      throw new KvbusError('ERR_BAD_ARGUMENT', 'This redis backend already serves a store: call redisBackend() once per store');
+    this.#subscriptions.serve(context);
+    this.#layout.use(context.namespace);
+    return this.#connection.open();
+  }
+
+  get(key: string): Promise<Entry | undefined> {
+    return this.#batcher.get(key);
+  }
+
+  set(key: string, value: unknown, options: BackendSetOptions): Promise<number> {
+    return this.#batcher.set(key, value, options);
+  }
+
+  delete(key: string, ifRevision?: number): Promise<boolean> {
+    return this.#run(async () => {
+      const args = [ifRevision === undefined ? '' : String(ifRevision)];
+      return (
+        Number(
+          await this.#connection.script('DELETE', [this.#layout.data(key), this.#layout.rev, this.#layout.ttlMark(key)], args, key),
+        ) === 1
+      );
+    });
+  }
+
+  has(key: string): Promise<boolean> {
+    return this.#run(
+      async () =>
+        Number(await this.#connection.commands.sendCommand(['EXISTS', this.#layout.data(key)], this.#connection.commandOptions())) === 1,
+    );
+  }
+
+  keys(pattern: string | undefined): Promise<string[]> {
+    return this.#run(() => this.#scan(pattern));
+  }
+
+  entries(pattern: string | undefined): Promise<Array<[string, unknown]>> {
+    return this.#run(async () => {
+      const keys = await this.#scan(pattern);
+      const entries = await Promise.all(keys.map((key) => this.get(key).then((entry) => [key, entry] as const)));
+      return entries.flatMap(([key, entry]) => (entry ? [[key, entry.value] as [string, unknown]] : []));
+    });
+  }
+
+  clear(): Promise<void> {
+    return this.#run(async () => {
+      const layout = this.#layout;
+      this.#connection.saw(
+        Number(await this.#connection.script('CLEAR', [layout.rev], [layout.dataGlob('*'), layout.ttlMarkGlob('*'), layout.changes])),
+      );
+    });
+  }
+
+  incr(key: string, by: number): Promise<number> {
+    return this.#run(async () =>
+      Number(await this.#connection.script('INCR', [this.#layout.data(key), this.#layout.rev], [String(by)], key)),
+    );
+  }
+
+  apply(key: string, op: (old: unknown) => unknown): Promise<unknown> {
+    // Other processes write to the same Redis, so the actor alone cannot make this
+    // atomic: an optimistic loop inside the actor (the caller still waits once).
+    return this.#run(async () => {
+      for (;;) {
+        const entry = await this.get(key);
+        const next = op(entry?.value);
+        try {
+          if (next === undefined) {
+            if (entry) await this.delete(key, entry.revision);
+          } else {
+            await this.set(key, next, { ifRevision: entry?.revision ?? 0, keepTtl: true });
+          }
+          return next;
+        } catch (error) {
+          if (!isKvbusError(error) || error.code !== 'ERR_CONFLICT') throw error;
+        }
+      }
+    });
+  }
+
+  publish(channel: string, data: unknown): Promise<number> {
+    return this.#run(async () => {
+      const bytes = this.#codec.encodeMessage(data, channel);
+      return Number(
+        await this.#connection.commands.sendCommand(['PUBLISH', this.#layout.channel(channel), bytes], this.#connection.commandOptions()),
+      );
+    });
+  }
+
+  interest(topic: Topic, active: boolean): Promise<void> {
+    this.#batcher.flush(); // earlier gets and sets go first, as in #run
+    return this.#subscriptions.interest(topic, active);
+  }
+
+  size(): Promise<number> {
+    return this.#run(async () => (await this.#scan(undefined)).length);
+  }
+
+  close(): Promise<void> {
+    return this.#connection.close();
+  }
+
+  /** Runs after the connection is up, behind the gets and sets of the tick; turns every failure into a KvbusError. */
+  #run<TResult>(fn: () => Promise<TResult>): Promise<TResult> {
+    this.#batcher.flush(); // earlier gets and sets go first
+    return this.#connection.run(fn);
+  }
+
+  async #scan(pattern: string | undefined): Promise<string[]> {
+    const match = this.#layout.dataGlob(pattern ?? '*');
+    const skip = this.#layout.data('').length;
+    const found = new Set<string>(); // SCAN may return a key twice
+    let cursor = '0';
+    do {
+      const [next, keys] = (await this.#connection.commands.sendCommand(
+        ['SCAN', cursor, 'MATCH', match, 'COUNT', '1000'],
+        this.#connection.commandOptions(),
+      )) as [string, string[]];
+      cursor = String(next);
+      for (const key of keys) found.add(String(key).slice(skip));
+    } while (cursor !== '0');
+    return [...found];
+  }
+}

@@ -1,0 +1,115 @@
+// What this process listens to on Redis: channels, patterns, and the change
+// events (with expiry) that watched keys and `changes` globs share.
+import { KvbusError } from '../../errors.js';
+import type { Topic } from '../../types.js';
+import type { BackendContext } from '../backend.js';
+import type { Connection } from './connection.js';
+import type { Codec, Layout } from './layout.js';
+import { withTimeout } from './watchdog.js';
+
+/** Subscribes the backend's subscriber client to the topics this process has subscribers for. */
+export class Subscriptions {
+  readonly #connection: Connection;
+  readonly #layout: Layout;
+  readonly #codec: Codec;
+  #context!: BackendContext;
+  #watchers = 0;
+
+  constructor(connection: Connection, layout: Layout, codec: Codec) {
+    this.#connection = connection;
+    this.#layout = layout;
+    this.#codec = codec;
+  }
+
+  /** Where what is heard goes: set when the backend opens. */
+  serve(context: BackendContext): void {
+    this.#context = context;
+  }
+
+  /** Subscribes to `topic` (or unsubscribes), at most commandTimeoutMs for the caller. */
+  interest(topic: Topic, active: boolean): Promise<void> {
+    // node-redis waits for a reconnect before it (un)subscribes, and the actor waits
+    // for this: bound it like any command, and undo a subscription that timed out.
+    const timeout = this.#connection.timeout;
+    const change = this.#connection.run(() => this.#changeInterest(topic, active));
+    return withTimeout(change, timeout, () => {
+      if (active) void this.#changeInterest(topic, false).catch(() => {});
+      return new KvbusError(
+        'ERR_BACKEND',
+        `Redis did not confirm the ${active ? 'subscription' : 'unsubscription'} of ${topic.kind} ${JSON.stringify(topic.name)} within ${timeout} ms (commandTimeoutMs)`,
+      );
+    });
+  }
+
+  async #changeInterest(topic: Topic, active: boolean): Promise<void> {
+    const sub = this.#connection.subscriber;
+    switch (topic.kind) {
+      case 'channel': {
+        const channel = this.#layout.channel(topic.name);
+        if (active)
+          await sub.subscribe(
+            channel,
+            (message: Buffer) => this.#context.emitChannelMessage(topic.name, this.#codec.decodeMessage(message)),
+            true,
+          );
+        else await sub.unsubscribe(channel);
+        return;
+      }
+      case 'pattern': {
+        const pattern = this.#layout.channelGlob(topic.name);
+        const skip = this.#layout.channel('').length;
+        if (active) {
+          await sub.pSubscribe(
+            pattern,
+            (message: Buffer, channel: Buffer) => {
+              this.#context.emitPatternMessage(topic.name, channel.toString().slice(skip), this.#codec.decodeMessage(message));
+            },
+            true,
+          );
+        } else {
+          await sub.pUnsubscribe(pattern);
+        }
+        return;
+      }
+      default:
+        // Watched keys and `changes` globs share one Redis subscription to the change events.
+        this.#watchers += active ? 1 : -1;
+        if (active && this.#watchers === 1) await this.#watchChanges(true);
+        if (!active && this.#watchers === 0) await this.#watchChanges(false);
+    }
+  }
+
+  async #watchChanges(active: boolean): Promise<void> {
+    const sub = this.#connection.subscriber;
+    const expired = this.#connection.expiredChannel;
+    const changes = this.#layout.changes;
+    if (!active) {
+      await sub.unsubscribe(expired ? [changes, expired] : [changes]);
+      return;
+    }
+    await sub.subscribe(
+      changes,
+      (message: Buffer) => {
+        const change = this.#codec.parseChange(message);
+        if (!change) return;
+        this.#connection.saw(change.revision);
+        this.#context.emitChange(change);
+      },
+      true,
+    );
+    if (expired) {
+      const dataPrefix = this.#layout.data('');
+      await sub.subscribe(
+        expired,
+        (name: Buffer) => {
+          // Every process hears the expiry; the EXPIRED script lets exactly one announce it (see scripts.ts).
+          const redisKey = name.toString();
+          if (!redisKey.startsWith(dataPrefix)) return;
+          const key = redisKey.slice(dataPrefix.length);
+          this.#connection.script('EXPIRED', [redisKey, this.#layout.rev, this.#layout.ttlMark(key)], [changes, key]).catch(() => {});
+        },
+        true,
+      );
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import type { Backend } from '../backends/backend.js';
+import type { Topic } from '../types.js';
+import type { Connection } from './connection.js';
+
+/**
+ * What a command's `apply` sees of the actor: the backend, and the parts of
+ * the actor's own state that some commands change (subscriptions, operations).
+ */
+export interface ActorContext {
+  readonly backend: Backend;
+  /** Runs an operation registered with `defineOp` on a key, atomically. */
+  applyOp(key: string, name: string, arg: unknown): unknown;
+  /** Adds subscription `sid` of `conn`; a watch also gets the key's current value. */
+  subscribe(conn: Connection, sid: number, topic: Topic): unknown;
+  /** Removes subscription `sid` of `conn`; true when it existed. */
+  unsubscribe(conn: Connection, sid: number): unknown;
+  /** Drops every subscription of a client that went away. */
+  disconnect(conn: Connection): unknown;
+  /** The store's counters. */
+  stats(): unknown;
+  /** Expires what is due (a TTL timer fired). */
+  sweep(): unknown;
+}
+
+/**
+ * Everything kvbus knows about one command, in one place: its name, how it
+ * travels (wire code and fields), how it is checked, what the actor does with
+ * it and how the answer is shaped. The protocol, the actor and the clients all
+ * read this table; adding a command is adding one of these (plus, when it
+ * needs one, a backend method).
+ */
+export interface CommandSpec<TCommand extends { type: string } = { type: string }> {
+  /** The command's `type`: a dotted name, `'kv.get'`. */
+  readonly type: TCommand['type'];
+  /**
+   * Its wire code, stable within a protocol version; absent for commands the
+   * actor sends itself, which no client may send.
+   */
+  readonly code?: number;
+  /** The fields that always travel, in wire order. */
+  readonly fields: ReadonlyArray<Exclude<keyof TCommand, 'type'> & string>;
+  /** Optional fields: they travel together after `fields`, and only when one is set. */
+  readonly options?: ReadonlyArray<Exclude<keyof TCommand, 'type'> & string>;
+  /**
+   * Checks a command's fields, throwing a `KvbusError` that says what to fix.
+   * Clients run it in the caller's stack; the actor runs it again on commands
+   * that came over a wire, where anything may arrive.
+   */
+  validate(cmd: TCommand): void;
+  /** What the actor does: it may answer at once or with a promise (an I/O backend). */
+  apply(actor: ActorContext, cmd: TCommand, conn: Connection): unknown;
+  /** Makes the reply from what `apply` answered, when the two differ. */
+  answer?(result: never): unknown;
+  /**
+   * True when nothing may run until this command's answer is in: a
+   * subscription must be active before the same client's next command runs.
+   */
+  readonly barrier?: boolean;
+}
+
+/**
+ * Declares a command (an identity function that fixes its types).
+ * @param spec - the command's descriptor
+ * @returns the same descriptor
+ */
+export function defineCommand<TCommand extends { type: string }>(spec: CommandSpec<TCommand>): CommandSpec<TCommand> {
+  return spec;
+}
+
+/** The command type a descriptor describes. */
+export type CommandOf<TSpec> = TSpec extends CommandSpec<infer TCommand> ? TCommand : never;

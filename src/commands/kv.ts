@@ -1,0 +1,121 @@
+// The key-value commands.
+import type { Entry } from '../types.js';
+import { assertFinite, assertKey, assertName, assertPattern, assertSetOptions, assertValue } from '../validate.js';
+import { defineCommand } from './define.js';
+
+// Hoisted: a closure made per command costs more than the lookup it maps.
+const valueOf = (entry: Entry | undefined): unknown => entry?.value;
+const entryOf = (entry: Entry | undefined): Entry | undefined => entry && { value: entry.value, revision: entry.revision };
+const mapOf = (entries: Array<[string, unknown]>): Map<string, unknown> => new Map(entries);
+const checkKey = (cmd: { key: string }): void => assertKey(cmd.key);
+
+export const get = defineCommand<{ type: 'kv.get'; key: string }>({
+  type: 'kv.get',
+  code: 0,
+  fields: ['key'],
+  validate: checkKey,
+  apply: (actor, cmd) => actor.backend.get(cmd.key),
+  answer: valueOf,
+});
+
+export const getEntry = defineCommand<{ type: 'kv.getEntry'; key: string }>({
+  type: 'kv.getEntry',
+  code: 1,
+  fields: ['key'],
+  validate: checkKey,
+  apply: (actor, cmd) => actor.backend.get(cmd.key),
+  answer: entryOf,
+});
+
+export const has = defineCommand<{ type: 'kv.has'; key: string }>({
+  type: 'kv.has',
+  code: 2,
+  fields: ['key'],
+  validate: checkKey,
+  apply: (actor, cmd) => actor.backend.has(cmd.key),
+});
+
+export const set = defineCommand<{
+  type: 'kv.set';
+  key: string;
+  value: unknown;
+  ttlMs?: number;
+  ifRevision?: number;
+  /** Keep the key's TTL (`update`) instead of removing it as a plain `set` does. */
+  keepTtl?: boolean;
+}>({
+  type: 'kv.set',
+  code: 3,
+  fields: ['key', 'value'],
+  options: ['ttlMs', 'ifRevision', 'keepTtl'],
+  validate: (cmd) => {
+    assertKey(cmd.key);
+    assertValue(cmd.key, cmd.value);
+    assertSetOptions({ ttlMs: cmd.ttlMs, ifRevision: cmd.ifRevision });
+  },
+  apply: (actor, cmd) =>
+    actor.backend.set(cmd.key, cmd.value, { ttlMs: cmd.ttlMs, ifRevision: cmd.ifRevision, keepTtl: cmd.keepTtl === true }),
+});
+
+const del = defineCommand<{ type: 'kv.delete'; key: string; ifRevision?: number }>({
+  type: 'kv.delete',
+  code: 4,
+  fields: ['key'],
+  options: ['ifRevision'],
+  validate: (cmd) => {
+    assertKey(cmd.key);
+    assertSetOptions({ ifRevision: cmd.ifRevision });
+  },
+  apply: (actor, cmd) => actor.backend.delete(cmd.key, cmd.ifRevision),
+});
+export { del as delete };
+
+export const incr = defineCommand<{ type: 'kv.incr'; key: string; by: number }>({
+  type: 'kv.incr',
+  code: 5,
+  fields: ['key', 'by'],
+  validate: (cmd) => {
+    assertKey(cmd.key);
+    assertFinite('by', cmd.by);
+  },
+  apply: (actor, cmd) => actor.backend.incr(cmd.key, cmd.by),
+});
+
+export const apply = defineCommand<{ type: 'kv.apply'; key: string; op: string; arg?: unknown }>({
+  type: 'kv.apply',
+  code: 6,
+  fields: ['key', 'op'],
+  options: ['arg'],
+  validate: (cmd) => {
+    assertKey(cmd.key);
+    assertName('opName', cmd.op);
+  },
+  apply: (actor, cmd) => actor.applyOp(cmd.key, cmd.op, cmd.arg),
+});
+
+export const keys = defineCommand<{ type: 'kv.keys'; pattern?: string }>({
+  type: 'kv.keys',
+  code: 7,
+  fields: [],
+  options: ['pattern'],
+  validate: (cmd) => assertPattern(cmd.pattern),
+  apply: (actor, cmd) => actor.backend.keys(cmd.pattern),
+});
+
+export const getAll = defineCommand<{ type: 'kv.getAll'; pattern?: string }>({
+  type: 'kv.getAll',
+  code: 8,
+  fields: [],
+  options: ['pattern'],
+  validate: (cmd) => assertPattern(cmd.pattern),
+  apply: (actor, cmd) => actor.backend.entries(cmd.pattern),
+  answer: mapOf,
+});
+
+export const clear = defineCommand<{ type: 'kv.clear' }>({
+  type: 'kv.clear',
+  code: 9,
+  fields: [],
+  validate: () => {},
+  apply: (actor) => actor.backend.clear(),
+});

@@ -1,0 +1,30 @@
+// The store's own commands.
+import { defineCommand } from './define.js';
+
+const nothing = (): void => {};
+
+export const stats = defineCommand<{ type: 'sys.stats' }>({
+  type: 'sys.stats',
+  code: 13,
+  fields: [],
+  validate: nothing,
+  apply: (actor) => actor.stats(),
+});
+
+/** A client says goodbye (or went away): its subscriptions are dropped. */
+export const disconnect = defineCommand<{ type: 'sys.disconnect' }>({
+  type: 'sys.disconnect',
+  code: 14,
+  fields: [],
+  validate: nothing,
+  apply: (actor, _cmd, conn) => actor.disconnect(conn),
+  barrier: true,
+});
+
+/** A TTL timer fired: expire what is due. The actor sends it to itself; it has no wire code. */
+export const sweep = defineCommand<{ type: 'sys.sweep' }>({
+  type: 'sys.sweep',
+  fields: [],
+  validate: nothing,
+  apply: (actor) => actor.sweep(),
+});

@@ -1,0 +1,188 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { Connection } from '../../commands/connection.js';
+import type { ActorGate, Session } from '../../commands/gate.js';
+import type { SubEvent } from '../../commands/events.js';
+import { KvbusError } from '../../errors.js';
+import type { SubscriberBufferOptions } from '../../types.js';
+import type { MessageStream } from '../message-stream.js';
+import { pushEvent } from '../protocol/events.js';
+import { type ControlMessage, PROTOCOL, REQUEST_HEADER, REQUESTS, type WireReply } from '../protocol/framing.js';
+import { nextRequest, readRequest } from '../protocol/requests.js';
+import { encodeError } from '../protocol/wire-error.js';
+import { EventBuffer } from './event-buffer.js';
+import { Outbox } from './outbox.js';
+
+/** What a remote connection needs to know. */
+export interface RemoteConnectionOptions {
+  id: number;
+  kind: 'worker' | 'process';
+  buffer: SubscriberBufferOptions;
+  requestTimeoutMs: number;
+  /** For workers: where synchronous replies go, and the flag to wake the blocked thread with. */
+  sync?: { port: MessagePort; flag: Int32Array } | undefined;
+  /** Called once when the connection is gone (the other side closed, or the store did). */
+  onGone: () => void;
+}
+
+/**
+ * The store's side of one remote client. Replies and events produced in one
+ * tick leave as one message. Events are flow-controlled: at most `buffer.size`
+ * of them may be unacknowledged by the client plus waiting here; past that the
+ * overflow policy drops (or ends the subscription), so a slow reader never
+ * blocks a publisher and never grows the store's memory without bound.
+ */
+export class RemoteConnection implements Connection {
+  readonly id: number;
+  readonly kind: 'worker' | 'process';
+  readonly #session: Session;
+  readonly #stream: MessageStream;
+  readonly #options: RemoteConnectionOptions;
+  readonly #outbox: Outbox;
+  /** Events past the window, waiting here (where the overflow policy can still choose). */
+  readonly #events = new EventBuffer();
+  readonly #syncSeqs = new Set<number>();
+  /** Subscriptions ended by the 'error' policy, until the actor has removed them. */
+  readonly #ended = new Set<number>();
+  /**
+   * How many events may be posted and not yet acknowledged: half the buffer, so
+   * that the other half always waits here, where the overflow policy can still
+   * choose what to drop (what is posted cannot be recalled).
+   */
+  readonly #window: number;
+  #inflight = 0;
+  #gone = false;
+
+  /**
+   * @param gate - the actor
+   * @param stream - the channel to the client
+   * @param options - identity, buffer policy, sync channel
+   */
+  constructor(gate: ActorGate, stream: MessageStream, options: RemoteConnectionOptions) {
+    this.id = options.id;
+    this.kind = options.kind;
+    this.#stream = stream;
+    this.#options = options;
+    this.#window = Math.max(1, Math.floor(options.buffer.size / 2));
+    this.#outbox = new Outbox(
+      stream,
+      (out) => {
+        const room = this.#window - this.#inflight;
+        if (room > 0 && this.#events.length > 0) this.#inflight += this.#events.drainInto(out, room);
+      },
+      () => this.#session.dropped(), // a batch of events that could not be sent
+    );
+    this.#session = gate.open(this);
+    stream.onMessage((message) => this.#receive(message));
+    stream.onClose(() => this.disconnect());
+    this.#control({ p: PROTOCOL, welcome: { id: this.id, requestTimeoutMs: options.requestTimeoutMs, window: this.#window } });
+  }
+
+  reply(seq: number, ok: boolean, value: unknown): void {
+    if (this.#gone) return;
+    const sync = this.#options.sync;
+    if (sync && this.#syncSeqs.delete(seq)) return this.#replySync(sync, [seq, ok, ok ? value : encodeError(value)]);
+    this.#outbox.reply(seq, ok, value);
+  }
+
+  deliver(sid: number, event: SubEvent, channel: boolean): void {
+    if (this.#gone || (this.#ended.size > 0 && this.#ended.has(sid))) return;
+    if (this.#inflight + this.#events.length >= this.#options.buffer.size) {
+      const { size, overflow } = this.#options.buffer;
+      this.#session.dropped();
+      if (overflow === 'drop-newest') return;
+      if (overflow === 'error') return this.#endSubscription(sid, size);
+      // drop-oldest: the oldest that is still here (the window keeps half the buffer here)
+      if (!this.#events.shift()) return;
+    }
+    if (this.#inflight < this.#window && this.#events.length === 0) {
+      // Within the window, and nothing waits before it: encode it for the wire now.
+      pushEvent(this.#outbox.events, sid, event, channel);
+      this.#inflight++;
+    } else {
+      this.#events.push(sid, event, channel);
+    }
+    this.#outbox.schedule();
+  }
+
+  /** The store closed: tell the client, then let go of the channel. */
+  end(): void {
+    if (this.#gone) return;
+    this.#outbox.flush();
+    this.#control({ p: PROTOCOL, closed: true });
+    this.#release();
+    this.#stream.close();
+  }
+
+  /** The client is gone (exit, crash, detach): drop its subscriptions and pending work at once. */
+  disconnect(): void {
+    if (this.#gone) return;
+    this.#release();
+    this.#stream.close();
+    this.#session.close();
+  }
+
+  #release(): void {
+    this.#gone = true;
+    this.#outbox.close();
+    this.#options.onGone();
+  }
+
+  #receive(raw: unknown): void {
+    if (this.#gone) return;
+    if (!Array.isArray(raw) || raw[0] !== REQUESTS) {
+      if ((raw as ControlMessage | null)?.p === PROTOCOL && (raw as ControlMessage).bye) return this.disconnect();
+      // Nothing to answer: no sequence number to answer to.
+      return this.#session.malformed();
+    }
+    const ack = raw[1];
+    if (typeof ack === 'number' && ack > 0) {
+      this.#inflight = Math.max(0, this.#inflight - ack);
+      if (this.#events.length > 0) this.#outbox.schedule();
+    }
+    const sync = raw[2];
+    for (let at = REQUEST_HEADER; at < raw.length; ) {
+      const seq = raw[at];
+      const cmd = readRequest(raw, at);
+      if (typeof seq !== 'number' || !(seq > 0) || !Number.isInteger(seq) || !cmd) {
+        // The rest of the batch cannot be framed: answer this one if it can be, and stop.
+        this.#session.malformed();
+        if (typeof seq === 'number' && seq > 0 && Number.isInteger(seq)) {
+          this.reply(seq, false, new KvbusError('ERR_BAD_ARGUMENT', `Unknown opcode ${String(raw[at + 1])}: this client speaks another kvbus protocol`));
+        }
+        return;
+      }
+      at = nextRequest(raw, at);
+      if (seq === sync) this.#syncSeqs.add(seq);
+      // A command with fields of the wrong shape gets its error reply from the actor.
+      this.#session.send(seq, cmd);
+    }
+  }
+
+  #endSubscription(sid: number, size: number): void {
+    const error = new KvbusError(
+      'ERR_DISCONNECTED',
+      `This subscriber fell ${size} messages behind and was ended (subscriberBuffer.overflow: 'error'); consume faster or choose 'drop-oldest'`,
+    );
+    // The end travels behind the events already accepted, so they are delivered first.
+    this.#ended.add(sid);
+    this.#events.push(sid, { type: 'end', error: encodeError(error) }, false);
+    this.#outbox.schedule();
+    this.#session.send(0, { type: 'sub.remove', sid });
+  }
+
+  #control(message: ControlMessage): void {
+    this.#stream.post(message);
+  }
+
+  #replySync(sync: { port: MessagePort; flag: Int32Array }, reply: WireReply): void {
+    // Replies sent before this one must arrive first: flush them, then wake the blocked thread.
+    this.#outbox.flush();
+    try {
+      sync.port.postMessage(reply);
+    } catch (cause) {
+      sync.port.postMessage([reply[0], false, encodeError(new KvbusError('ERR_NOT_CLONEABLE', `The reply cannot be cloned (${(cause as Error).message})`))]);
+    }
+    Atomics.store(sync.flag, 0, 1);
+    Atomics.notify(sync.flag, 0);
+  }
+}
