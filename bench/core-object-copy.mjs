@@ -14,19 +14,19 @@ const VALUE = { id: 42, name: 'widget-42', active: true, tags: ['a', 'b', 'c'], 
 /** @returns {Promise<object[]>} the rows of this bench */
 export default async function run() {
   const store = createStore();
-  let sink;
+  let _sink;
   // One operation = one awaited set and one awaited get of the object.
   const viaStore = async (n) => {
     for (let i = 0; i < n; i++) {
       const key = KEYS[i % KEYS.length];
       await store.set(key, VALUE);
-      sink = await store.get(key);
+      _sink = await store.get(key);
     }
   };
   const viaClone = async (n) => {
     for (let i = 0; i < n; i++) {
-      sink = structuredClone(VALUE);
-      sink = structuredClone(VALUE);
+      _sink = structuredClone(VALUE);
+      _sink = structuredClone(VALUE);
     }
   };
 

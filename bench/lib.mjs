@@ -139,7 +139,13 @@ export function summarize(pairs) {
  */
 export function formatRate(perSecond, unit = 'ops') {
   const [value, prefix] =
-    perSecond >= 1e9 ? [perSecond / 1e9, 'G '] : perSecond >= 1e6 ? [perSecond / 1e6, 'M '] : perSecond >= 1e3 ? [perSecond / 1e3, 'k '] : [perSecond, ''];
+    perSecond >= 1e9
+      ? [perSecond / 1e9, 'G ']
+      : perSecond >= 1e6
+        ? [perSecond / 1e6, 'M ']
+        : perSecond >= 1e3
+          ? [perSecond / 1e3, 'k ']
+          : [perSecond, ''];
   return `${value.toPrecision(3)} ${prefix}${unit}/s`;
 }
 
@@ -152,6 +158,10 @@ export function formatRate(perSecond, unit = 'ops') {
  */
 export function table(header, rows, rightAligned = new Set()) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells) => cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells) =>
+    cells
+      .map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

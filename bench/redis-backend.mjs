@@ -39,7 +39,9 @@ const BURST = 256;
 export default async function run() {
   const binary = findRedisServer();
   if (!binary) {
-    const why = process.env.KVBUS_REDIS_SERVER ? `KVBUS_REDIS_SERVER=${process.env.KVBUS_REDIS_SERVER} is not an executable` : 'no redis-server on PATH';
+    const why = process.env.KVBUS_REDIS_SERVER
+      ? `KVBUS_REDIS_SERVER=${process.env.KVBUS_REDIS_SERVER} is not an executable`
+      : 'no redis-server on PATH';
     printNotes([`f–h. Redis benches SKIPPED: ${why} (apt-get install redis-server, or set KVBUS_REDIS_SERVER to the binary)`]);
     return [];
   }
@@ -175,7 +177,9 @@ async function measure(url) {
   });
   const pubsub = await compareReported({ kvbus: kvbusPublish, baseline: rawPublish });
 
-  printNotes([`g. kvbus get ${describeLatency(latency.kvbus)} · node-redis GET ${describeLatency(latency.baseline)} · ${p50Ratio(latency)} (target ≤ 1.20)`]);
+  printNotes([
+    `g. kvbus get ${describeLatency(latency.kvbus)} · node-redis GET ${describeLatency(latency.baseline)} · ${p50Ratio(latency)} (target ≤ 1.20)`,
+  ]);
 
   subscription.unsubscribe();
   await subscriber.close();
@@ -183,8 +187,20 @@ async function measure(url) {
   await store.close();
   return [
     { question: `f. redis: get/set, ${INFLIGHT} in flight (vs node-redis GET/SET)`, unit: 'ops', target: 0.8, ...mixed },
-    { question: 'g. redis: awaited get, 1/p50 (vs node-redis GET)', unit: 'calls', target: 1 / 1.2, pairs: latency.pairs, clock: latency.clock },
-    { question: 'h. redis: publish → subscriber (vs node-redis pub/sub)', unit: 'msgs', target: 0.8, pairs: pubsub.pairs, clock: pubsub.clock },
+    {
+      question: 'g. redis: awaited get, 1/p50 (vs node-redis GET)',
+      unit: 'calls',
+      target: 1 / 1.2,
+      pairs: latency.pairs,
+      clock: latency.clock,
+    },
+    {
+      question: 'h. redis: publish → subscriber (vs node-redis pub/sub)',
+      unit: 'msgs',
+      target: 0.8,
+      pairs: pubsub.pairs,
+      clock: pubsub.clock,
+    },
   ];
 }
 
@@ -195,7 +211,9 @@ async function startRedis(binary) {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'kvbus-bench-redis-'));
-    const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+      stdio: 'ignore',
+    });
     const kill = () => child.kill('SIGKILL');
     process.once('exit', kill); // never leave it behind, even if the bench crashes
     const exited = new Promise((resolve) => child.once('exit', resolve));

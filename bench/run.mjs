@@ -50,14 +50,18 @@ async function main(args) {
     if (args[i] === '--passes') passes = Number(args[++i]);
     else filters.push(args[i]);
   }
-  if (!Number.isInteger(passes) || passes < 1) return usage(`Expected \`--passes\` to be a positive integer, got ${args[args.indexOf('--passes') + 1]}`);
+  if (!Number.isInteger(passes) || passes < 1)
+    return usage(`Expected \`--passes\` to be a positive integer, got ${args[args.indexOf('--passes') + 1]}`);
   const selected = filters.length === 0 ? BENCHES : BENCHES.filter((name) => filters.some((f) => name.includes(f)));
   if (selected.length === 0) return usage(`No bench matches ${filters.map((f) => JSON.stringify(f)).join(', ')}`);
 
-  if (!existsSync(new URL('../dist/index.js', import.meta.url))) return usage('dist/index.js is missing: build first (npm run build), or run npm run bench, which does');
+  if (!existsSync(new URL('../dist/index.js', import.meta.url)))
+    return usage('dist/index.js is missing: build first (npm run build), or run npm run bench, which does');
 
   const cpus = os.cpus();
-  console.log(`kvbus benchmark — ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, Node ${process.version}, ${os.platform()} ${os.arch()}`);
+  console.log(
+    `kvbus benchmark — ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, Node ${process.version}, ${os.platform()} ${os.arch()}`,
+  );
   console.log(`${selected.length} bench(es) × ${passes} pass(es), one process each; rounds of kvbus and its baseline interleaved.\n`);
 
   const started = performance.now();

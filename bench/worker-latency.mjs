@@ -34,12 +34,16 @@ export default async function run() {
 
   const notes = [];
   const get = await compareReported({ kvbus: side('kvbusLatency'), baseline: side('rawLatency') });
-  notes.push(`a. kvbus get ${describeLatency(get.kvbus)} · raw ping-pong ${describeLatency(get.baseline)} · ${p50Ratio(get)} (target ≤ 1.25)`);
+  notes.push(
+    `a. kvbus get ${describeLatency(get.kvbus)} · raw ping-pong ${describeLatency(get.baseline)} · ${p50Ratio(get)} (target ≤ 1.25)`,
+  );
 
   // e. For context only: comlink's awaited call vs kvbus's awaited get, in the same rounds.
   if (await loadComlink()) {
     const vs = await compareReported({ kvbus: side('kvbusLatency'), baseline: side('comlinkLatency') });
-    notes.push(`e. (context, no target) kvbus get ${describeLatency(vs.kvbus)} · comlink call ${describeLatency(vs.baseline)} · kvbus ÷ comlink ${p50Ratio(vs)}`);
+    notes.push(
+      `e. (context, no target) kvbus get ${describeLatency(vs.kvbus)} · comlink call ${describeLatency(vs.baseline)} · kvbus ÷ comlink ${p50Ratio(vs)}`,
+    );
   } else {
     notes.push('e. (context) comlink is not installed, so its awaited call was not measured: npm i -D comlink@4');
   }
@@ -47,5 +51,13 @@ export default async function run() {
 
   await worker.close();
   await store.close();
-  return [{ question: 'a. worker: awaited get, 1/p50 (vs MessagePort ping-pong)', unit: 'calls', target: 0.8, pairs: get.pairs, clock: get.clock }];
+  return [
+    {
+      question: 'a. worker: awaited get, 1/p50 (vs MessagePort ping-pong)',
+      unit: 'calls',
+      target: 0.8,
+      pairs: get.pairs,
+      clock: get.clock,
+    },
+  ];
 }

@@ -32,9 +32,13 @@ export default async function run() {
       return result;
     });
   const sync = await compareReported({ kvbus: side('kvbusSyncLatency'), baseline: side('rawSyncLatency') });
-  printNotes([`c. kvbus sync.get ${describeLatency(sync.kvbus)} · raw Atomics.wait ${describeLatency(sync.baseline)} · ${p50Ratio(sync)} (target ≤ 1.25)`]);
+  printNotes([
+    `c. kvbus sync.get ${describeLatency(sync.kvbus)} · raw Atomics.wait ${describeLatency(sync.baseline)} · ${p50Ratio(sync)} (target ≤ 1.25)`,
+  ]);
 
   await worker.close();
   await store.close();
-  return [{ question: 'c. worker: sync.get, 1/p50 (vs raw Atomics.wait)', unit: 'calls', target: 0.8, pairs: sync.pairs, clock: sync.clock }];
+  return [
+    { question: 'c. worker: sync.get, 1/p50 (vs raw Atomics.wait)', unit: 'calls', target: 0.8, pairs: sync.pairs, clock: sync.clock },
+  ];
 }

@@ -34,7 +34,8 @@ export default async function run() {
   const loop = (op, count) => async (n) => {
     const share = Math.ceil(n / count);
     const sums = await Promise.all(workers.slice(0, count).map((w) => w.call(op, { n: share, inflight: INFLIGHT, keys: KEYS })));
-    for (const sum of sums) if (sum !== expectedSum(share)) throw new Error(`${op} read wrong values (sum ${sum}, expected ${expectedSum(share)})`);
+    for (const sum of sums)
+      if (sum !== expectedSum(share)) throw new Error(`${op} read wrong values (sum ${sum}, expected ${expectedSum(share)})`);
   };
 
   const one = await compare({ kvbus: loop('kvbusThroughput', 1), baseline: loop('rawThroughput', 1) });

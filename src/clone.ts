@@ -64,7 +64,7 @@ function copyPlain(value: object, budget: CopyBudget | undefined): unknown {
     const length = value.length;
     if (length > MAX_PLAIN_ENTRIES || Object.getPrototypeOf(value) !== Array.prototype) return NOT_PLAIN;
     const out: unknown[] = new Array(length);
-    if (budget) (budget.seen.push(value), budget.copies.push(out));
+    if (budget) budget.seen.push(value), budget.copies.push(out);
     for (let i = 0; i < length; i++) {
       if (!(i in value)) return NOT_PLAIN; // holes: let structuredClone keep them
       let item: unknown = value[i];
@@ -81,7 +81,7 @@ function copyPlain(value: object, budget: CopyBudget | undefined): unknown {
   const keys = Object.keys(value);
   if (keys.length > MAX_PLAIN_ENTRIES) return NOT_PLAIN;
   const out: Record<string, unknown> = {};
-  if (budget) (budget.seen.push(value), budget.copies.push(out));
+  if (budget) budget.seen.push(value), budget.copies.push(out);
   for (const key of keys) {
     let item = (value as Record<string, unknown>)[key];
     if (!isPrimitive(item)) {

@@ -1,19 +1,18 @@
 // The store
-export { createStore, type CreateStoreOptions } from './api/create-store.js';
+
+// Workers and child processes
+export { type CreatePoolOptions, createPool } from './api/create-pool.js';
+export { type CreateStoreOptions, createStore } from './api/create-store.js';
 export { getStore } from './api/get-store.js';
 export { MainStore } from './api/main-store.js';
-
+export type { Backend, BackendContext, BackendSetOptions, MaybePromise } from './backends/backend.js';
 // Backends
 export { memoryBackend } from './backends/memory/memory-backend.js';
-export type { Backend, BackendContext, BackendSetOptions, MaybePromise } from './backends/backend.js';
 export type { Clock } from './clock.js';
-
 // Errors
-export { KvbusError, isKvbusError, ERROR_CODES, type KvbusErrorCode } from './errors.js';
-
+export { ERROR_CODES, isKvbusError, KvbusError, type KvbusErrorCode } from './errors.js';
 // Glob matching (the same rules as Redis)
 export { globMatch } from './glob.js';
-
 // Types
 export type {
   ChangeEvent,
@@ -33,6 +32,3 @@ export type {
   TopicKind,
   UpdateOptions,
 } from './types.js';
-
-// Workers and child processes
-export { createPool, type CreatePoolOptions } from './api/create-pool.js';

@@ -116,7 +116,12 @@ export class PendingCalls {
     for (let index = this.#oldest; index < this.#resolves.length; index++) {
       const resolve = this.#resolves[index];
       if (resolve === undefined) continue;
-      this.#stragglers.set(index + this.#base, { resolve, reject: this.#rejects[index]!, type: this.#types[index]!, tick: this.#ticks[index]! });
+      this.#stragglers.set(index + this.#base, {
+        resolve,
+        reject: this.#rejects[index]!,
+        type: this.#types[index]!,
+        tick: this.#ticks[index]!,
+      });
     }
     this.#rebase(seq);
   }

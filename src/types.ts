@@ -98,6 +98,7 @@ export interface SubscriberBufferOptions {
 export type ReceiveHandler<TData = unknown> = (data: TData) => void | Promise<void>;
 
 /** An operation registered with {@link MainStore.defineOp}: the next value from the old one (`undefined` deletes). */
+// biome-ignore lint/suspicious/noExplicitAny: an op registered without types takes and returns anything, as `apply` callers expect
 export type StoreOp<TValue = any, TArg = any> = (old: TValue | undefined, arg: TArg) => TValue | undefined;
 
 /** The blocking API of {@link Store.sync}. */

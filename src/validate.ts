@@ -1,4 +1,4 @@
-import { KvbusError, describe } from './errors.js';
+import { describe, KvbusError } from './errors.js';
 
 // Shared by the client side (fail fast, in the caller's stack) and the actor (a
 // remote message may be anything): cheap typeof checks only.
@@ -58,4 +58,3 @@ export function assertValue(key: string, value: unknown): void {
     throw new KvbusError('ERR_BAD_ARGUMENT', `Cannot store \`undefined\` under key ${JSON.stringify(key)}: use delete() to remove a key`);
   }
 }
-

@@ -13,7 +13,12 @@ export const SHARED_PORT = 6379;
  */
 export function findRedisServer() {
   const override = process.env.KVBUS_REDIS_SERVER;
-  const candidates = override ? [override] : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'redis-server'));
+  const candidates = override
+    ? [override]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, 'redis-server'));
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);

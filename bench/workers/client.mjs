@@ -10,8 +10,8 @@
 // costs several times more, and a baseline should be the best plain code.
 // The main thread drives it over `control`: { id, op, …args } → { id, result } | { id, error }.
 
-import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { getStore } from '../../dist/index.js';
 
 const { control, rawPing, rawBatch, rawSync, rawSyncReply, rawSyncFlag, rawEvents, comlinkPort } = workerData;
@@ -140,7 +140,6 @@ const rawGet = (key) => {
   return new Promise((resolve) => rawPending.set(seq, resolve));
 };
 
-
 // --- c. blocking get ----------------------------------------------------------
 
 function kvbusSyncLatency({ n, key }) {
@@ -192,20 +191,19 @@ function counter() {
       state.waiter = undefined;
     }
   };
-  state.waitFor = (last) =>
-    state.lastSeen >= last ? state.count : new Promise((resolve) => (state.waiter = { last, resolve }));
+  state.waitFor = (last) => (state.lastSeen >= last ? state.count : new Promise((resolve) => (state.waiter = { last, resolve })));
   return state;
 }
 
 const kvbusEvents = counter();
 const rawEventCounter = counter();
-let kvbusSubscription;
+let _kvbusSubscription;
 rawEvents.on('message', (batch) => {
   for (let i = 0; i < batch.length; i += 2) if (batch[i] === 'ticks') rawEventCounter.receive(batch[i + 1]);
 });
 
 async function kvbusSubscribe({ channel }) {
-  kvbusSubscription ??= store.channel(channel).subscribe((data) => kvbusEvents.receive(data));
+  _kvbusSubscription ??= store.channel(channel).subscribe((data) => kvbusEvents.receive(data));
   // A command answered after the subscription was sent means the subscription is active.
   await store.stats();
   return true;

@@ -7,7 +7,7 @@
 // those reports instead of from the round's length.
 
 import { performance } from 'node:perf_hooks';
-import { DEFAULTS, compare, median } from '../lib.mjs';
+import { compare, DEFAULTS, median } from '../lib.mjs';
 
 /**
  * The p50 and p99 of some latencies (nearest rank).

@@ -112,7 +112,8 @@ export async function startWorker(store, map, options = {}) {
     call,
     events: events.port1,
     async close() {
-      for (const port of [control.port1, ping.port1, batch.port1, sync.port1, syncReply.port1, events.port1, comlinkChannel?.port1]) port?.close();
+      for (const port of [control.port1, ping.port1, batch.port1, sync.port1, syncReply.port1, events.port1, comlinkChannel?.port1])
+        port?.close();
       await worker.terminate();
     },
   };

@@ -1,8 +1,9 @@
 // The sub process (LiteyukiBot's bot process): works through a list of items,
 // reports up to the parent, obeys commands sent down. All its state lives in the
 // parent's store, so a restarted child picks up where a killed one stopped.
-import { getStore } from 'kvbus';
+
 import { setTimeout as sleep } from 'node:timers/promises';
+import { getStore } from 'kvbus';
 
 const TOTAL = Number(process.argv[2] ?? 20);
 const WORK_MS = 120;

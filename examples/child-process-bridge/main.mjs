@@ -21,9 +21,11 @@ const t0 = performance.now();
 const log = (...parts) => console.log(`t+${((performance.now() - t0) / 1000).toFixed(2)}s`.padEnd(8), ...parts);
 
 // Workers and children connecting to the store, and going away.
-store.peers().subscribe((peer) =>
-  log(`peers(): ${peer.type} ${peer.kind} #${peer.id}${peer.exitCode !== undefined ? ` (exit code ${peer.exitCode})` : ''}`),
-);
+store
+  .peers()
+  .subscribe((peer) =>
+    log(`peers(): ${peer.type} ${peer.kind} #${peer.id}${peer.exitCode !== undefined ? ` (exit code ${peer.exitCode})` : ''}`),
+  );
 
 const seen = { progress: [], pongs: 0, pingsUnheard: 0 };
 let child;
@@ -36,7 +38,8 @@ function start() {
   log(`forked child pid ${pid}`);
   child.once('exit', (code, signal) => {
     log(`child pid ${pid} exited: ${signal ? `killed by ${signal}` : `code ${code}`}`);
-    if (signal === 'SIGKILL') start(); // a supervisor's job: bring the bot back
+    if (signal === 'SIGKILL')
+      start(); // a supervisor's job: bring the bot back
     else finished(code);
   });
 }

@@ -9,8 +9,8 @@
 //   npm run demo            (builds, then runs this file; exits by itself in ~5 s)
 //   node examples/live-dashboard/main.mjs | cat    plain appended lines, as in a CI log
 
-import { auditTime, combineLatest, filter, map, merge, sampleTime, scan, share, startWith, take } from 'rxjs';
 import { getStore } from 'kvbus';
+import { auditTime, combineLatest, filter, map, merge, sampleTime, scan, share, startWith, take } from 'rxjs';
 
 const RESULT_TTL_MS = 2_000;
 const DEADLINE_MS = 12_000;
@@ -79,18 +79,22 @@ const results$ = store.changes('result:*').pipe(
 const log$ = merge(
   progress$.pipe(
     filter(({ data }) => data.state !== 'running' || data.pct === 0),
-    map(({ channel, data }) =>
-      `${channel.padEnd(26)} ${
-        data.state === 'running' ? 'started'
-        : data.state === 'done' ? `done in ${(data.ms / 1000).toFixed(2)}s`
-        : `FAILED at ${data.pct}%: ${data.error}`
-      }`,
+    map(
+      ({ channel, data }) =>
+        `${channel.padEnd(26)} ${
+          data.state === 'running'
+            ? 'started'
+            : data.state === 'done'
+              ? `done in ${(data.ms / 1000).toFixed(2)}s`
+              : `FAILED at ${data.pct}%: ${data.error}`
+        }`,
     ),
   ),
-  store.changes('result:*').pipe(
-    map((c) => `${c.key.padEnd(26)} ${c.type}${c.type === 'set' ? ` (ttl ${RESULT_TTL_MS / 1000}s)` : ''}`),
-  ),
-).pipe(map((line) => `${elapsed().padEnd(8)} ${line}`), share());
+  store.changes('result:*').pipe(map((c) => `${c.key.padEnd(26)} ${c.type}${c.type === 'set' ? ` (ttl ${RESULT_TTL_MS / 1000}s)` : ''}`)),
+).pipe(
+  map((line) => `${elapsed().padEnd(8)} ${line}`),
+  share(),
+);
 
 const recent$ = log$.pipe(
   scan((lines, line) => [...lines, line].slice(-7), []),
@@ -125,14 +129,14 @@ function stateText(job) {
 
 function frame({ jobs, counts, results, recent }) {
   const running = [...jobs.values()].filter((j) => j.state === 'running').length;
-  const lines = [
-    `kvbus live dashboard · in-memory store · ${elapsed()}`,
-    '',
-    ` ${'job'.padEnd(12)} ${'progress'.padEnd(BAR + 5)} state`,
-  ];
+  const lines = [`kvbus live dashboard · in-memory store · ${elapsed()}`, '', ` ${'job'.padEnd(12)} ${'progress'.padEnd(BAR + 5)} state`];
   for (const { id } of JOBS) {
     const job = jobs.get(id);
-    lines.push(job ? ` ${id.padEnd(12)} ${bar(job.pct)} ${String(job.pct).padStart(3)}%  ${stateText(job)}` : ` ${id.padEnd(12)} ${' '.repeat(BAR + 5)} waiting`);
+    lines.push(
+      job
+        ? ` ${id.padEnd(12)} ${bar(job.pct)} ${String(job.pct).padStart(3)}%  ${stateText(job)}`
+        : ` ${id.padEnd(12)} ${' '.repeat(BAR + 5)} waiting`,
+    );
   }
   lines.push(
     '',

@@ -7,8 +7,8 @@
 //
 //   npx tsup && node examples/pool-shared-state/main.mjs
 
-import { auditTime, combineLatest, map, scan, share, startWith } from 'rxjs';
 import { createPool, getStore } from 'kvbus';
+import { auditTime, combineLatest, map, scan, share, startWith } from 'rxjs';
 
 const CHUNK = 250_000;
 const PRIME_JOBS = [
@@ -70,7 +70,9 @@ const deadline = setTimeout(() => {
   process.exit(1);
 }, DEADLINE_MS);
 
-console.log(`${elapsed().padEnd(8)} ${PRIME_JOBS.length} prime jobs (chunks of ${CHUNK.toLocaleString('en')}) + 1 sync hash job on ${pool.options.maxThreads} threads`);
+console.log(
+  `${elapsed().padEnd(8)} ${PRIME_JOBS.length} prime jobs (chunks of ${CHUNK.toLocaleString('en')}) + 1 sync hash job on ${pool.options.maxThreads} threads`,
+);
 // All five at once: piscina runs two at a time, in an order of its choosing, and the
 // overlapping ranges meet in the cache whatever that order is.
 const [low, hash, ...rest] = await Promise.all([
@@ -93,26 +95,42 @@ const cacheKeys = await store.keys('cache:*');
 const hashResult = await store.get('result:hash');
 
 const requested = PRIME_JOBS.reduce((n, { from, to }) => n + Math.ceil((to - from) / CHUNK), 0);
-const distinct = new Set(PRIME_JOBS.flatMap(({ from, to }) => Array.from({ length: Math.ceil((to - from) / CHUNK) }, (_, i) => from + i * CHUNK))).size;
+const distinct = new Set(
+  PRIME_JOBS.flatMap(({ from, to }) => Array.from({ length: Math.ceil((to - from) / CHUNK) }, (_, i) => from + i * CHUNK)),
+).size;
 const expectedMessages = PRIME_JOBS.reduce((n, { from, to }) => n + Math.ceil((to - from) / CHUNK) + 1, 0);
 const byTask = Object.fromEntries(results.map((r) => [r.task, r]));
 
 console.log('');
 console.log(`Summary after ${elapsed().slice(2)}`);
-console.log(`  ${'job'.padEnd(6)} ${'primes'.padStart(8)} ${'computed'.padStart(9)} ${'cache hit'.padStart(10)} ${'waited'.padStart(7)} ${'ms'.padStart(6)}  thread`);
+console.log(
+  `  ${'job'.padEnd(6)} ${'primes'.padStart(8)} ${'computed'.padStart(9)} ${'cache hit'.padStart(10)} ${'waited'.padStart(7)} ${'ms'.padStart(6)}  thread`,
+);
 for (const r of results) {
-  console.log(`  ${r.task.padEnd(6)} ${r.primes.toLocaleString('en').padStart(8)} ${String(r.computed).padStart(9)} ${String(r.hit).padStart(10)} ${String(r.waited).padStart(7)} ${String(r.ms).padStart(6)}  ${r.threadId}`);
+  console.log(
+    `  ${r.task.padEnd(6)} ${r.primes.toLocaleString('en').padStart(8)} ${String(r.computed).padStart(9)} ${String(r.hit).padStart(10)} ${String(r.waited).padStart(7)} ${String(r.ms).padStart(6)}  ${r.threadId}`,
+  );
 }
-console.log(`  ${hash.task.padEnd(6)} ${hash.rounds.toLocaleString('en')} sha256 rounds via store.sync in ${hash.ms} ms on thread ${hash.threadId} → ${hash.digest.slice(0, 16)}…`);
+console.log(
+  `  ${hash.task.padEnd(6)} ${hash.rounds.toLocaleString('en')} sha256 rounds via store.sync in ${hash.ms} ms on thread ${hash.threadId} → ${hash.digest.slice(0, 16)}…`,
+);
 console.log(`  counters: ${[...counters].map(([k, v]) => `${k}=${v}`).join(', ')}`);
-console.log(`  cache: ${cacheKeys.length} entries (60 s TTL), ${cacheWrites} cache writes seen as changes; progress: ${received.messages} messages`);
+console.log(
+  `  cache: ${cacheKeys.length} entries (60 s TTL), ${cacheWrites} cache writes seen as changes; progress: ${received.messages} messages`,
+);
 console.log(`  store: ${stats.commands} commands, ${stats.clients} clients, ${stats.subscriptions} subscriptions`);
 
 const checks = [
   ['each distinct chunk computed exactly once', count('count:chunks:computed') === distinct && cacheWrites === distinct],
-  ['every requested chunk counted once', count('count:chunks:computed') + count('count:chunks:hit') + count('count:chunks:waited') === requested],
+  [
+    'every requested chunk counted once',
+    count('count:chunks:computed') + count('count:chunks:hit') + count('count:chunks:waited') === requested,
+  ],
   ['count:primes = sum of the jobs’ results', count('count:primes') === results.reduce((n, r) => n + r.primes, 0)],
-  ['low + high = all (π(4,000,000) = 283,146)', byTask.low.primes + byTask.high.primes === byTask.all.primes && byTask.all.primes === 283_146],
+  [
+    'low + high = all (π(4,000,000) = 283,146)',
+    byTask.low.primes + byTask.high.primes === byTask.all.primes && byTask.all.primes === 283_146,
+  ],
   ['count:hashes = rounds, result stored', count('count:hashes') === HASH_JOB.rounds && hashResult === hash.digest],
   ['progress complete and in order per job', received.messages === expectedMessages && received.outOfOrder === 0],
 ];

@@ -2,8 +2,8 @@
 // store in its arguments: getStore() here is a client of the main thread's store.
 import { createHash } from 'node:crypto';
 import { threadId } from 'node:worker_threads';
-import { firstValueFrom, filter, merge } from 'rxjs';
 import { getStore } from 'kvbus';
+import { filter, firstValueFrom, merge } from 'rxjs';
 
 const CACHE_TTL_MS = 60_000;
 const LOCK_TTL_MS = 10_000;

@@ -12,9 +12,9 @@ import { once } from 'node:events';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { auditTime } from 'rxjs';
 import { createStore } from 'kvbus';
 import { redisBackend } from 'kvbus/redis';
+import { auditTime } from 'rxjs';
 
 const NODES = ['alpha', 'beta'];
 const TASKS = 4; // per node, on 2 worker threads
@@ -48,7 +48,11 @@ function ping(port) {
 async function startRedis() {
   const port = await freePort();
   // No persistence: a throwaway server that leaves no file behind.
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir()], { stdio: 'ignore' });
+  const server = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir()],
+    { stdio: 'ignore' },
+  );
   const failed = once(server, 'error').then(([error]) => error);
   for (let i = 0; i < 100; i++) {
     const outcome = await Promise.race([failed, sleep(50).then(() => ping(port))]);
@@ -107,7 +111,10 @@ if (process.env.REDIS_URL) {
 
 const store = createStore({ backend: redisBackend({ url: redis.url }), namespace: 'example' });
 await store.clear(); // this namespace only: other apps on the same Redis are untouched
-const live = store.changes('counter:total').pipe(auditTime(200)).subscribe(({ value }) => log(`counter:total = ${value}`));
+const live = store
+  .changes('counter:total')
+  .pipe(auditTime(200))
+  .subscribe(({ value }) => log(`counter:total = ${value}`));
 
 const deadline = setTimeout(() => {
   console.error(`Did not finish within ${DEADLINE_MS / 1000}s`);
@@ -155,18 +162,40 @@ for (const node of NODES) {
     console.log(`  ${node}: no report`);
     continue;
   }
-  const changes = Object.entries(r.seen.changes).sort().map(([k, n]) => `${k} ${n}`).join(', ');
-  console.log(`  ${node} (pid ${r.pid}): ${TASKS} tasks in ${r.ms} ms on threads ${r.threads.join(', ')}; ${r.incrs} incrs, ${r.published} events published`);
+  const changes = Object.entries(r.seen.changes)
+    .sort()
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  console.log(
+    `  ${node} (pid ${r.pid}): ${TASKS} tasks in ${r.ms} ms on threads ${r.threads.join(', ')}; ${r.incrs} incrs, ${r.published} events published`,
+  );
   console.log(`    heard ${r.seen.events} events from the other node (${r.seen.outOfOrder} out of order)`);
   console.log(`    saw ${Object.values(r.seen.changes).reduce((a, b) => a + b, 0)} counter changes (${changes}), ${r.seen.gaps} gaps`);
 }
-console.log(`  counters in Redis: ${[...counters].sort().map(([k, v]) => `${k}=${v}`).join(', ')}`);
+console.log(
+  `  counters in Redis: ${[...counters]
+    .sort()
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ')}`,
+);
 
 const checks = [
   ['both nodes exited with code 0', codes.every((code) => code === 0) && reports.size === NODES.length],
-  [`counter:total = ${total}, each node's counter = ${perNode}`, counters.get('counter:total') === total && NODES.every((n) => counters.get(`counter:${n}`) === perNode)],
-  ['each node heard every event of the other, in order', [...reports.values()].every((r) => r.seen.events === TASKS * Math.floor(STEPS / EVERY) && r.seen.outOfOrder === 0)],
-  ['each node saw every counter change, with no gap', [...reports.values()].every((r) => r.seen.changes['counter:total'] === total && NODES.every((n) => r.seen.changes[`counter:${n}`] === perNode) && r.seen.gaps === 0)],
+  [
+    `counter:total = ${total}, each node's counter = ${perNode}`,
+    counters.get('counter:total') === total && NODES.every((n) => counters.get(`counter:${n}`) === perNode),
+  ],
+  [
+    'each node heard every event of the other, in order',
+    [...reports.values()].every((r) => r.seen.events === TASKS * Math.floor(STEPS / EVERY) && r.seen.outOfOrder === 0),
+  ],
+  [
+    'each node saw every counter change, with no gap',
+    [...reports.values()].every(
+      (r) =>
+        r.seen.changes['counter:total'] === total && NODES.every((n) => r.seen.changes[`counter:${n}`] === perNode) && r.seen.gaps === 0,
+    ),
+  ],
 ];
 for (const [what, ok] of checks) console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${what}`);
 

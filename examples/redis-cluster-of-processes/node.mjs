@@ -2,9 +2,10 @@
 // Redis (createStore + redisBackend, not store.fork), its own piscina pool. It
 // only meets the other node through Redis. It reports what it saw to main.mjs
 // over the IPC channel of plain child_process.fork.
-import { filter, firstValueFrom, take } from 'rxjs';
+
 import { createPool, createStore } from 'kvbus';
 import { redisBackend } from 'kvbus/redis';
+import { filter, firstValueFrom, take } from 'rxjs';
 
 const [url, me, other, tasks, steps, every] = process.argv.slice(2);
 const config = { tasks: Number(tasks), steps: Number(steps), every: Number(every) };
@@ -35,7 +36,12 @@ const subscriptions = [
   }),
 ];
 // The other node's goodbye: it sends it after every one of its writes and events.
-const otherBye = firstValueFrom(store.channel(`events:${other}`).pipe(filter((e) => e.type === 'bye'), take(1)));
+const otherBye = firstValueFrom(
+  store.channel(`events:${other}`).pipe(
+    filter((e) => e.type === 'bye'),
+    take(1),
+  ),
+);
 
 // A start line through Redis itself: each node counts itself in, then waits for both.
 // Our subscriptions above were commands issued before this incr, so they are live in

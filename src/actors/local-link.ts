@@ -1,7 +1,7 @@
 import { cloneValue, isPrimitive } from '../clone.js';
 import type { Connection } from '../commands/connection.js';
-import type { Session } from '../commands/gate.js';
 import type { SubEvent } from '../commands/events.js';
+import type { Session } from '../commands/gate.js';
 import type { Link, SubscriptionHandlers } from '../commands/link.js';
 import type { Command } from '../commands/table.js';
 import { KvbusError } from '../errors.js';
@@ -66,7 +66,10 @@ export class LocalLink implements Link, Connection {
     if (this.#actor.busy) {
       // The actor is inside a command (this is a subscriber callback): running this one
       // now would be re-entrant, and waiting for it would block the thread that must run it.
-      throw new KvbusError('ERR_WOULD_DEADLOCK', 'store.sync cannot run inside a subscriber callback of the main thread: use the async API (await store.get(...)) there');
+      throw new KvbusError(
+        'ERR_WOULD_DEADLOCK',
+        'store.sync cannot run inside a subscriber callback of the main thread: use the async API (await store.get(...)) there',
+      );
     }
     this.#dispatch(cmd);
     const value = this.#answer;

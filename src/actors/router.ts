@@ -1,6 +1,6 @@
 import type { SubEvent } from '../commands/events.js';
-import type { KeyChange, Topic } from '../types.js';
 import { compileGlob } from '../glob.js';
+import type { KeyChange, Topic } from '../types.js';
 
 /** Where the router delivers an event: one main-thread observer, or one remote client's subscription. */
 export interface Sink {
@@ -71,10 +71,13 @@ export class Router {
    */
   remove(topic: Topic, sink: Sink): boolean {
     const table =
-      topic.kind === 'channel' ? this.#channels
-      : topic.kind === 'key' ? this.#keys
-      : topic.kind === 'pattern' ? this.#patterns
-      : this.#changes;
+      topic.kind === 'channel'
+        ? this.#channels
+        : topic.kind === 'key'
+          ? this.#keys
+          : topic.kind === 'pattern'
+            ? this.#patterns
+            : this.#changes;
     const entry = table.get(topic.name);
     if (!entry) return false;
     const sinks = entry instanceof Set ? entry : entry.sinks;
@@ -96,7 +99,7 @@ export class Router {
     let count = this.#deliverExact(channel, event);
     if (this.#patterns.size === 0) return count;
     for (const bucket of this.#patterns.values()) {
-      if (bucket.match(channel)) for (const sink of bucket.sinks) (sink.deliver(event), count++);
+      if (bucket.match(channel)) for (const sink of bucket.sinks) sink.deliver(event), count++;
     }
     return count;
   }

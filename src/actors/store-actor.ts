@@ -2,8 +2,8 @@ import type { Backend, BackendContext, MaybePromise } from '../backends/backend.
 import type { Clock } from '../clock.js';
 import { cloneValue, isPrimitive } from '../clone.js';
 import type { Connection } from '../commands/connection.js';
-import type { ActorGate, Session } from '../commands/gate.js';
 import type { ActorContext } from '../commands/define.js';
+import type { ActorGate, Session } from '../commands/gate.js';
 import { type Command, type CommandType, SPEC_BY_TYPE, specOf } from '../commands/table.js';
 import { KvbusError } from '../errors.js';
 import type { KeyChange, StoreOp, StoreStats, Topic } from '../types.js';

@@ -1,5 +1,5 @@
 import type { Piscina } from 'piscina';
-import { KvbusError, describe } from '../errors.js';
+import { describe, KvbusError } from '../errors.js';
 import { type PiscinaOptions, servePool } from '../pool/serve-pool.js';
 import { hostOf } from '../pool/store-host.js';
 import { getStore } from './get-store.js';

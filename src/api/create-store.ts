@@ -3,7 +3,7 @@ import type { Backend } from '../backends/backend.js';
 import { memoryBackend } from '../backends/memory/memory-backend.js';
 import { type Clock, systemClock } from '../clock.js';
 import { NAMESPACE, REQUEST_TIMEOUT_MS, SUBSCRIBER_BUFFER_SIZE, SUBSCRIBER_OVERFLOW } from '../defaults.js';
-import { KvbusError, describe } from '../errors.js';
+import { describe, KvbusError } from '../errors.js';
 import type { OverflowPolicy, SubscriberBufferOptions } from '../types.js';
 import { MainStore } from './main-store.js';
 import { reportToConsole } from './store-client.js';
@@ -40,10 +40,19 @@ const OVERFLOW: readonly OverflowPolicy[] = ['drop-oldest', 'drop-newest', 'erro
  */
 export function createStore(options: CreateStoreOptions = {}): MainStore {
   if (!isMainThread) {
-    throw new KvbusError('ERR_BAD_ARGUMENT', 'createStore() runs in the main thread only; in a worker, call getStore() to reach the main thread\'s store');
+    throw new KvbusError(
+      'ERR_BAD_ARGUMENT',
+      "createStore() runs in the main thread only; in a worker, call getStore() to reach the main thread's store",
+    );
   }
   if (options === null || typeof options !== 'object') fail('options', 'an object', options);
-  const { namespace = NAMESPACE, copy = true, requestTimeoutMs = REQUEST_TIMEOUT_MS, clock = systemClock, onError = reportToConsole } = options;
+  const {
+    namespace = NAMESPACE,
+    copy = true,
+    requestTimeoutMs = REQUEST_TIMEOUT_MS,
+    clock = systemClock,
+    onError = reportToConsole,
+  } = options;
   if (typeof namespace !== 'string' || namespace.length === 0) fail('namespace', 'a non-empty string', namespace);
   if (typeof copy !== 'boolean') fail('copy', 'a boolean', copy);
   if (typeof requestTimeoutMs !== 'number' || !(requestTimeoutMs > 0)) fail('requestTimeoutMs', 'a positive number', requestTimeoutMs);

@@ -5,7 +5,7 @@ import { LocalLink } from '../actors/local-link.js';
 import { StoreActor } from '../actors/store-actor.js';
 import type { Backend } from '../backends/backend.js';
 import type { Clock } from '../clock.js';
-import { KvbusError, describe } from '../errors.js';
+import { describe, KvbusError } from '../errors.js';
 import { attach } from '../pool/attach.js';
 import { fork } from '../pool/fork.js';
 import { REACHABLE } from '../pool/marks.js';
@@ -99,6 +99,7 @@ export class MainStore extends StoreClient {
    * store.defineOp('push', (list = [], item) => [...list, item]);
    * await store.apply('log', 'push', 'started');
    */
+  // biome-ignore lint/suspicious/noExplicitAny: as StoreOp's defaults
   defineOp<TValue = any, TArg = any>(name: string, op: StoreOp<TValue, TArg>): this {
     assertName('name', name);
     if (typeof op !== 'function') throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`op\` to be a function, got ${describe(op)}`);

@@ -4,8 +4,8 @@ import * as bus from '../commands/bus.js';
 import type { SubEvent } from '../commands/events.js';
 import * as kv from '../commands/kv.js';
 import type { Link, SubscriptionHandlers } from '../commands/link.js';
-import type { Command, CommandOfType } from '../commands/table.js';
-import { KvbusError, describe, isKvbusError } from '../errors.js';
+import type { Command } from '../commands/table.js';
+import { describe, isKvbusError, KvbusError } from '../errors.js';
 import type {
   ChangeEvent,
   Entry,
@@ -100,7 +100,9 @@ export class StoreClient implements Store {
   }
 
   keys(pattern?: string): Promise<string[]> {
-    return this.#send(() => checked(kv.keys, pattern === undefined ? { type: 'kv.keys' } : { type: 'kv.keys', pattern })) as Promise<string[]>;
+    return this.#send(() => checked(kv.keys, pattern === undefined ? { type: 'kv.keys' } : { type: 'kv.keys', pattern })) as Promise<
+      string[]
+    >;
   }
 
   getAll<TValue = unknown>(pattern?: string): Promise<Map<string, TValue>> {
@@ -142,7 +144,11 @@ export class StoreClient implements Store {
       } catch (error) {
         if (!isKvbusError(error) || error.code !== 'ERR_CONFLICT') throw error;
         if (attempt >= retries) {
-          throw new KvbusError('ERR_CONFLICT', `update(${JSON.stringify(key)}) gave up after ${attempt + 1} conflicting attempts (retries: ${retries})`, { cause: error });
+          throw new KvbusError(
+            'ERR_CONFLICT',
+            `update(${JSON.stringify(key)}) gave up after ${attempt + 1} conflicting attempts (retries: ${retries})`,
+            { cause: error },
+          );
         }
       }
     }
@@ -191,17 +197,20 @@ export class StoreClient implements Store {
       // Revisions order what this observer has seen: on a backend whose change events
       // travel apart from its replies (Redis), a change may overtake the first snapshot.
       let seen = -1;
-      return this.#link.subscribe({ kind: 'key', name: key }, handlers(subscriber, (event: SubEvent) => {
-        if (event.type === 'message' || event.type === 'end' || event.revision <= seen) return;
-        seen = event.revision;
-        if (event.type === 'snapshot' || event.type === 'set') {
-          present = event.value !== undefined;
-          subscriber.next(event.value as TValue | undefined);
-        } else if (event.type !== 'clear' || present) {
-          present = false;
-          subscriber.next(undefined);
-        }
-      }));
+      return this.#link.subscribe(
+        { kind: 'key', name: key },
+        handlers(subscriber, (event: SubEvent) => {
+          if (event.type === 'message' || event.type === 'end' || event.revision <= seen) return;
+          seen = event.revision;
+          if (event.type === 'snapshot' || event.type === 'set') {
+            present = event.value !== undefined;
+            subscriber.next(event.value as TValue | undefined);
+          } else if (event.type !== 'clear' || present) {
+            present = false;
+            subscriber.next(undefined);
+          }
+        }),
+      );
     });
   }
 
@@ -236,7 +245,9 @@ export class StoreClient implements Store {
 
   peers(): Observable<PeerEvent> {
     if (this.#options.peers) return this.#options.peers();
-    return throwError(() => new KvbusError('ERR_BAD_ARGUMENT', 'peers() is only available on the store in the main thread, which sees every client'));
+    return throwError(
+      () => new KvbusError('ERR_BAD_ARGUMENT', 'peers() is only available on the store in the main thread, which sees every client'),
+    );
   }
 
   stats(): Promise<StoreStats> {
@@ -265,7 +276,10 @@ export class StoreClient implements Store {
   #observe<TOut>(topic: Topic, map: (event: SubEvent, next: (value: TOut) => void) => void): Observable<TOut> {
     return new Observable<TOut>((subscriber) => {
       const next = (value: TOut) => subscriber.next(value);
-      return this.#link.subscribe(topic, handlers(subscriber, (event) => map(event, next)));
+      return this.#link.subscribe(
+        topic,
+        handlers(subscriber, (event) => map(event, next)),
+      );
     });
   }
 }
@@ -276,9 +290,6 @@ function checked<TCommand extends { type: string }>(spec: { validate(cmd: TComma
   return cmd;
 }
 
-function handlers(
-  subscriber: { error(error: unknown): void; complete(): void },
-  next: (event: SubEvent) => void,
-): SubscriptionHandlers {
+function handlers(subscriber: { error(error: unknown): void; complete(): void }, next: (event: SubEvent) => void): SubscriptionHandlers {
   return { next, error: (error) => subscriber.error(error), complete: () => subscriber.complete() };
 }

@@ -1,5 +1,5 @@
 // The publish/subscribe commands.
-import { KvbusError, describe } from '../errors.js';
+import { describe, KvbusError } from '../errors.js';
 import type { TopicKind } from '../types.js';
 import { assertKey, assertName } from '../validate.js';
 import { defineCommand } from './define.js';
@@ -21,7 +21,10 @@ export const subscribe = defineCommand<{ type: 'sub.add'; sid: number; kind: Top
   validate: (cmd) => {
     assertSid(cmd.sid);
     if (!TOPIC_KINDS.has(cmd.kind)) {
-      throw new KvbusError('ERR_BAD_ARGUMENT', `Expected a topic kind ('channel', 'pattern', 'key' or 'changes'), got ${describe(cmd.kind)}`);
+      throw new KvbusError(
+        'ERR_BAD_ARGUMENT',
+        `Expected a topic kind ('channel', 'pattern', 'key' or 'changes'), got ${describe(cmd.kind)}`,
+      );
     }
     if (cmd.kind === 'key') assertKey(cmd.name);
     else assertName(cmd.kind === 'channel' ? 'channel' : 'pattern', cmd.name);

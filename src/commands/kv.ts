@@ -4,7 +4,7 @@ import { assertFinite, assertKey, assertName, assertPattern, assertSetOptions, a
 import { defineCommand } from './define.js';
 
 // Hoisted: a closure made per command costs more than the lookup it maps.
-const valueOf = (entry: Entry | undefined): unknown => entry?.value;
+const valueOfEntry = (entry: Entry | undefined): unknown => entry?.value;
 const entryOf = (entry: Entry | undefined): Entry | undefined => entry && { value: entry.value, revision: entry.revision };
 const mapOf = (entries: Array<[string, unknown]>): Map<string, unknown> => new Map(entries);
 const checkKey = (cmd: { key: string }): void => assertKey(cmd.key);
@@ -15,7 +15,7 @@ export const get = defineCommand<{ type: 'kv.get'; key: string }>({
   fields: ['key'],
   validate: checkKey,
   apply: (actor, cmd) => actor.backend.get(cmd.key),
-  answer: valueOf,
+  answer: valueOfEntry,
 });
 
 export const getEntry = defineCommand<{ type: 'kv.getEntry'; key: string }>({
@@ -68,6 +68,7 @@ const del = defineCommand<{ type: 'kv.delete'; key: string; ifRevision?: number 
   },
   apply: (actor, cmd) => actor.backend.delete(cmd.key, cmd.ifRevision),
 });
+
 export { del as delete };
 
 export const incr = defineCommand<{ type: 'kv.incr'; key: string; by: number }>({

@@ -1,4 +1,4 @@
-import { KvbusError, describe } from '../errors.js';
+import { describe, KvbusError } from '../errors.js';
 import * as bus from './bus.js';
 import type { CommandOf, CommandSpec } from './define.js';
 import * as kv from './kv.js';

@@ -1,10 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { type MessagePort, Worker } from 'node:worker_threads';
-import { KvbusError, describe } from '../errors.js';
-import type { PeerEvent } from '../types.js';
+import { describe, KvbusError } from '../errors.js';
 import { childStream, type MessageStream, portStream } from '../streams/message-stream.js';
 import { type HelloMessage, isHello, isProtocolMessage } from '../streams/protocol/framing.js';
 import { RemoteConnection } from '../streams/store-end/remote-connection.js';
+import type { PeerEvent } from '../types.js';
 import type { StoreHost } from './store-host.js';
 
 /**
@@ -74,7 +74,10 @@ function attachWorker(host: StoreHost, worker: Worker): () => void {
 
 function attachChild(host: StoreHost, child: ChildProcess): () => void {
   if (!child.connected) {
-    throw new KvbusError('ERR_BAD_ARGUMENT', 'This child process has no IPC channel: fork it (store.fork) or spawn it with stdio including "ipc"');
+    throw new KvbusError(
+      'ERR_BAD_ARGUMENT',
+      'This child process has no IPC channel: fork it (store.fork) or spawn it with stdio including "ipc"',
+    );
   }
   let connection: RemoteConnection | undefined;
   const stream = childStream(child);

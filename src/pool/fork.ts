@@ -1,6 +1,6 @@
-import { fork as forkChild, type ChildProcess, type ForkOptions } from 'node:child_process';
+import { type ChildProcess, type ForkOptions, fork as forkChild } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { KvbusError, describe } from '../errors.js';
+import { describe, KvbusError } from '../errors.js';
 import { attach } from './attach.js';
 import { PARENT_ENV } from './marks.js';
 import type { StoreHost } from './store-host.js';

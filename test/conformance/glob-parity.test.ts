@@ -3,13 +3,12 @@
 // `store.keys(pattern)` must list the same keys on both backends.
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { record, type Recorder } from '../helpers/wait.js';
-import type { PatternMessage } from '../../src/index.js';
-import { createStore, memoryBackend, type MainStore } from '../../src/index.js';
 import { globMatch } from '../../src/glob.js';
+import type { PatternMessage } from '../../src/index.js';
+import { createStore, type MainStore, memoryBackend } from '../../src/index.js';
 import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
 import { useRedisServer } from '../helpers/use-redis.js';
-
+import { type Recorder, record } from '../helpers/wait.js';
 
 // Every string of length 1..3 over a small alphabet that includes the glob syntax itself.
 const ALPHABET = ['a', 'b', 'z', '*', '?', '[', ']', '\\', '-', '^'];
@@ -25,10 +24,52 @@ function allStrings(alphabet: string[], maxLength: number): string[] {
 const SUBJECTS = [...new Set([...allStrings(ALPHABET, 3), 'abba', 'zzzz', 'aaaaaaaaaaaaaaaaaaab', 'ab]-', 'ba*a'])];
 
 const HAND_PICKED = [
-  '*', '?', '??', 'a*', '*a', '*a*', 'a?b', '[a-z]', '[a-z]*', '[^a]', '[^a]*', '[z-a]', '[z-a]?',
-  '\\*', '\\?', 'a\\*', '[\\]]', '[\\]a]*', '[', 'a[', '[a', '[^', '[a-', '[]', '[]]', '[]a]', '[!a]',
-  '\\', 'a\\', '\\\\', '[\\\\]', '[a-]', '[-a]', '[--^]', '[\\-]', '*[*]*', '[*?]', 'a**b', '**', '*?*',
-  '[^]]', '[^\\]]', '[a-z-]', '?[^-]*', '\\a', '[\\a]',
+  '*',
+  '?',
+  '??',
+  'a*',
+  '*a',
+  '*a*',
+  'a?b',
+  '[a-z]',
+  '[a-z]*',
+  '[^a]',
+  '[^a]*',
+  '[z-a]',
+  '[z-a]?',
+  '\\*',
+  '\\?',
+  'a\\*',
+  '[\\]]',
+  '[\\]a]*',
+  '[',
+  'a[',
+  '[a',
+  '[^',
+  '[a-',
+  '[]',
+  '[]]',
+  '[]a]',
+  '[!a]',
+  '\\',
+  'a\\',
+  '\\\\',
+  '[\\\\]',
+  '[a-]',
+  '[-a]',
+  '[--^]',
+  '[\\-]',
+  '*[*]*',
+  '[*?]',
+  'a**b',
+  '**',
+  '*?*',
+  '[^]]',
+  '[^\\]]',
+  '[a-z-]',
+  '?[^-]*',
+  '\\a',
+  '[\\a]',
 ];
 
 describeRedis('glob parity with Redis', () => {
@@ -59,7 +100,10 @@ describeRedis('glob parity with Redis', () => {
     const found = new Set<string>();
     let cursor = '0';
     do {
-      const [next, keys] = (await redisServer.raw.sendCommand(['SCAN', cursor, 'MATCH', prefix + pattern, 'COUNT', '5000'])) as [string, string[]];
+      const [next, keys] = (await redisServer.raw.sendCommand(['SCAN', cursor, 'MATCH', prefix + pattern, 'COUNT', '5000'])) as [
+        string,
+        string[],
+      ];
       cursor = String(next);
       for (const key of keys) found.add(String(key).slice(prefix.length));
     } while (cursor !== '0');
@@ -81,9 +125,12 @@ describeRedis('glob parity with Redis', () => {
   it('globMatch agrees with Redis on generated patterns over a small alphabet', async () => {
     const patternChar = fc.constantFrom('a', 'b', 'z', '*', '?', '[', ']', '\\', '-', '^');
     await fc.assert(
-      fc.asyncProperty(fc.array(patternChar, { minLength: 1, maxLength: 7 }).map((chars) => chars.join('')), async (pattern) => {
-        expect(memoryMatches(pattern), `pattern ${JSON.stringify(pattern)}`).toEqual(await redisMatches(pattern));
-      }),
+      fc.asyncProperty(
+        fc.array(patternChar, { minLength: 1, maxLength: 7 }).map((chars) => chars.join('')),
+        async (pattern) => {
+          expect(memoryMatches(pattern), `pattern ${JSON.stringify(pattern)}`).toEqual(await redisMatches(pattern));
+        },
+      ),
       { numRuns: 300, seed: 20_240_229 },
     );
   });
@@ -111,7 +158,11 @@ describeRedis('glob parity with Redis', () => {
     await Promise.all([memory.publish('end', 1), redis.publish('end', 1)]);
     await fromMemory.end.count(1);
     await fromRedis.end.count(1);
-    const heard = (recorder: Recorder<PatternMessage>) => recorder.values.map((m) => m.channel).filter((c) => c !== 'end').sort();
+    const heard = (recorder: Recorder<PatternMessage>) =>
+      recorder.values
+        .map((m) => m.channel)
+        .filter((c) => c !== 'end')
+        .sort();
     for (const [i, [pattern, recorder]] of fromMemory.recorders.entries()) {
       const expected = channels.filter((channel) => globMatch(pattern, channel)).sort();
       expect(heard(recorder), `memory, pattern ${JSON.stringify(pattern)}`).toEqual(expected);

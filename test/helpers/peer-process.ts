@@ -1,6 +1,6 @@
 // The test side of test/fixtures/redis-peer.mjs: a separate Node process with
 // its own store on the shared Redis, driven over its IPC channel.
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WAIT_MS, waitUntil } from './wait.js';
 
@@ -25,11 +25,15 @@ export class Peer {
   constructor(id: string, url: string, namespace: string, withPool: boolean) {
     this.id = id;
     const { KVBUS_PARENT: _parent, ...env } = process.env;
-    this.child = fork(fileURLToPath(new URL('../fixtures/redis-peer.mjs', import.meta.url)), [url, namespace, id, withPool ? 'pool' : 'plain'], {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'advanced',
-      env,
-    });
+    this.child = fork(
+      fileURLToPath(new URL('../fixtures/redis-peer.mjs', import.meta.url)),
+      [url, namespace, id, withPool ? 'pool' : 'plain'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        serialization: 'advanced',
+        env,
+      },
+    );
     this.child.stdout!.on('data', (chunk) => (this.#output = (this.#output + String(chunk)).slice(-4000)));
     this.child.stderr!.on('data', (chunk) => (this.#output = (this.#output + String(chunk)).slice(-4000)));
     this.child.on('error', () => {});

@@ -4,7 +4,7 @@
 // Skip or fail: without REDIS_URL and without `redis-server` on PATH, the Redis
 // suites are skipped with a printed reason, unless KVBUS_REQUIRE_REDIS=1 (set by
 // .ci/run), which makes them fail. KVBUS_REDIS_SERVER may name the binary.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -167,7 +167,20 @@ class PrivateRedis implements RedisServer {
   async start(): Promise<void> {
     if (this.#stopped) throw new Error('This Redis server was stopped for good (teardown)');
     if (this.#child) throw new Error(`Redis on port ${this.port} is already running`);
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', this.#dir];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--dir',
+      this.#dir,
+    ];
     const child = spawn(this.#binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout!.on('data', (chunk) => (output = (output + String(chunk)).slice(-4000)));
@@ -237,7 +250,9 @@ class ExternalRedis implements RedisServer {
 
   #unsupported(what: string): Promise<never> {
     return Promise.reject(
-      new Error(`Cannot ${what} the Redis at REDIS_URL (${this.url}): this test needs a private redis-server it can kill; unset REDIS_URL and put redis-server on PATH`),
+      new Error(
+        `Cannot ${what} the Redis at REDIS_URL (${this.url}): this test needs a private redis-server it can kill; unset REDIS_URL and put redis-server on PATH`,
+      ),
     );
   }
 
@@ -262,7 +277,10 @@ class ExternalRedis implements RedisServer {
       await client.connect();
       let cursor = '0';
       do {
-        const [next, keys] = (await client.sendCommand(['SCAN', cursor, 'MATCH', `kvt-*-${process.pid}-*`, 'COUNT', '1000'])) as [string, string[]];
+        const [next, keys] = (await client.sendCommand(['SCAN', cursor, 'MATCH', `kvt-*-${process.pid}-*`, 'COUNT', '1000'])) as [
+          string,
+          string[],
+        ];
         cursor = String(next);
         if (keys.length > 0) await client.sendCommand(['UNLINK', ...keys.map(String)]);
       } while (cursor !== '0');

@@ -5,9 +5,9 @@
 // its stores) runs before the server stops.
 import { afterAll, beforeAll } from 'vitest';
 import type { Backend } from '../../src/index.js';
-import { redisBackend, type RedisBackendOptions } from '../../src/redis.js';
+import { type RedisBackendOptions, redisBackend } from '../../src/redis.js';
 import { closeRaw, connectRaw, type RawClient } from './redis-client.js';
-import { startRedis, type RedisServer } from './redis-server.js';
+import { type RedisServer, startRedis } from './redis-server.js';
 
 export interface RedisFixture {
   /** The server (valid from beforeAll on). */

@@ -3,8 +3,8 @@
 // then every store is closed (together), then `afterClose` runs.
 import type { Observable } from 'rxjs';
 import { afterEach } from 'vitest';
-import { createStore, type CreateStoreOptions, type MainStore } from '../../src/index.js';
-import { record, type Recorder } from './wait.js';
+import { type CreateStoreOptions, createStore, type MainStore } from '../../src/index.js';
+import { type Recorder, record } from './wait.js';
 
 export interface StoreTeardown {
   /** Runs after the recorders are unsubscribed, before the stores are closed. */

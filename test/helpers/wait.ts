@@ -1,5 +1,5 @@
 // Bounded waits for the Redis and conformance suites: nothing here can hang a test.
-import { filter, firstValueFrom, throwError, timeout, type Observable, type Subscription } from 'rxjs';
+import { filter, firstValueFrom, type Observable, type Subscription, throwError, timeout } from 'rxjs';
 
 /** How long any single wait may take before it fails. */
 export const WAIT_MS = 5_000;

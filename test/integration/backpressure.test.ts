@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
 import { createPool, type OverflowPolicy } from 'kvbus';
-import { Resources, fixtureUrl, messageFrom, nextValue, waitForStats } from './helpers.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixtureUrl, messageFrom, nextValue, Resources, waitForStats } from './helpers.js';
 
 const SLOW = fixtureUrl('backpressure-worker.mjs');
 const TASKS = fixtureUrl('pool-tasks.mjs').href;

@@ -1,8 +1,8 @@
 import { fork } from 'node:child_process';
+import type { PeerEvent } from 'kvbus';
 import { filter, firstValueFrom, skip, take, timeout, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PeerEvent } from 'kvbus';
-import { Resources, WAIT_MS, childExit, fixturePath, messageFrom, nextValue, waitForStats } from './helpers.js';
+import { childExit, fixturePath, messageFrom, nextValue, Resources, WAIT_MS, waitForStats } from './helpers.js';
 
 const CHILD = fixturePath('child.mjs');
 
@@ -78,7 +78,10 @@ describe('store.fork', () => {
   it('fans a publish out to every child and every main-thread observer', async () => {
     const store = res.store();
     const up = store.channel<Up>('up');
-    const started = [nextValue(up, isStarted, 'the first child'), nextValue(up.pipe(filter(isStarted), skip(1)), () => true, 'the second child')];
+    const started = [
+      nextValue(up, isStarted, 'the first child'),
+      nextValue(up.pipe(filter(isStarted), skip(1)), () => true, 'the second child'),
+    ];
     const children = [res.child(store.fork(CHILD, ['bridge'])), res.child(store.fork(CHILD, ['bridge']))];
     await Promise.all(started);
     const mainSeen: unknown[] = [];
@@ -111,7 +114,11 @@ describe('store.fork', () => {
       const baseline = await store.stats();
       const exitEvent = nextValue(store.peers(), (e) => e.type === 'exit', 'the exit peer event');
       const child = res.child(store.fork(CHILD, [mode], { stdio: ['ignore', 'inherit', 'ignore', 'ipc'] }));
-      const { stats } = await messageFrom<{ stats: { clients: number; subscriptions: number } }>(child, (m) => m?.type === 'subscribed', 'the child to subscribe');
+      const { stats } = await messageFrom<{ stats: { clients: number; subscriptions: number } }>(
+        child,
+        (m) => m?.type === 'subscribed',
+        'the child to subscribe',
+      );
       expect(stats.clients).toBe(baseline.clients + 1);
       expect(stats.subscriptions).toBe(baseline.subscriptions + 4);
       expect(await childExit(child)).toEqual({ code: exitCode, signal: null });
@@ -131,10 +138,12 @@ describe('store.fork', () => {
 describe('store.attach(child)', () => {
   it('connects a child forked with plain child_process.fork (advanced serialization, KVBUS_PARENT=1)', async () => {
     const store = res.store();
-    const message = nextValue(store.channel<{ from: string; n: number; map: Map<string, number> }>('attached:up'), () => true, 'the child to publish');
-    const child = res.child(
-      fork(CHILD, ['attached'], { serialization: 'advanced', env: { ...process.env, KVBUS_PARENT: '1' } }),
+    const message = nextValue(
+      store.channel<{ from: string; n: number; map: Map<string, number> }>('attached:up'),
+      () => true,
+      'the child to publish',
     );
+    const child = res.child(fork(CHILD, ['attached'], { serialization: 'advanced', env: { ...process.env, KVBUS_PARENT: '1' } }));
     const detach = store.attach(child);
     expect(typeof detach).toBe('function');
     const got = await message;
@@ -162,7 +171,11 @@ describe('values across the process boundary', () => {
       big: 123n,
       nested: [new Map([['deep', true]])],
     });
-    const up = nextValue(store.channel<{ checks: Record<string, boolean>; echo: Record<string, unknown> }>('rich:up'), () => true, 'the child to report');
+    const up = nextValue(
+      store.channel<{ checks: Record<string, boolean>; echo: Record<string, unknown> }>('rich:up'),
+      () => true,
+      'the child to report',
+    );
     const child = res.child(store.fork(CHILD, ['rich']));
     const { checks, echo } = await up;
     expect(checks).toEqual({ map: true, date: true, bytes: true, set: true, bigint: true, nested: true });

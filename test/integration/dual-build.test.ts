@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { afterEach, describe, expect, it } from 'vitest';
 import * as esm from 'kvbus';
+import { afterEach, describe, expect, it } from 'vitest';
 
 // Both builds of kvbus can be loaded in one process (an ESM app with a CJS
 // dependency that also uses kvbus): they must share one default store.
@@ -23,8 +23,11 @@ describe('the ESM and CJS builds in one process', () => {
     expect(await fromCjs.get('shared')).toBe(1);
   });
 
-  it('recognise each other\'s errors by code', async () => {
-    const error = await cjs.getStore().get('').catch((e: unknown) => e);
+  it("recognise each other's errors by code", async () => {
+    const error = await cjs
+      .getStore()
+      .get('')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(cjs.KvbusError);
     expect(error).not.toBeInstanceOf(esm.KvbusError);
     expect(esm.isKvbusError(error)).toBe(true);

@@ -3,9 +3,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
-import { filter, firstValueFrom, throwError, timeout, type Observable } from 'rxjs';
+import { type CreateStoreOptions, createStore, type KvbusError, type MainStore, type StoreStats } from 'kvbus';
 import type { Piscina } from 'piscina';
-import { createStore, KvbusError, type CreateStoreOptions, type MainStore, type StoreStats } from 'kvbus';
+import { filter, firstValueFrom, type Observable, throwError, timeout } from 'rxjs';
 
 /** The URL of a file in test/fixtures (workers and pools take URLs). */
 export function fixtureUrl(name: string): URL {
@@ -34,7 +34,12 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, what: s
 }
 
 /** Polls `store.stats()` until `check` holds; the failure shows the last stats seen. */
-export async function waitForStats(store: MainStore, check: (stats: StoreStats) => boolean, what: string, ms = WAIT_MS): Promise<StoreStats> {
+export async function waitForStats(
+  store: MainStore,
+  check: (stats: StoreStats) => boolean,
+  what: string,
+  ms = WAIT_MS,
+): Promise<StoreStats> {
   let last: StoreStats | undefined;
   try {
     await waitUntil(async () => check((last = await store.stats())), what, ms);
@@ -61,7 +66,12 @@ export function nextValue<T>(source: Observable<T>, match: (value: T) => boolean
  * messages share a child's IPC channel and a worker's 'message' event, so
  * always match on the shape). Rejects if the sender exits first or after `ms`.
  */
-export function messageFrom<T = any>(sender: Worker | ChildProcess, match: (message: any) => boolean, what = 'a message', ms = WAIT_MS): Promise<T> {
+export function messageFrom<T = any>(
+  sender: Worker | ChildProcess,
+  match: (message: any) => boolean,
+  what = 'a message',
+  ms = WAIT_MS,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const emitter = sender as unknown as NodeJS.EventEmitter;
     const done = () => {
@@ -181,7 +191,12 @@ export class Resources {
   }
 }
 
-type WaitAsync = (array: Int32Array, index: number, value: number, timeoutMs?: number) => { async: boolean; value: Promise<string> | string };
+type WaitAsync = (
+  array: Int32Array,
+  index: number,
+  value: number,
+  timeoutMs?: number,
+) => { async: boolean; value: Promise<string> | string };
 
 /**
  * Waits, without blocking this thread, until another thread changes `flags[index]`

@@ -1,8 +1,8 @@
 import { fork } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
+import type { KvbusError, MainStore, PeerEvent, StoreStats } from 'kvbus';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KvbusError, type MainStore, type PeerEvent, type StoreStats } from 'kvbus';
-import { Resources, blockFor, fixturePath, fixtureUrl, messageFrom, nextValue, rejectionOf, waitForStats, workerExit } from './helpers.js';
+import { blockFor, fixturePath, fixtureUrl, messageFrom, nextValue, Resources, rejectionOf, waitForStats, workerExit } from './helpers.js';
 
 const LIFECYCLE = fixtureUrl('lifecycle-worker.mjs');
 

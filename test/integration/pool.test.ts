@@ -1,9 +1,9 @@
 import type { Worker } from 'node:worker_threads';
-import { Piscina } from 'piscina';
-import { filter, take, toArray, firstValueFrom, timeout } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
 import { createPool, type MainStore, type PeerEvent } from 'kvbus';
-import { Resources, WAIT_MS, fixtureUrl, nextValue, waitForStats, waitUntil } from './helpers.js';
+import { Piscina } from 'piscina';
+import { filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixtureUrl, nextValue, Resources, WAIT_MS, waitForStats, waitUntil } from './helpers.js';
 
 const TASKS = fixtureUrl('pool-tasks.mjs').href;
 const CJS_TASK = fixtureUrl('pool-task.cjs').href;
@@ -135,9 +135,12 @@ describe('createPool', () => {
 
   it('works with a CJS task file that does require("kvbus")', async () => {
     const { store, pool } = newPool({ filename: CJS_TASK, minThreads: 2 });
-    const results = (await Promise.all(
-      Array.from({ length: 4 }, (_, i) => pool.run({ key: 'cjs', times: 300 + i })),
-    )) as Array<{ last: number; error: unknown; sameClientFromEsm: boolean; syncValue: unknown }>;
+    const results = (await Promise.all(Array.from({ length: 4 }, (_, i) => pool.run({ key: 'cjs', times: 300 + i })))) as Array<{
+      last: number;
+      error: unknown;
+      sameClientFromEsm: boolean;
+      syncValue: unknown;
+    }>;
     expect(await store.get('cjs')).toBe(300 + 301 + 302 + 303);
     for (const r of results) {
       expect(r.error).toEqual({ instanceOfCjsClass: true, isKvbusError: true, code: 'ERR_TYPE' });
@@ -160,7 +163,10 @@ describe('createPool', () => {
   it('keeps working when the pool shrinks to zero threads and grows again', async () => {
     const { store, pool } = newPool({ minThreads: 0, maxThreads: 2, idleTimeout: 50 });
     const joins: PeerEvent[] = [];
-    store.peers().pipe(filter((e) => e.type === 'join')).subscribe((e) => joins.push(e));
+    store
+      .peers()
+      .pipe(filter((e) => e.type === 'join'))
+      .subscribe((e) => joins.push(e));
     await Promise.all(Array.from({ length: 4 }, () => pool.run({ key: 'elastic', times: 200 }, { name: 'incrLoop' })));
     expect(await store.get('elastic')).toBe(800);
     const firstJoins = joins.length;

@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
 import { createPool, KvbusError } from 'kvbus';
-import { Resources, blockFor, childExit, fixturePath, fixtureUrl, flagRaised, messageFrom } from './helpers.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { blockFor, childExit, fixturePath, fixtureUrl, flagRaised, messageFrom, Resources } from './helpers.js';
 
 const TASKS = fixtureUrl('pool-tasks.mjs').href;
 
@@ -85,11 +85,9 @@ describe('store.sync in a child process', () => {
   it('throws ERR_WOULD_DEADLOCK from every method, saying what to use instead', async () => {
     const store = res.store();
     const child = res.child(store.fork(fixturePath('child.mjs'), ['sync']));
-    const { results } = await messageFrom<{ results: Record<string, { isKvbusError?: boolean; code?: string; message?: string }> & { asyncIncr: number } }>(
-      child,
-      (m) => m?.type === 'sync-results',
-      'the sync results',
-    );
+    const { results } = await messageFrom<{
+      results: Record<string, { isKvbusError?: boolean; code?: string; message?: string }> & { asyncIncr: number };
+    }>(child, (m) => m?.type === 'sync-results', 'the sync results');
     for (const name of ['get', 'getEntry', 'set', 'delete', 'has', 'incr']) {
       expect(results[name], name).toMatchObject({ isKvbusError: true, code: 'ERR_WOULD_DEADLOCK' });
       expect(results[name]!.message, name).toMatch(/async|await/);

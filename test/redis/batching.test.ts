@@ -1,7 +1,7 @@
 // The Redis backend sends the gets and sets of one tick as one command (GET,
 // MGET or the BATCH script, at most 128 at a time): each must still behave as
 // if sent alone, in its order, and other commands must keep their order too.
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createStore } from '../../src/index.js';
 import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
 import { useRedisServer } from '../helpers/use-redis.js';
@@ -60,7 +60,11 @@ describeRedis('redis: gets and sets of one tick', () => {
     const started = Date.now();
     while (changes.length < 3 && Date.now() - started < 2_000) await new Promise((resolve) => setTimeout(resolve, 10));
     subscription.unsubscribe();
-    expect(changes).toEqual([['x', 1], ['y', 2], ['x', 3]]);
+    expect(changes).toEqual([
+      ['x', 1],
+      ['y', 2],
+      ['x', 3],
+    ]);
   });
 
   it('reject an unserializable value alone, naming its key', async () => {

@@ -3,7 +3,7 @@
 // every subscription go on, with no re-subscribing by hand), and connections
 // dropped while the server lives on (no acknowledged write is lost).
 import { expect, it } from 'vitest';
-import { createStore, KvbusError, type ChangeEvent, type MainStore } from '../../src/index.js';
+import { createStore, KvbusError, type MainStore } from '../../src/index.js';
 import { numSub } from '../helpers/redis-client.js';
 import { describeRestartable, uniqueNamespace } from '../helpers/redis-server.js';
 import { useRedisServer } from '../helpers/use-redis.js';
@@ -19,8 +19,7 @@ const RECOVER_WITHIN_MS = 10_000;
 describeRestartable('redis: connection faults', () => {
   const redis = useRedisServer();
   const { newStore, rec } = useStores(
-    (namespace = uniqueNamespace('fault')) =>
-      createStore({ backend: redis.backend({ commandTimeoutMs: COMMAND_TIMEOUT_MS }), namespace }),
+    (namespace = uniqueNamespace('fault')) => createStore({ backend: redis.backend({ commandTimeoutMs: COMMAND_TIMEOUT_MS }), namespace }),
     {
       // Closing waits on the connections: bring the server back first.
       beforeClose: async () => {
@@ -76,10 +75,19 @@ describeRestartable('redis: connection faults', () => {
     await publisher.publish('news', 'before');
     await channel.count(1);
     await redis.server.restart();
-    await eventually(async () => {
-      await publisher.publish('news', 'after');
-      await waitUntil(() => channel.values.includes('after') && pattern.values.some((m) => m.data === 'after'), 'messages after the restart', 200);
-    }, 'the channel and the pattern to receive after the restart', RECOVER_WITHIN_MS, 0);
+    await eventually(
+      async () => {
+        await publisher.publish('news', 'after');
+        await waitUntil(
+          () => channel.values.includes('after') && pattern.values.some((m) => m.data === 'after'),
+          'messages after the restart',
+          200,
+        );
+      },
+      'the channel and the pattern to receive after the restart',
+      RECOVER_WITHIN_MS,
+      0,
+    );
     expect(await numSub(redis.raw, `${subscriber.namespace}:c:news`)).toBe(1);
     // Still exactly one subscription per topic, so each message arrives once.
     const seen = channel.values.length;
@@ -93,10 +101,15 @@ describeRestartable('redis: connection faults', () => {
   async function writeUntilSeen<T>(write: (attempt: number) => Promise<T>, seen: () => boolean, what: string): Promise<T> {
     let attempt = 0;
     let result: T | undefined;
-    await eventually(async () => {
-      result = await write(attempt++);
-      await waitUntil(seen, what, 200);
-    }, what, RECOVER_WITHIN_MS, 0);
+    await eventually(
+      async () => {
+        result = await write(attempt++);
+        await waitUntil(seen, what, 200);
+      },
+      what,
+      RECOVER_WITHIN_MS,
+      0,
+    );
     return result!;
   }
 
@@ -129,7 +142,11 @@ describeRestartable('redis: connection faults', () => {
     await store.set('t1', 1, { ttlMs: 100 });
     await changes.some((e) => e.type === 'expire' && e.key === 't1', 'an expire event before the restart', 3_000);
     await redis.server.restart();
-    await writeUntilSeen((attempt) => store.set('sentinel', attempt), () => changes.values.some((e) => e.key === 'sentinel'), 'changes to work again after the restart');
+    await writeUntilSeen(
+      (attempt) => store.set('sentinel', attempt),
+      () => changes.values.some((e) => e.key === 'sentinel'),
+      'changes to work again after the restart',
+    );
     await store.set('t2', 2, { ttlMs: 100 });
     await waitUntil(async () => !(await store.has('t2')), 't2 to expire', 3_000);
     await changes.some((e) => e.type === 'expire' && e.key === 't2', 'an expire event after the restart', 3_000);
@@ -143,15 +160,23 @@ describeRestartable('redis: connection faults', () => {
     const late = rec(store.channel<string>('late'));
     await expectBackendErrorWithin(store.get('k'), FAIL_WITHIN_MS + COMMAND_TIMEOUT_MS, 'a get issued after the subscription');
     await redis.server.start();
-    await eventually(async () => {
-      await publisher.publish('late', 'hello');
-      await waitUntil(() => late.values.includes('hello') || late.error !== undefined, 'the late subscription', 200);
-    }, 'the late subscription to receive', RECOVER_WITHIN_MS, 0);
+    await eventually(
+      async () => {
+        await publisher.publish('late', 'hello');
+        await waitUntil(() => late.values.includes('hello') || late.error !== undefined, 'the late subscription', 200);
+      },
+      'the late subscription to receive',
+      RECOVER_WITHIN_MS,
+      0,
+    );
   });
 
   it('no acknowledged write is lost when connections drop (CLIENT KILL) and the server lives on; subscriptions come back', async () => {
     // CLIENT KILL TYPE normal drops every client of the server: never on one we do not own.
-    if (redis.server.external) throw new Error(`Refusing to CLIENT KILL the connections of the Redis at REDIS_URL (${redis.url}): this test needs a private redis-server`);
+    if (redis.server.external)
+      throw new Error(
+        `Refusing to CLIENT KILL the connections of the Redis at REDIS_URL (${redis.url}): this test needs a private redis-server`,
+      );
     const store = newStore();
     const publisher = newStore(store.namespace);
     const heard = rec(store.channel<string>('bus'));
@@ -168,7 +193,9 @@ describeRestartable('redis: connection faults', () => {
       }
     });
     await waitUntil(() => acked.size >= 50, 'some writes to be acknowledged');
-    const killed = Number(await redis.raw.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal'])) + Number(await redis.raw.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']));
+    const killed =
+      Number(await redis.raw.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal'])) +
+      Number(await redis.raw.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']));
     expect(killed).toBeGreaterThanOrEqual(2);
     await Promise.all(writes);
     expect(acked.size + failed).toBe(400);
@@ -178,10 +205,15 @@ describeRestartable('redis: connection faults', () => {
       const entry = await store.getEntry(key);
       expect(entry, key).toEqual({ value: Number(key.slice(1)), revision });
     }
-    await eventually(async () => {
-      await publisher.publish('bus', 'back');
-      await waitUntil(() => heard.values.includes('back'), 'the channel after CLIENT KILL', 200);
-    }, 'the subscription to receive after CLIENT KILL', RECOVER_WITHIN_MS, 0);
+    await eventually(
+      async () => {
+        await publisher.publish('bus', 'back');
+        await waitUntil(() => heard.values.includes('back'), 'the channel after CLIENT KILL', 200);
+      },
+      'the subscription to receive after CLIENT KILL',
+      RECOVER_WITHIN_MS,
+      0,
+    );
   });
 
   it('close() resolves within a bound while Redis is down, even with a subscription pending', async () => {

@@ -3,7 +3,7 @@ import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { createStore } from '../../src/index.js';
 import { redisBackend } from '../../src/redis.js';
-import { closeRaw, monitorWhile, monitoredCommand, rawStored, rawScan, type RawClient } from '../helpers/redis-client.js';
+import { closeRaw, monitoredCommand, monitorWhile, type RawClient, rawScan, rawStored } from '../helpers/redis-client.js';
 import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
 import { useRedisServer } from '../helpers/use-redis.js';
 import { useStores } from '../helpers/use-stores.js';
@@ -86,7 +86,10 @@ describeRedis('redis: key layout, SCAN, and the client option', () => {
       await client.connect();
       // Which connection ran what: CLIENT LIST shows each connection's last command.
       const id = String(await client.sendCommand(['CLIENT', 'ID']));
-      const connections = async () => String(await redis.raw.sendCommand(['CLIENT', 'LIST'])).trim().split('\n');
+      const connections = async () =>
+        String(await redis.raw.sendCommand(['CLIENT', 'LIST']))
+          .trim()
+          .split('\n');
       const before = (await connections()).length;
       const store = createStore({ backend: redisBackend({ client: client as never }), namespace: uniqueNamespace('own') });
       stores.push(store);

@@ -4,11 +4,11 @@
 // They increment one key concurrently, publish to each other, see each other's
 // key changes, and go on after redis-server is killed and restarted mid-run.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createStore, type ChangeEvent, type MainStore } from '../../src/index.js';
+import { type ChangeEvent, createStore, type MainStore } from '../../src/index.js';
 import { redisBackend } from '../../src/redis.js';
 import { Peer } from '../helpers/peer-process.js';
-import { cannotRestartRedis, describeRedis, startRedis, uniqueNamespace, type RedisServer } from '../helpers/redis-server.js';
-import { eventually, record, waitUntil, type Recorder } from '../helpers/wait.js';
+import { cannotRestartRedis, describeRedis, type RedisServer, startRedis, uniqueNamespace } from '../helpers/redis-server.js';
+import { eventually, type Recorder, record, waitUntil } from '../helpers/wait.js';
 
 const RECOVER_WITHIN_MS = 12_000;
 
@@ -52,7 +52,11 @@ describeRedis('redis: several processes as several machines', () => {
         for (let i = lane; i < times; i += 8) await store.incr('counter');
       }),
     );
-    const [, fromPlain, fromPool] = await Promise.all([mine, plain.request<number>('incr', { key: 'counter', times }), pooled.request<number>('incr', { key: 'counter', times })]);
+    const [, fromPlain, fromPool] = await Promise.all([
+      mine,
+      plain.request<number>('incr', { key: 'counter', times }),
+      pooled.request<number>('incr', { key: 'counter', times }),
+    ]);
     expect(fromPlain).toBe(times);
     expect(fromPool).toBe(times);
     expect(await pooled.request('poolThreads')).toBeGreaterThanOrEqual(1);
@@ -70,7 +74,8 @@ describeRedis('redis: several processes as several machines', () => {
     await heard.some((m) => m.from === 'A', 'A’s message');
     await heard.some((m) => m.from === 'B', 'B’s message');
     for (const peer of [plain, pooled]) {
-      for (const from of ['test', 'A', 'B']) await peer.event((e) => e.kind === 'message' && (e.data as { from: string }).from === from, `${from}'s message`);
+      for (const from of ['test', 'A', 'B'])
+        await peer.event((e) => e.kind === 'message' && (e.data as { from: string }).from === from, `${from}'s message`);
     }
     // Structured values cross processes through Redis intact.
     const fromA = plain.events.find((e) => e.kind === 'message' && (e.data as { from: string }).from === 'A')!;
@@ -95,66 +100,105 @@ describeRedis('redis: several processes as several machines', () => {
     }
   });
 
-  it.skipIf(cannotRestartRedis())('redis-server killed and restarted mid-run: the children keep running, go on writing, and their subscriptions receive again', async () => {
-    const heard = rec(store.channel<{ from: string; n: number }>('bus'));
-    await store.stats();
-    await Promise.all([plain.request('subscribe', { channel: 'bus' }), pooled.request('subscribe', { channel: 'bus' })]);
-    await Promise.all([plain.request('changes', { glob: 'after:*' }), pooled.request('changes', { glob: 'after:*' })]);
-    await Promise.all([plain.request('startTicker', { key: 'tick:A', everyMs: 50 }), pooled.request('startTicker', { key: 'tick:B', everyMs: 50 })]);
-    await waitUntil(async () => ((await store.get<number>('tick:A')) ?? 0) >= 3 && ((await store.get<number>('tick:B')) ?? 0) >= 3, 'both tickers to run');
-
-    await store.set('before-restart', 'lost');
-    await server.kill();
-    // Writes fail while Redis is down (each within the children's 1 s bound)...
-    await waitUntil(async () => (await plain.request<{ failed: number }>('tickStats')).failed > 0, 'A to notice the outage');
-    const atRestart = await Promise.all([plain.request<{ ok: number }>('tickStats'), pooled.request<{ ok: number }>('tickStats')]);
-    await server.start();
-
-    // ...and go on after the restart, in processes that never stopped.
-    expect(plain.child.exitCode).toBeNull();
-    expect(pooled.child.exitCode).toBeNull();
-    await waitUntil(
-      async () => {
-        const [a, b] = await Promise.all([plain.request<{ ok: number }>('tickStats'), pooled.request<{ ok: number }>('tickStats')]);
-        return a.ok > atRestart[0]!.ok + 3 && b.ok > atRestart[1]!.ok + 3;
-      },
-      'both children to write again after the restart',
-      RECOVER_WITHIN_MS,
-    );
-    // The restart lost the data (no persistence); the counters start again and grow.
-    expect(await eventually(() => store.get('before-restart'), 'a read after the restart', RECOVER_WITHIN_MS)).toBeUndefined();
-    expect(await store.get<number>('tick:A')).toBeGreaterThan(0);
-
-    // Their channel subscriptions receive again (pub/sub drops what is sent while a subscriber reconnects: retry).
-    let n = 0;
-    await eventually(async () => {
-      await store.publish('bus', { from: 'test', n: ++n });
+  it.skipIf(cannotRestartRedis())(
+    'redis-server killed and restarted mid-run: the children keep running, go on writing, and their subscriptions receive again',
+    async () => {
+      const heard = rec(store.channel<{ from: string; n: number }>('bus'));
+      await store.stats();
+      await Promise.all([plain.request('subscribe', { channel: 'bus' }), pooled.request('subscribe', { channel: 'bus' })]);
+      await Promise.all([plain.request('changes', { glob: 'after:*' }), pooled.request('changes', { glob: 'after:*' })]);
+      await Promise.all([
+        plain.request('startTicker', { key: 'tick:A', everyMs: 50 }),
+        pooled.request('startTicker', { key: 'tick:B', everyMs: 50 }),
+      ]);
       await waitUntil(
-        () => [plain, pooled].every((peer) => peer.events.some((e) => e.kind === 'message' && e.channel === 'bus' && (e.data as { from: string }).from === 'test')),
-        'both children to hear the bus',
-        300,
+        async () => ((await store.get<number>('tick:A')) ?? 0) >= 3 && ((await store.get<number>('tick:B')) ?? 0) >= 3,
+        'both tickers to run',
       );
-    }, 'both children to receive on the bus after the restart', RECOVER_WITHIN_MS, 0);
 
-    // And the test process hears them.
-    await eventually(async () => {
-      await Promise.all([plain.request('publish', { channel: 'bus', data: { from: 'A', n: 0 } }), pooled.request('publish', { channel: 'bus', data: { from: 'B', n: 0 } })]);
-      await waitUntil(() => heard.values.some((m) => m.from === 'A') && heard.values.some((m) => m.from === 'B'), 'the test process to hear A and B', 300);
-    }, 'the test process to hear the children after the restart', RECOVER_WITHIN_MS, 0);
+      await store.set('before-restart', 'lost');
+      await server.kill();
+      // Writes fail while Redis is down (each within the children's 1 s bound)...
+      await waitUntil(async () => (await plain.request<{ failed: number }>('tickStats')).failed > 0, 'A to notice the outage');
+      const atRestart = await Promise.all([plain.request<{ ok: number }>('tickStats'), pooled.request<{ ok: number }>('tickStats')]);
+      await server.start();
 
-    // Their changes() subscriptions see writes made after the restart.
-    await eventually(async () => {
-      await store.set(`after:${++n}`, n);
+      // ...and go on after the restart, in processes that never stopped.
+      expect(plain.child.exitCode).toBeNull();
+      expect(pooled.child.exitCode).toBeNull();
       await waitUntil(
-        () => [plain, pooled].every((peer) => peer.events.some((e) => e.kind === 'change' && e.event?.key.startsWith('after:') === true)),
-        'both children to see a change',
-        300,
+        async () => {
+          const [a, b] = await Promise.all([plain.request<{ ok: number }>('tickStats'), pooled.request<{ ok: number }>('tickStats')]);
+          return a.ok > atRestart[0]!.ok + 3 && b.ok > atRestart[1]!.ok + 3;
+        },
+        'both children to write again after the restart',
+        RECOVER_WITHIN_MS,
       );
-    }, 'both children to see changes after the restart', RECOVER_WITHIN_MS, 0);
+      // The restart lost the data (no persistence); the counters start again and grow.
+      expect(await eventually(() => store.get('before-restart'), 'a read after the restart', RECOVER_WITHIN_MS)).toBeUndefined();
+      expect(await store.get<number>('tick:A')).toBeGreaterThan(0);
 
-    // Still three exact incrementers.
-    await store.delete('counter2');
-    await Promise.all([store.incr('counter2', 10), plain.request('incr', { key: 'counter2', times: 20 }), pooled.request('incr', { key: 'counter2', times: 20 })]);
-    expect(await store.get('counter2')).toBe(50);
-  });
+      // Their channel subscriptions receive again (pub/sub drops what is sent while a subscriber reconnects: retry).
+      let n = 0;
+      await eventually(
+        async () => {
+          await store.publish('bus', { from: 'test', n: ++n });
+          await waitUntil(
+            () =>
+              [plain, pooled].every((peer) =>
+                peer.events.some((e) => e.kind === 'message' && e.channel === 'bus' && (e.data as { from: string }).from === 'test'),
+              ),
+            'both children to hear the bus',
+            300,
+          );
+        },
+        'both children to receive on the bus after the restart',
+        RECOVER_WITHIN_MS,
+        0,
+      );
+
+      // And the test process hears them.
+      await eventually(
+        async () => {
+          await Promise.all([
+            plain.request('publish', { channel: 'bus', data: { from: 'A', n: 0 } }),
+            pooled.request('publish', { channel: 'bus', data: { from: 'B', n: 0 } }),
+          ]);
+          await waitUntil(
+            () => heard.values.some((m) => m.from === 'A') && heard.values.some((m) => m.from === 'B'),
+            'the test process to hear A and B',
+            300,
+          );
+        },
+        'the test process to hear the children after the restart',
+        RECOVER_WITHIN_MS,
+        0,
+      );
+
+      // Their changes() subscriptions see writes made after the restart.
+      await eventually(
+        async () => {
+          await store.set(`after:${++n}`, n);
+          await waitUntil(
+            () =>
+              [plain, pooled].every((peer) => peer.events.some((e) => e.kind === 'change' && e.event?.key.startsWith('after:') === true)),
+            'both children to see a change',
+            300,
+          );
+        },
+        'both children to see changes after the restart',
+        RECOVER_WITHIN_MS,
+        0,
+      );
+
+      // Still three exact incrementers.
+      await store.delete('counter2');
+      await Promise.all([
+        store.incr('counter2', 10),
+        plain.request('incr', { key: 'counter2', times: 20 }),
+        pooled.request('incr', { key: 'counter2', times: 20 }),
+      ]);
+      expect(await store.get('counter2')).toBe(50);
+    },
+  );
 });

@@ -63,7 +63,13 @@ describeRedis('redis: pub/sub', () => {
   it('watch and changes share one subscription to the change events, released with the last', async () => {
     const store = newStore();
     const channel = `${store.namespace}:changes`;
-    const watchers = [rec(store.watch('a')), rec(store.watch('a')), rec(store.watch('b')), rec(store.changes('*')), rec(store.changes('x:*'))];
+    const watchers = [
+      rec(store.watch('a')),
+      rec(store.watch('a')),
+      rec(store.watch('b')),
+      rec(store.changes('*')),
+      rec(store.changes('x:*')),
+    ];
     await store.stats();
     expect(await numSub(redis.raw, channel)).toBe(1);
     for (const watcher of watchers.slice(0, 4)) watcher.unsubscribe();

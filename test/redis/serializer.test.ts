@@ -2,7 +2,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { describe, expect, it, vi } from 'vitest';
 import { createStore, KvbusError } from '../../src/index.js';
-import { redisBackend, type RedisBackendOptions } from '../../src/redis.js';
+import { type RedisBackendOptions, redisBackend } from '../../src/redis.js';
 import { rawStored } from '../helpers/redis-client.js';
 import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
 import { useRedisServer } from '../helpers/use-redis.js';
@@ -11,8 +11,8 @@ import { record, rejectionOf } from '../helpers/wait.js';
 
 describeRedis('redis: serializer option', () => {
   const redis = useRedisServer();
-  const { newStore } = useStores(
-    (options: Omit<RedisBackendOptions, 'url'> = {}, namespace = uniqueNamespace('ser')) => createStore({ backend: redis.backend(options), namespace }),
+  const { newStore } = useStores((options: Omit<RedisBackendOptions, 'url'> = {}, namespace = uniqueNamespace('ser')) =>
+    createStore({ backend: redis.backend(options), namespace }),
   );
 
   describe("'v8' (the default)", () => {

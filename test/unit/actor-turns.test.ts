@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createStore, memoryBackend, type Backend, type BackendContext } from '../../src/index.js';
+import { type Backend, type BackendContext, createStore, memoryBackend } from '../../src/index.js';
 
 /** The memory backend, with a handle on the context the actor gave it. */
 function capturingBackend(): { backend: Backend; context: () => BackendContext } {
@@ -51,7 +51,10 @@ describe('actor turns', () => {
     context().emitPatternMessage('other*', 'abc', 2); // no such pattern: nothing
     expect(seen).toEqual([['abc', 1]]);
     expect(await store.publish('ab', 3)).toBe(1);
-    expect(seen).toEqual([['abc', 1], ['ab', 3]]);
+    expect(seen).toEqual([
+      ['abc', 1],
+      ['ab', 3],
+    ]);
     await store.close();
   });
 });

@@ -49,9 +49,20 @@ describe('cloneValue', () => {
     class Point {
       constructor(readonly x: number) {}
     }
-    const sparse = [1, , 3]; // eslint-disable-line no-sparse-arrays
+    // biome-ignore lint/suspicious/noSparseArray: a hole is what this test copies
+    const sparse = [1, , 3];
     const tagged = Object.assign([1, 2], { extra: true });
-    const values: unknown[] = [new Date(0), new Map([[1, { a: 1 }]]), new Set([1]), new Uint8Array([1, 2]), new Point(1), sparse, tagged, Array.from({ length: 100 }, (_, i) => ({ i })), Object.create(null)];
+    const values: unknown[] = [
+      new Date(0),
+      new Map([[1, { a: 1 }]]),
+      new Set([1]),
+      new Uint8Array([1, 2]),
+      new Point(1),
+      sparse,
+      tagged,
+      Array.from({ length: 100 }, (_, i) => ({ i })),
+      Object.create(null),
+    ];
     for (const value of values) {
       const copy = cloneValue(value, 'key', 'k');
       expect(copy).toEqual(structuredClone(value));
@@ -62,7 +73,9 @@ describe('cloneValue', () => {
 
   it('rejects functions and symbols anywhere with ERR_NOT_CLONEABLE naming the key', () => {
     for (const value of [{ f: () => 1 }, [Symbol('s')], { deep: { deeper: [() => 2] } }]) {
-      expect(() => cloneValue(value, 'key', 'profile')).toThrowError(expect.objectContaining({ code: 'ERR_NOT_CLONEABLE', message: expect.stringContaining('"profile"') }));
+      expect(() => cloneValue(value, 'key', 'profile')).toThrowError(
+        expect.objectContaining({ code: 'ERR_NOT_CLONEABLE', message: expect.stringContaining('"profile"') }),
+      );
     }
   });
 });

@@ -1,5 +1,5 @@
-import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import { compileGlob, globMatch } from '../../src/glob.js';
 
 // Expected answers follow Redis 7.x stringmatchlen (src/util.c) and the KEYS tests in

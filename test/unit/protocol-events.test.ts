@@ -5,17 +5,25 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SubEvent } from '../../src/commands/events.js';
 import { eventSid, nextEvent, pushEvent, readEvent } from '../../src/streams/protocol/events.js';
-import { ANSWERS, ANSWER_HEADER } from '../../src/streams/protocol/framing.js';
+import { ANSWER_HEADER, ANSWERS } from '../../src/streams/protocol/framing.js';
 
 const CHANNEL = 'ticks';
 
 const events: fc.Arbitrary<SubEvent> = fc.oneof(
   fc.record({ type: fc.constant('message' as const), channel: fc.constant(CHANNEL), data: fc.jsonValue() }),
   fc.record({ type: fc.constant('message' as const), channel: fc.string({ minLength: 1 }), data: fc.jsonValue() }),
-  fc.record({ type: fc.constantFrom('set' as const, 'snapshot' as const), key: fc.string({ minLength: 1 }), value: fc.jsonValue(), revision: fc.nat() }),
+  fc.record({
+    type: fc.constantFrom('set' as const, 'snapshot' as const),
+    key: fc.string({ minLength: 1 }),
+    value: fc.jsonValue(),
+    revision: fc.nat(),
+  }),
   fc.record({ type: fc.constantFrom('delete' as const, 'expire' as const), key: fc.string({ minLength: 1 }), revision: fc.nat() }),
   fc.record({ type: fc.constant('clear' as const), key: fc.constant('*'), revision: fc.nat() }),
-  fc.record({ type: fc.constant('end' as const), error: fc.record({ name: fc.constant('KvbusError'), code: fc.constant('ERR_DISCONNECTED' as const), message: fc.string() }) }),
+  fc.record({
+    type: fc.constant('end' as const),
+    error: fc.record({ name: fc.constant('KvbusError'), code: fc.constant('ERR_DISCONNECTED' as const), message: fc.string() }),
+  }),
 );
 
 describe('protocol: subscription events', () => {
@@ -28,7 +36,8 @@ describe('protocol: subscription events', () => {
         const usable = written.filter(([sid, event]) => !(channelKnown(sid) && event.type === 'message' && event.channel !== CHANNEL));
         for (const [sid, event] of usable) pushEvent(batch, sid, event, channelKnown(sid) && event.type === 'message');
         const read: Array<[number, SubEvent]> = [];
-        for (let at = ANSWER_HEADER; at < batch.length; at = nextEvent(batch, at)) read.push([eventSid(batch, at), readEvent(batch, at, CHANNEL)!]);
+        for (let at = ANSWER_HEADER; at < batch.length; at = nextEvent(batch, at))
+          read.push([eventSid(batch, at), readEvent(batch, at, CHANNEL)!]);
         expect(read).toEqual(usable);
       }),
     );

@@ -59,7 +59,7 @@ describe('store actor: malformed commands', () => {
     const { session, replies } = client(actor);
     const garbage: unknown[] = [null, 42, 'kv.get', [], {}, { type: 'kv.nope' }, { type: 42 }, { type: null }];
     const before = stats().malformed;
-    garbage.forEach((cmd, i) => push(session, i + 1, cmd));
+    for (const [i, cmd] of garbage.entries()) push(session, i + 1, cmd);
     expect(replies.map((r) => r.seq)).toEqual(garbage.map((_, i) => i + 1));
     for (const reply of replies) {
       expect(reply.ok).toBe(false);
@@ -90,7 +90,7 @@ describe('store actor: malformed commands', () => {
       { type: 'toString' },
     ];
     const before = stats();
-    garbage.forEach((cmd, i) => push(session, i + 1, cmd));
+    for (const [i, cmd] of garbage.entries()) push(session, i + 1, cmd);
     expect(replies).toHaveLength(garbage.length);
     for (const reply of replies) {
       expect(reply.ok, JSON.stringify(garbage[reply.seq - 1])).toBe(false);
@@ -117,4 +117,3 @@ describe('store actor: malformed commands', () => {
     expect(call({ type: 'kv.get', key: 'k' })).toBe('v');
   });
 });
-

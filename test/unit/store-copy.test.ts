@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KvbusError, type ChangeEvent } from '../../src/index.js';
+import { type ChangeEvent, KvbusError } from '../../src/index.js';
 import { useStores } from '../helpers/use-stores.js';
 
 const { newStore } = useStores();
@@ -119,7 +119,10 @@ describe('copy semantics (default)', () => {
   it('round-trips Dates, Maps, Sets, typed arrays, nested objects and special numbers', async () => {
     const store = newStore();
     const date = new Date('2024-05-06T07:08:09.010Z');
-    const map = new Map<unknown, unknown>([['a', 1], [2, { b: [3] }]]);
+    const map = new Map<unknown, unknown>([
+      ['a', 1],
+      [2, { b: [3] }],
+    ]);
     const set = new Set([1, 'two', 3]);
     const bytes = new Uint8Array([1, 2, 255]);
     const floats = new Float64Array([1.5, -0, Number.NaN]);
@@ -156,11 +159,11 @@ describe('copy semantics (default)', () => {
     const store = newStore();
     const shared = { s: 1 };
     const value: Record<string, unknown> = { a: shared, b: shared };
-    value['self'] = value;
+    value.self = value;
     await store.set('k', value);
     const back = (await store.get<Record<string, unknown>>('k'))!;
-    expect(back['a']).toBe(back['b']);
-    expect(back['self']).toBe(back);
+    expect(back.a).toBe(back.b);
+    expect(back.self).toBe(back);
   });
 });
 

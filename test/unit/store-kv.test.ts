@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KvbusError, type ChangeEvent, type MainStore } from '../../src/index.js';
+import { type ChangeEvent, KvbusError, type MainStore } from '../../src/index.js';
 import { useStores } from '../helpers/use-stores.js';
 
 const { newStore } = useStores();
@@ -114,7 +114,12 @@ describe('keys / getAll / clear', () => {
     await store.set('order:1', 3);
     const all = await store.getAll();
     expect(all).toBeInstanceOf(Map);
-    expect(all).toEqual(new Map<string, unknown>([['user:1', { name: 'ann' }], ['order:1', 3]]));
+    expect(all).toEqual(
+      new Map<string, unknown>([
+        ['user:1', { name: 'ann' }],
+        ['order:1', 3],
+      ]),
+    );
     expect(await store.getAll('user:*')).toEqual(new Map([['user:1', { name: 'ann' }]]));
   });
 
@@ -558,7 +563,7 @@ describe('special keys', () => {
     const store = newStore();
     await store.set('__proto__', { polluted: true });
     await store.set('constructor', { prototype: { polluted: true } });
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(await store.get('polluted')).toBeUndefined();
     expect((await store.stats()).keys).toBe(2);
   });

@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { SubEvent } from '../../src/commands/events.js';
-import type { KeyChange, Topic } from '../../src/types.js';
-import { createStore } from '../../src/index.js';
 import { Router, type Sink } from '../../src/actors/router.js';
+import type { SubEvent } from '../../src/commands/events.js';
+import { createStore } from '../../src/index.js';
+import type { KeyChange, Topic } from '../../src/types.js';
 import { useStores } from '../helpers/use-stores.js';
 
 // Every matcher compileGlob hands out is wrapped to count its calls, per glob.
@@ -186,8 +186,8 @@ describe('routing, not filtering', () => {
   it('a topic whose last sink left is forgotten (no leftover work)', () => {
     const router = new Router();
     const sinks = Array.from({ length: 100 }, countingSink);
-    sinks.forEach((sink, i) => router.add(pattern(`p${i}*`), sink));
-    sinks.forEach((sink, i) => router.remove(pattern(`p${i}*`), sink));
+    for (const [i, sink] of sinks.entries()) router.add(pattern(`p${i}*`), sink);
+    for (const [i, sink] of sinks.entries()) router.remove(pattern(`p${i}*`), sink);
     expect(router.size).toBe(0);
     globCalls.clear();
     expect(router.publish('p1x', 1)).toBe(0);

@@ -1,6 +1,6 @@
 import { config } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { KvbusError, type ChangeEvent, type PatternMessage } from '../../src/index.js';
+import { type ChangeEvent, KvbusError, type PatternMessage } from '../../src/index.js';
 import { useStores } from '../helpers/use-stores.js';
 
 const { newStore } = useStores();

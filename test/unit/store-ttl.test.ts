@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createStore, KvbusError, type ChangeEvent, type Clock, type MainStore } from '../../src/index.js';
+import { type ChangeEvent, type Clock, createStore, KvbusError, type MainStore } from '../../src/index.js';
 import { useStores } from '../helpers/use-stores.js';
 
 /**

@@ -89,13 +89,16 @@ describe('bad channel and pattern names', () => {
     ['an object', {}],
   ];
 
-  it.each(BAD_NAMES)('channel(), pattern(), changes() and onSubscriberReceive() throw ERR_BAD_ARGUMENT synchronously for %s', (_l, name) => {
-    const store = newStore();
-    expect(thrownBy(() => store.channel(name as string)).code).toBe('ERR_BAD_ARGUMENT');
-    expect(thrownBy(() => store.pattern(name as string)).code).toBe('ERR_BAD_ARGUMENT');
-    if (name !== undefined) expect(thrownBy(() => store.changes(name as string)).code).toBe('ERR_BAD_ARGUMENT');
-    expect(thrownBy(() => store.onSubscriberReceive(name as string, () => {})).code).toBe('ERR_BAD_ARGUMENT');
-  });
+  it.each(BAD_NAMES)(
+    'channel(), pattern(), changes() and onSubscriberReceive() throw ERR_BAD_ARGUMENT synchronously for %s',
+    (_l, name) => {
+      const store = newStore();
+      expect(thrownBy(() => store.channel(name as string)).code).toBe('ERR_BAD_ARGUMENT');
+      expect(thrownBy(() => store.pattern(name as string)).code).toBe('ERR_BAD_ARGUMENT');
+      if (name !== undefined) expect(thrownBy(() => store.changes(name as string)).code).toBe('ERR_BAD_ARGUMENT');
+      expect(thrownBy(() => store.onSubscriberReceive(name as string, () => {})).code).toBe('ERR_BAD_ARGUMENT');
+    },
+  );
 
   it.each(BAD_NAMES)('publish rejects %s as a channel with ERR_BAD_ARGUMENT', async (_l, name) => {
     const store = newStore();
@@ -104,11 +107,14 @@ describe('bad channel and pattern names', () => {
     expect(error.message).toMatch(/^Expected `channel` to be .+, got .+/);
   });
 
-  it.each(BAD_NAMES.filter(([, n]) => n !== undefined))('keys() and getAll() reject %s as a pattern with ERR_BAD_ARGUMENT', async (_l, name) => {
-    const store = newStore();
-    expect((await rejectionOf(() => store.keys(name as string))).code).toBe('ERR_BAD_ARGUMENT');
-    expect((await rejectionOf(() => store.getAll(name as string))).code).toBe('ERR_BAD_ARGUMENT');
-  });
+  it.each(BAD_NAMES.filter(([, n]) => n !== undefined))(
+    'keys() and getAll() reject %s as a pattern with ERR_BAD_ARGUMENT',
+    async (_l, name) => {
+      const store = newStore();
+      expect((await rejectionOf(() => store.keys(name as string))).code).toBe('ERR_BAD_ARGUMENT');
+      expect((await rejectionOf(() => store.getAll(name as string))).code).toBe('ERR_BAD_ARGUMENT');
+    },
+  );
 
   it.each(BAD_NAMES)('apply rejects %s as an op name with ERR_BAD_ARGUMENT', async (_l, name) => {
     const store = newStore();

@@ -1,4 +1,4 @@
-import { KvbusError, conflictError, notANumberError } from '../../errors.js';
+import { conflictError, KvbusError, notANumberError } from '../../errors.js';
 import { compileGlob } from '../../glob.js';
 import type { Backend, BackendContext, BackendSetOptions } from '../backend.js';
 import { ExpiryQueue } from './expiry-queue.js';
@@ -51,8 +51,7 @@ class MemoryBackend implements Backend {
   set(key: string, value: unknown, { ttlMs, ifRevision, keepTtl }: BackendSetOptions): number {
     const current = this.#live(key);
     if (ifRevision !== undefined && (current?.revision ?? 0) !== ifRevision) throw conflictError(key, current?.revision ?? 0, ifRevision);
-    const expiresAt =
-      ttlMs !== undefined ? this.#context.clock.now() + ttlMs : keepTtl && current ? current.expiresAt : 0;
+    const expiresAt = ttlMs !== undefined ? this.#context.clock.now() + ttlMs : keepTtl && current ? current.expiresAt : 0;
     return this.#write(key, value, expiresAt, current);
   }
 

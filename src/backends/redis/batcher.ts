@@ -19,7 +19,9 @@ interface Queued {
   /** A set's arguments to the BATCH script (see {@link Batcher.set}). */
   args: Array<string | Buffer> | undefined;
   ifRevision: number | undefined;
-  resolve: (result: any) => void;
+  /** A get resolves to its entry, a set to its revision. */
+  /** A get resolves to its entry, a set to its revision (one resolver type for both kinds of promise). */
+  resolve: (result: never) => void;
   reject: (error: unknown) => void;
 }
 
@@ -131,9 +133,9 @@ export class Batcher {
         if (op.args === undefined) {
           const entry = this.#codec.readStored(result as Buffer | null);
           if (entry) this.#connection.saw(entry.revision);
-          op.resolve(entry);
+          op.resolve(entry as never);
         } else if (typeof result === 'number') {
-          op.resolve(this.#connection.saw(result));
+          op.resolve(this.#connection.saw(result) as never);
         } else {
           op.reject(conflictError(op.key, Number(String(result).slice(1)), op.ifRevision));
         }

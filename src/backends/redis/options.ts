@@ -3,6 +3,7 @@ import type { RedisClientOptions, RedisClientType } from 'redis';
 import type { Serializer } from './serializer.js';
 
 /** A node-redis client, whatever its modules, functions, scripts and RESP version. */
+// biome-ignore lint/suspicious/noExplicitAny: node-redis's own parameters, whatever the caller's client was built with
 export type Client = RedisClientType<any, any, any, any, any>;
 
 /** Options of {@link redisBackend}: node-redis's own (auth, TLS, socket…), plus kvbus's. */

@@ -3,6 +3,7 @@ import type { Link, SubscriptionHandlers } from '../../commands/link.js';
 import type { Command } from '../../commands/table.js';
 import { REQUEST_TIMEOUT_MS, SUBSCRIBER_BUFFER_SIZE } from '../../defaults.js';
 import { KvbusError } from '../../errors.js';
+import { PendingCalls } from '../../pending-calls.js';
 import type { Topic } from '../../types.js';
 import type { MessageStream } from '../message-stream.js';
 import { eventSid, nextEvent, readEvent } from '../protocol/events.js';
@@ -10,7 +11,6 @@ import { ANSWER_HEADER, ANSWERS, type ControlMessage, PROTOCOL, REPLY_SLOTS, REQ
 import { nextRequest, pushRequest, readRequest } from '../protocol/requests.js';
 import { decodeError, type WireError } from '../protocol/wire-error.js';
 import { CallTimer } from './call-timer.js';
-import { PendingCalls } from '../../pending-calls.js';
 import { SharedTopics, type TopicEntry } from './shared-topics.js';
 import { awaitSyncReply, type SyncChannel } from './sync-call.js';
 
@@ -52,7 +52,11 @@ export class RemoteLink implements Link {
     // The store's welcome says the real timeout; until then, the default.
     this.#timer = new CallTimer(REQUEST_TIMEOUT_MS, (late) => this.#expire(late));
     stream.onMessage((message) => this.#receive(message));
-    stream.onClose(() => this.#fail(new KvbusError('ERR_DISCONNECTED', 'The connection to the kvbus store was lost (the parent closed the channel or exited)')));
+    stream.onClose(() =>
+      this.#fail(
+        new KvbusError('ERR_DISCONNECTED', 'The connection to the kvbus store was lost (the parent closed the channel or exited)'),
+      ),
+    );
     stream.unref();
   }
 
@@ -239,7 +243,10 @@ export class RemoteLink implements Link {
 
   #expire(lateTick: number): void {
     const timeoutMs = this.#timer.timeoutMs;
-    this.#pending.expire(lateTick, (type) => new KvbusError('ERR_TIMEOUT', `The store did not answer ${type} within ${timeoutMs} ms (requestTimeoutMs)`));
+    this.#pending.expire(
+      lateTick,
+      (type) => new KvbusError('ERR_TIMEOUT', `The store did not answer ${type} within ${timeoutMs} ms (requestTimeoutMs)`),
+    );
     this.#release();
   }
 
@@ -264,8 +271,13 @@ function ackEvery(window: number): number {
 }
 
 function notCloneable(cmd: Command, cause: unknown): KvbusError {
-  const what = 'key' in cmd ? `key ${JSON.stringify(cmd.key)}` : 'channel' in cmd ? `channel ${JSON.stringify(cmd.channel)}` : `command ${cmd.type}`;
-  return new KvbusError('ERR_NOT_CLONEABLE', `The value for ${what} cannot be structured-cloned (${(cause as Error).message}); send plain data`, {
-    cause,
-  });
+  const what =
+    'key' in cmd ? `key ${JSON.stringify(cmd.key)}` : 'channel' in cmd ? `channel ${JSON.stringify(cmd.channel)}` : `command ${cmd.type}`;
+  return new KvbusError(
+    'ERR_NOT_CLONEABLE',
+    `The value for ${what} cannot be structured-cloned (${(cause as Error).message}); send plain data`,
+    {
+      cause,
+    },
+  );
 }

@@ -30,7 +30,10 @@ export function awaitSyncReply(sync: SyncChannel, seq: number, timeoutMs: number
     }
     const left = deadline - Date.now();
     if (left <= 0 || Atomics.wait(sync.flag, 0, 0, left) === 'timed-out') {
-      throw new KvbusError('ERR_TIMEOUT', `The store did not answer ${type} within ${timeoutMs} ms (requestTimeoutMs); is the main thread blocked?`);
+      throw new KvbusError(
+        'ERR_TIMEOUT',
+        `The store did not answer ${type} within ${timeoutMs} ms (requestTimeoutMs); is the main thread blocked?`,
+      );
     }
     Atomics.store(sync.flag, 0, 0);
   }

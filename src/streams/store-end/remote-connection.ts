@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Connection } from '../../commands/connection.js';
-import type { ActorGate, Session } from '../../commands/gate.js';
 import type { SubEvent } from '../../commands/events.js';
+import type { ActorGate, Session } from '../../commands/gate.js';
 import { KvbusError } from '../../errors.js';
 import type { SubscriberBufferOptions } from '../../types.js';
 import type { MessageStream } from '../message-stream.js';
@@ -147,7 +147,11 @@ export class RemoteConnection implements Connection {
         // The rest of the batch cannot be framed: answer this one if it can be, and stop.
         this.#session.malformed();
         if (typeof seq === 'number' && seq > 0 && Number.isInteger(seq)) {
-          this.reply(seq, false, new KvbusError('ERR_BAD_ARGUMENT', `Unknown opcode ${String(raw[at + 1])}: this client speaks another kvbus protocol`));
+          this.reply(
+            seq,
+            false,
+            new KvbusError('ERR_BAD_ARGUMENT', `Unknown opcode ${String(raw[at + 1])}: this client speaks another kvbus protocol`),
+          );
         }
         return;
       }
@@ -180,7 +184,11 @@ export class RemoteConnection implements Connection {
     try {
       sync.port.postMessage(reply);
     } catch (cause) {
-      sync.port.postMessage([reply[0], false, encodeError(new KvbusError('ERR_NOT_CLONEABLE', `The reply cannot be cloned (${(cause as Error).message})`))]);
+      sync.port.postMessage([
+        reply[0],
+        false,
+        encodeError(new KvbusError('ERR_NOT_CLONEABLE', `The reply cannot be cloned (${(cause as Error).message})`)),
+      ]);
     }
     Atomics.store(sync.flag, 0, 1);
     Atomics.notify(sync.flag, 0);
