@@ -36,14 +36,15 @@ export function assertOptions(what: string, options: unknown): asserts options i
   }
 }
 
-/** @internal Validates the options of `set` (TTL and compare-and-set). */
-export function assertSetOptions(options: unknown): void {
-  assertOptions('set options', options);
-  if (options === undefined) return;
-  const { ttlMs, ifRevision } = options as { ttlMs?: unknown; ifRevision?: unknown };
+/** @internal Throws `ERR_BAD_ARGUMENT` unless `ttlMs` is absent or a positive finite number. */
+export function assertTtl(ttlMs: unknown): void {
   if (ttlMs !== undefined && (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0)) {
     throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`ttlMs\` to be a positive finite number, got ${describe(ttlMs)}`);
   }
+}
+
+/** @internal Throws `ERR_BAD_ARGUMENT` unless `ifRevision` is absent or a revision (0 = only if absent). */
+export function assertRevision(ifRevision: unknown): void {
   if (ifRevision !== undefined && (typeof ifRevision !== 'number' || !Number.isSafeInteger(ifRevision) || ifRevision < 0)) {
     throw new KvbusError(
       'ERR_BAD_ARGUMENT',

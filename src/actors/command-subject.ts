@@ -1,4 +1,5 @@
 import { Subject } from 'rxjs';
+import type { Mailbox } from './mailbox.js';
 
 /**
  * The actor's inbox: an RxJS `Subject` of commands whose first consumer is the
@@ -8,16 +9,16 @@ import { Subject } from 'rxjs';
  * tracing, say) still subscribe and see every command, after the actor.
  */
 export class CommandSubject<TCommand> extends Subject<TCommand> {
-  readonly #consume: (command: TCommand) => void;
+  readonly #mailbox: Mailbox<TCommand>;
 
-  /** @param consume - the actor's mailbox entry */
-  constructor(consume: (command: TCommand) => void) {
+  /** @param mailbox - the actor's mailbox, where every command goes first */
+  constructor(mailbox: Mailbox<TCommand>) {
     super();
-    this.#consume = consume;
+    this.#mailbox = mailbox;
   }
 
   override next(command: TCommand): void {
-    this.#consume(command);
+    this.#mailbox.post(command);
     if (this.observed) super.next(command);
   }
 }

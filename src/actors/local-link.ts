@@ -3,7 +3,7 @@ import type { Connection } from '../commands/connection.js';
 import type { SubEvent } from '../commands/events.js';
 import type { Session } from '../commands/gate.js';
 import type { Link, SubscriptionHandlers } from '../commands/link.js';
-import type { Command } from '../commands/table.js';
+import type { AnySpec, Command } from '../commands/table.js';
 import { KvbusError } from '../errors.js';
 import { PendingCalls } from '../pending-calls.js';
 import type { Topic } from '../types.js';
@@ -50,8 +50,8 @@ export class LocalLink implements Link, Connection {
     this.#session = actor.open(this);
   }
 
-  request(cmd: Command): Promise<unknown> {
-    const seq = this.#dispatch(cmd);
+  request(cmd: Command, spec?: AnySpec): Promise<unknown> {
+    const seq = this.#dispatch(cmd, spec);
     const value = this.#answer;
     if (value !== NOTHING) return this.#answerOk ? Promise.resolve(value) : Promise.reject(value);
     return new Promise((resolve, reject) => this.#pending.add(seq, resolve, reject, cmd.type, 0));
@@ -62,7 +62,7 @@ export class LocalLink implements Link, Connection {
    * @param cmd - the command
    * @returns the reply's value; throws its error
    */
-  requestSync(cmd: Command): unknown {
+  requestSync(cmd: Command, spec?: AnySpec): unknown {
     if (this.#actor.busy) {
       // The actor is inside a command (this is a subscriber callback): running this one
       // now would be re-entrant, and waiting for it would block the thread that must run it.
@@ -71,7 +71,7 @@ export class LocalLink implements Link, Connection {
         'store.sync cannot run inside a subscriber callback of the main thread: use the async API (await store.get(...)) there',
       );
     }
-    this.#dispatch(cmd);
+    this.#dispatch(cmd, spec);
     const value = this.#answer;
     if (value === NOTHING) throw new KvbusError('ERR_WOULD_DEADLOCK', 'The store could not answer synchronously: use the async API');
     if (!this.#answerOk) throw value;
@@ -79,7 +79,7 @@ export class LocalLink implements Link, Connection {
   }
 
   /** Sends a command; if the actor answered at once, the answer is in #answer / #answerOk. */
-  #dispatch(cmd: Command): number {
+  #dispatch(cmd: Command, spec?: AnySpec): number {
     const seq = ++this.#seq;
     // A request can start inside another one (from a subscriber callback): keep the outer one's state.
     const outer = this.#inline;
@@ -87,7 +87,7 @@ export class LocalLink implements Link, Connection {
     const outerOk = this.#inlineOk;
     this.#inline = seq;
     this.#inlineValue = NOTHING;
-    this.#session.send(seq, cmd);
+    this.#session.send(seq, cmd, spec);
     this.#answer = this.#inlineValue;
     this.#answerOk = this.#inlineOk;
     this.#inline = outer;

@@ -51,7 +51,7 @@ export class MainStore extends StoreClient {
               `store.sync cannot block the main thread on the ${config.backend.kind} backend: its answer needs this thread's event loop; use the async API (await store.get(...))`,
             ),
         )
-      : createSyncStore((cmd) => link.requestSync(cmd), config.copy);
+      : createSyncStore((cmd, spec) => link.requestSync(cmd, spec), config.copy);
     const peers$ = new Subject<PeerEvent>();
     super(link, { copyIn: config.copy, onError: config.onError, sync, peers: () => peers$.asObservable() });
     this.#peers$ = peers$;

@@ -13,7 +13,7 @@ import { createSyncStore, refusingSyncStore } from './sync-store.js';
 export function remoteClient(link: RemoteLink, kind: 'worker' | 'process'): Store {
   const sync =
     kind === 'worker'
-      ? createSyncStore((cmd) => link.requestSync(cmd), true)
+      ? createSyncStore((cmd, spec) => link.requestSync(cmd, spec), true)
       : refusingSyncStore(
           () =>
             new KvbusError(

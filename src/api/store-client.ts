@@ -4,7 +4,8 @@ import * as bus from '../commands/bus.js';
 import type { SubEvent } from '../commands/events.js';
 import * as kv from '../commands/kv.js';
 import type { Link, SubscriptionHandlers } from '../commands/link.js';
-import type { Command } from '../commands/table.js';
+import * as sys from '../commands/sys.js';
+import type { AnySpec, Command } from '../commands/table.js';
 import { describe, isKvbusError, KvbusError } from '../errors.js';
 import type {
   ChangeEvent,
@@ -73,12 +74,12 @@ export class StoreClient implements Store {
     } catch (error) {
       return Promise.reject(error);
     }
-    const value = this.#link.request(cmd) as Promise<TValue | undefined>;
+    const value = this.#link.request(cmd, kv.get) as Promise<TValue | undefined>;
     return defaultValue === undefined ? value : value.then((v) => (v === undefined ? defaultValue : v));
   }
 
   getEntry<TValue = unknown>(key: string): Promise<Entry<TValue> | undefined> {
-    return this.#send(() => buildKeyCommand('kv.getEntry', key)) as Promise<Entry<TValue> | undefined>;
+    return this.#send(kv.getEntry, () => buildKeyCommand('kv.getEntry', key)) as Promise<Entry<TValue> | undefined>;
   }
 
   set(key: string, value: unknown, options?: SetOptions): Promise<number> {
@@ -88,35 +89,35 @@ export class StoreClient implements Store {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#link.request(cmd) as Promise<number>;
+    return this.#link.request(cmd, kv.set) as Promise<number>;
   }
 
   delete(key: string): Promise<boolean> {
-    return this.#send(() => buildKeyCommand('kv.delete', key)) as Promise<boolean>;
+    return this.#send(kv.delete, () => buildKeyCommand('kv.delete', key)) as Promise<boolean>;
   }
 
   has(key: string): Promise<boolean> {
-    return this.#send(() => buildKeyCommand('kv.has', key)) as Promise<boolean>;
+    return this.#send(kv.has, () => buildKeyCommand('kv.has', key)) as Promise<boolean>;
   }
 
   keys(pattern?: string): Promise<string[]> {
-    return this.#send(() => checked(kv.keys, pattern === undefined ? { type: 'kv.keys' } : { type: 'kv.keys', pattern })) as Promise<
-      string[]
-    >;
+    return this.#send(kv.keys, () =>
+      checked(kv.keys, pattern === undefined ? { type: 'kv.keys' } : { type: 'kv.keys', pattern }),
+    ) as Promise<string[]>;
   }
 
   getAll<TValue = unknown>(pattern?: string): Promise<Map<string, TValue>> {
-    return this.#send(() => checked(kv.getAll, pattern === undefined ? { type: 'kv.getAll' } : { type: 'kv.getAll', pattern })) as Promise<
-      Map<string, TValue>
-    >;
+    return this.#send(kv.getAll, () =>
+      checked(kv.getAll, pattern === undefined ? { type: 'kv.getAll' } : { type: 'kv.getAll', pattern }),
+    ) as Promise<Map<string, TValue>>;
   }
 
   clear(): Promise<void> {
-    return this.#link.request({ type: 'kv.clear' }) as Promise<void>;
+    return this.#link.request({ type: 'kv.clear' }, kv.clear) as Promise<void>;
   }
 
   incr(key: string, by = 1): Promise<number> {
-    return this.#send(() => buildIncr(key, by)) as Promise<number>;
+    return this.#send(kv.incr, () => buildIncr(key, by)) as Promise<number>;
   }
 
   async update<TValue = unknown>(
@@ -131,14 +132,14 @@ export class StoreClient implements Store {
       throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`retries\` to be a number >= 0, got ${describe(retries)}`);
     }
     for (let attempt = 0; ; attempt++) {
-      const entry = (await this.#link.request({ type: 'kv.getEntry', key })) as Entry<TValue> | undefined;
+      const entry = (await this.#link.request({ type: 'kv.getEntry', key }, kv.getEntry)) as Entry<TValue> | undefined;
       const next = await fn(entry?.value);
       const revision = entry?.revision ?? 0;
       try {
         if (next === undefined) {
-          if (entry) await this.#link.request({ type: 'kv.delete', key, ifRevision: revision });
+          if (entry) await this.#link.request({ type: 'kv.delete', key, ifRevision: revision }, kv.delete);
         } else {
-          await this.#link.request({ type: 'kv.set', key, value: this.#copy(next, key), ifRevision: revision, keepTtl: true });
+          await this.#link.request({ type: 'kv.set', key, value: this.#copy(next, key), ifRevision: revision, keepTtl: true }, kv.set);
         }
         return next;
       } catch (error) {
@@ -155,7 +156,7 @@ export class StoreClient implements Store {
   }
 
   apply<TValue = unknown>(key: string, opName: string, arg?: unknown): Promise<TValue | undefined> {
-    return this.#send(() => {
+    return this.#send(kv.apply, () => {
       const cmd = checked(kv.apply, { type: 'kv.apply', key, op: opName });
       if (arg !== undefined) cmd.arg = this.#copy(arg, key);
       return cmd;
@@ -172,7 +173,7 @@ export class StoreClient implements Store {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#link.request(cmd) as Promise<number>;
+    return this.#link.request(cmd, bus.publish) as Promise<number>;
   }
 
   channel<TData = unknown>(name: string): Observable<TData> {
@@ -251,22 +252,22 @@ export class StoreClient implements Store {
   }
 
   stats(): Promise<StoreStats> {
-    return this.#link.request({ type: 'sys.stats' }) as Promise<StoreStats>;
+    return this.#link.request({ type: 'sys.stats' }, sys.stats) as Promise<StoreStats>;
   }
 
   close(): Promise<void> {
     return this.#link.close();
   }
 
-  /** Builds a command (validating as it goes) and sends it; a validation failure becomes a rejection. */
-  #send(build: () => Command): Promise<unknown> {
+  /** Builds a command (validating as it goes) and sends it with its descriptor; a validation failure becomes a rejection. */
+  #send(spec: AnySpec, build: () => Command): Promise<unknown> {
     let cmd: Command;
     try {
       cmd = build();
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#link.request(cmd);
+    return this.#link.request(cmd, spec);
   }
 
   #copy<TValue>(value: TValue, key: string): TValue {

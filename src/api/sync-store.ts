@@ -1,4 +1,5 @@
-import type { Command } from '../commands/table.js';
+import * as kv from '../commands/kv.js';
+import type { AnySpec, Command } from '../commands/table.js';
 import type { Entry, SetOptions, SyncStore } from '../types.js';
 import { buildIncr, buildKeyCommand, buildSet } from './build-command.js';
 
@@ -8,19 +9,19 @@ import { buildIncr, buildKeyCommand, buildSet } from './build-command.js';
  * @param copyIn - clone values before sending (main thread)
  * @returns the `store.sync` object
  */
-export function createSyncStore(requestSync: (cmd: Command) => unknown, copyIn: boolean): SyncStore {
+export function createSyncStore(requestSync: (cmd: Command, spec: AnySpec) => unknown, copyIn: boolean): SyncStore {
   return {
     get<TValue>(key: string, defaultValue?: TValue): TValue | undefined {
-      const value = requestSync(buildKeyCommand('kv.get', key)) as TValue | undefined;
+      const value = requestSync(buildKeyCommand('kv.get', key), kv.get) as TValue | undefined;
       return value === undefined ? defaultValue : value;
     },
     getEntry<TValue>(key: string): Entry<TValue> | undefined {
-      return requestSync(buildKeyCommand('kv.getEntry', key)) as Entry<TValue> | undefined;
+      return requestSync(buildKeyCommand('kv.getEntry', key), kv.getEntry) as Entry<TValue> | undefined;
     },
-    set: (key: string, value: unknown, options?: SetOptions) => requestSync(buildSet(key, value, options, copyIn)) as number,
-    delete: (key: string) => requestSync(buildKeyCommand('kv.delete', key)) as boolean,
-    has: (key: string) => requestSync(buildKeyCommand('kv.has', key)) as boolean,
-    incr: (key: string, by = 1) => requestSync(buildIncr(key, by)) as number,
+    set: (key: string, value: unknown, options?: SetOptions) => requestSync(buildSet(key, value, options, copyIn), kv.set) as number,
+    delete: (key: string) => requestSync(buildKeyCommand('kv.delete', key), kv.delete) as boolean,
+    has: (key: string) => requestSync(buildKeyCommand('kv.has', key), kv.has) as boolean,
+    incr: (key: string, by = 1) => requestSync(buildIncr(key, by), kv.incr) as number,
   };
 }
 

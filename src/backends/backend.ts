@@ -18,8 +18,8 @@ export interface BackendContext {
   emitPatternMessage(pattern: string, channel: string, data: unknown): void;
   /** True when some subscriber of this process watches keys (`watch` or `changes`). */
   readonly watchingKeys: boolean;
-  /** Asks the actor to call {@link Backend.sweep} in its turn (never re-entrantly). */
-  requestSweep(): void;
+  /** Asks the actor to call {@link Backend.expireDue} in its turn (never re-entrantly). */
+  requestExpiry(): void;
 }
 
 /** Options of a backend write. */
@@ -63,6 +63,6 @@ export interface Backend {
   interest(topic: Topic, active: boolean): MaybePromise<void>;
   size(): MaybePromise<number>;
   /** Expires what is due (memory backend). */
-  sweep?(): void;
+  expireDue?(): void;
   close(): MaybePromise<void>;
 }

@@ -19,7 +19,7 @@ export interface ActorContext {
   /** The store's counters. */
   stats(): unknown;
   /** Expires what is due (a TTL timer fired). */
-  sweep(): unknown;
+  expireDue(): unknown;
 }
 
 /**

@@ -1,6 +1,6 @@
 // The key-value commands.
 import type { Entry } from '../types.js';
-import { assertFinite, assertKey, assertName, assertPattern, assertSetOptions, assertValue } from '../validate.js';
+import { assertFinite, assertKey, assertName, assertPattern, assertRevision, assertTtl, assertValue } from '../validate.js';
 import { defineCommand } from './define.js';
 
 // Hoisted: a closure made per command costs more than the lookup it maps.
@@ -51,7 +51,8 @@ export const set = defineCommand<{
   validate: (cmd) => {
     assertKey(cmd.key);
     assertValue(cmd.key, cmd.value);
-    assertSetOptions({ ttlMs: cmd.ttlMs, ifRevision: cmd.ifRevision });
+    assertTtl(cmd.ttlMs);
+    assertRevision(cmd.ifRevision);
   },
   apply: (actor, cmd) =>
     actor.backend.set(cmd.key, cmd.value, { ttlMs: cmd.ttlMs, ifRevision: cmd.ifRevision, keepTtl: cmd.keepTtl === true }),
@@ -64,7 +65,7 @@ const del = defineCommand<{ type: 'kv.delete'; key: string; ifRevision?: number 
   options: ['ifRevision'],
   validate: (cmd) => {
     assertKey(cmd.key);
-    assertSetOptions({ ifRevision: cmd.ifRevision });
+    assertRevision(cmd.ifRevision);
   },
   apply: (actor, cmd) => actor.backend.delete(cmd.key, cmd.ifRevision),
 });

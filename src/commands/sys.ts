@@ -22,9 +22,9 @@ export const disconnect = defineCommand<{ type: 'sys.disconnect' }>({
 });
 
 /** A TTL timer fired: expire what is due. The actor sends it to itself; it has no wire code. */
-export const sweep = defineCommand<{ type: 'sys.sweep' }>({
-  type: 'sys.sweep',
+export const expire = defineCommand<{ type: 'sys.expire' }>({
+  type: 'sys.expire',
   fields: [],
   validate: nothing,
-  apply: (actor) => actor.sweep(),
+  apply: (actor) => actor.expireDue(),
 });

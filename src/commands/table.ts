@@ -21,7 +21,7 @@ export const COMMANDS = [
   bus.unsubscribe,
   sys.stats,
   sys.disconnect,
-  sys.sweep,
+  sys.expire,
 ] as const;
 
 /** Every command the store actor understands, discriminated on `type`. */
@@ -34,7 +34,7 @@ export type CommandType = Command['type'];
 export type CommandOfType<TType extends CommandType> = Extract<Command, { type: TType }>;
 
 // biome-ignore lint/suspicious/noExplicitAny: the table holds every command's descriptor; callers narrow by `type`
-type AnySpec = CommandSpec<any>;
+export type AnySpec = CommandSpec<any>;
 
 /** Descriptors by `type`. */
 export const SPEC_BY_TYPE: Readonly<Record<CommandType, AnySpec>> = Object.fromEntries(COMMANDS.map((spec) => [spec.type, spec])) as Record<
@@ -62,7 +62,7 @@ export const SPEC_BY_CODE: ReadonlyArray<AnySpec | undefined> = (() => {
 export function specOf(cmd: unknown): AnySpec {
   if (cmd === null || typeof cmd !== 'object') throw new KvbusError('ERR_BAD_ARGUMENT', `Expected a command object, got ${describe(cmd)}`);
   const type = (cmd as { type?: unknown }).type;
-  // A command without a wire code is the actor's own (a TTL sweep): no client may send it.
+  // A command without a wire code is the actor's own (a TTL expiry): no client may send it.
   const spec = typeof type === 'string' && Object.hasOwn(SPEC_BY_TYPE, type) ? SPEC_BY_TYPE[type as CommandType] : undefined;
   if (spec?.code === undefined) throw new KvbusError('ERR_BAD_ARGUMENT', `Unknown command type ${describe(type)}`);
   return spec;

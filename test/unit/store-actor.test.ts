@@ -86,7 +86,7 @@ describe('store actor: malformed commands', () => {
       { type: 'sub.add', sid: 'x', kind: 'channel', name: 'c' },
       { type: 'sub.add', sid: 1 },
       { type: 'sub.add', sid: 2, kind: 'everything', name: 'c' },
-      { type: 'sys.sweep' }, // the actor's own: no client sends it
+      { type: 'sys.expire' }, // the actor's own: no client sends it
       { type: 'toString' },
     ];
     const before = stats();

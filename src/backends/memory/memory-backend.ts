@@ -37,7 +37,7 @@ class MemoryBackend implements Backend {
       throw new KvbusError('ERR_BAD_ARGUMENT', 'This memory backend already serves a store: call memoryBackend() once per store');
     }
     this.#context = context;
-    this.#expiry = new ExpiryQueue(context.clock, () => context.requestSweep());
+    this.#expiry = new ExpiryQueue(context.clock, () => context.requestExpiry());
   }
 
   get(key: string): Slot | undefined {
@@ -113,11 +113,11 @@ class MemoryBackend implements Backend {
   }
 
   size(): number {
-    this.sweep();
+    this.expireDue();
     return this.#map.size;
   }
 
-  sweep(): void {
+  expireDue(): void {
     const isCurrent = (key: string, at: number) => this.#map.get(key)?.expiresAt === at;
     for (const key of this.#expiry.popDue(isCurrent)) this.#remove(key, this.#map.get(key)!, 'expire');
     this.#expiry.compact(this.#withTtl, isCurrent);

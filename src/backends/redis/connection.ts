@@ -155,9 +155,9 @@ export class Connection {
    * (The backend sends the gets and sets of the tick first, see RedisBackend.)
    */
   run<TResult>(fn: () => Promise<TResult>): Promise<TResult> {
-    if (this.#open) return this.#watchdog.watch(fn(), this.#client.isReady);
+    if (this.#open) return this.#watchdog.bound(fn(), this.#client.isReady);
     if (!this.#ready) return Promise.reject(new KvbusError('ERR_CLOSED', 'The Redis backend is not open'));
-    return this.#bounded(this.#ready, 'connect to Redis').then(() => this.#watchdog.watch(fn(), this.#client.isReady));
+    return this.#bounded(this.#ready, 'connect to Redis').then(() => this.#watchdog.bound(fn(), this.#client.isReady));
   }
 
   /**

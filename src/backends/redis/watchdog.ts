@@ -11,8 +11,9 @@ import { isKvbusError, KvbusError } from '../../errors.js';
 export class Watchdog {
   readonly #timeout: number;
   readonly #tracked = new Set<{ at: number; reject: (error: unknown) => void }>();
-  #tick = 0;
-  #sweeper: NodeJS.Timeout | undefined;
+  /** Periods of the timer so far: a command remembers the one it was sent in. */
+  #periods = 0;
+  #timer: NodeJS.Timeout | undefined;
 
   /** @param timeout - commandTimeoutMs */
   constructor(timeout: number) {
@@ -23,12 +24,12 @@ export class Watchdog {
    * Maps the failure of `command` to a KvbusError and, when `track` (the
    * connection was up when it was sent), bounds it by commandTimeoutMs.
    */
-  watch<TResult>(command: Promise<TResult>, track: boolean): Promise<TResult> {
+  bound<TResult>(command: Promise<TResult>, track: boolean): Promise<TResult> {
     // One promise per command does both jobs: the bound and the error mapping.
-    const tracked = track ? { at: this.#tick, reject: (_: unknown) => {} } : undefined;
-    if (tracked && !this.#sweeper) {
-      this.#sweeper = setInterval(() => this.#sweep(), this.#timeout / 4);
-      this.#sweeper.unref();
+    const tracked = track ? { at: this.#periods, reject: (_: unknown) => {} } : undefined;
+    if (tracked && !this.#timer) {
+      this.#timer = setInterval(() => this.#rejectLate(), this.#timeout / 4);
+      this.#timer.unref();
     }
     return new Promise((resolve, reject) => {
       if (tracked) {
@@ -48,11 +49,11 @@ export class Watchdog {
     });
   }
 
-  #sweep(): void {
-    const tick = ++this.#tick;
+  #rejectLate(): void {
+    const period = ++this.#periods;
     // In the order they were sent: the first that is not late ends the scan.
     for (const tracked of this.#tracked) {
-      if (tick - tracked.at <= 4) break;
+      if (period - tracked.at <= 4) break;
       this.#tracked.delete(tracked);
       tracked.reject(new KvbusError('ERR_BACKEND', `Redis did not answer within ${this.#timeout} ms (commandTimeoutMs): is it reachable?`));
     }
@@ -60,7 +61,7 @@ export class Watchdog {
 
   /** Stops the timer (commands still tracked then wait for node-redis alone). */
   stop(): void {
-    clearInterval(this.#sweeper);
+    clearInterval(this.#timer);
   }
 }
 

@@ -1,6 +1,10 @@
 // The timeout scan runs at least 4 times per requestTimeoutMs (and at least once a
-// second); a call times out one tick after its time, so within 1.25 × the timeout.
+// second), in ticks that divide the timeout evenly; a call times out within one
+// tick after its time, so within 1.25 × the timeout (timeouts under 20 ms: within
+// 5 ms of it, the shortest tick).
 const MIN_TICKS_PER_TIMEOUT = 4;
+const MAX_PERIOD_MS = 1000;
+const MIN_PERIOD_MS = 5;
 
 /**
  * One coarse, unreferenced timer for all of a client's call timeouts, made
@@ -42,7 +46,8 @@ export class CallTimer {
   /** Starts ticking, if not already. */
   start(): void {
     if (this.#timer) return;
-    const period = Math.max(5, Math.min(1000, this.#timeoutMs / MIN_TICKS_PER_TIMEOUT));
+    const ticks = Math.max(MIN_TICKS_PER_TIMEOUT, Math.ceil(this.#timeoutMs / MAX_PERIOD_MS));
+    const period = Math.max(MIN_PERIOD_MS, this.#timeoutMs / ticks);
     this.#ticksPerTimeout = Math.ceil(this.#timeoutMs / period);
     this.#timer = setInterval(() => this.#onTick(++this.#tick - this.#ticksPerTimeout - 1), period);
     this.#timer.unref();

@@ -1,6 +1,6 @@
 import type { SubEvent } from '../../commands/events.js';
 import type { Link, SubscriptionHandlers } from '../../commands/link.js';
-import type { Command } from '../../commands/table.js';
+import type { AnySpec, Command } from '../../commands/table.js';
 import { REQUEST_TIMEOUT_MS, SUBSCRIBER_BUFFER_SIZE } from '../../defaults.js';
 import { KvbusError } from '../../errors.js';
 import { PendingCalls } from '../../pending-calls.js';
@@ -60,7 +60,7 @@ export class RemoteLink implements Link {
     stream.unref();
   }
 
-  request(cmd: Command): Promise<unknown> {
+  request(cmd: Command, spec?: AnySpec): Promise<unknown> {
     if (this.#failure) return Promise.reject(this.#failure);
     const seq = ++this.#seq;
     let batch = this.#batch;
@@ -68,7 +68,7 @@ export class RemoteLink implements Link {
       batch = this.#batch = [REQUESTS, 0, 0];
       queueMicrotask(this.#flushTask);
     }
-    pushRequest(batch, seq, cmd);
+    pushRequest(batch, seq, cmd, spec);
     return new Promise((resolve, reject) => {
       this.#pending.add(seq, resolve, reject, cmd.type, this.#timer.tick);
       this.#hold();
@@ -80,7 +80,7 @@ export class RemoteLink implements Link {
    * @param cmd - the command
    * @returns the reply's value; throws its error
    */
-  requestSync(cmd: Command): unknown {
+  requestSync(cmd: Command, spec?: AnySpec): unknown {
     if (this.#failure) throw this.#failure;
     const sync = this.#sync;
     if (!sync) throw new KvbusError('ERR_WOULD_DEADLOCK', 'store.sync is not available here: use the async API');
@@ -88,7 +88,7 @@ export class RemoteLink implements Link {
     this.#flush();
     const seq = ++this.#seq;
     const message: unknown[] = [REQUESTS, 0, seq];
-    pushRequest(message, seq, cmd);
+    pushRequest(message, seq, cmd, spec);
     this.#post(message, cmd);
     return awaitSyncReply(sync, seq, this.#timer.timeoutMs, cmd.type);
   }
@@ -197,17 +197,19 @@ export class RemoteLink implements Link {
       this.#stream.post(batch);
     } catch {
       // One value could not be cloned: send one by one, so only its own call fails.
-      for (let at = REQUEST_HEADER; at < batch.length; at = nextRequest(batch, at)) {
-        const seq = batch[at] as number;
-        const cmd = readRequest(batch, at)!;
-        const single: unknown[] = [REQUESTS, 0, 0];
-        pushRequest(single, seq, cmd);
+      // The acknowledgement rides on the first that leaves (or alone).
+      let ack = batch[1] as number;
+      for (let at = REQUEST_HEADER; at < batch.length; ) {
+        const next = nextRequest(batch, at);
         try {
-          this.#stream.post(single);
+          this.#stream.post([REQUESTS, ack, 0, ...batch.slice(at, next)]);
+          ack = 0;
         } catch (cause) {
-          this.#pending.settle(seq, false, notCloneable(cmd, cause));
+          this.#pending.settle(batch[at] as number, false, notCloneable(readRequest(batch, at)!, cause));
         }
+        at = next;
       }
+      if (ack > 0) this.#stream.post([REQUESTS, ack, 0]);
       this.#release();
     }
   }

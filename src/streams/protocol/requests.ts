@@ -14,9 +14,10 @@ type Fields = Record<string, unknown>;
  * @param out - the batch
  * @param seq - the request's sequence number
  * @param cmd - the command
+ * @param known - its descriptor, when the caller has it at hand
  */
-export function pushRequest(out: unknown[], seq: number, cmd: Command): void {
-  const spec: CommandSpec | undefined = SPEC_BY_TYPE[cmd.type];
+export function pushRequest(out: unknown[], seq: number, cmd: Command, known?: CommandSpec): void {
+  const spec: CommandSpec | undefined = known ?? SPEC_BY_TYPE[cmd.type];
   if (spec?.code === undefined) throw new KvbusError('ERR_BAD_ARGUMENT', `The command ${String(cmd.type)} cannot be sent to a store`);
   const values = cmd as unknown as Fields;
   const options = optionsOf(spec, values);

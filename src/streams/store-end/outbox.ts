@@ -1,5 +1,6 @@
 import { KvbusError } from '../../errors.js';
 import type { MessageStream } from '../message-stream.js';
+import { nextEvent } from '../protocol/events.js';
 import { ANSWER_HEADER, ANSWERS, REPLY_SLOTS } from '../protocol/framing.js';
 import { encodeError } from '../protocol/wire-error.js';
 
@@ -24,7 +25,7 @@ export class Outbox {
   /**
    * @param stream - the channel to the client
    * @param beforeSend - adds what waits to be sent to `events` (the buffered events that now fit the window)
-   * @param onLost - a batch of events could not be sent at all
+   * @param onLost - an event could not be sent (it cannot be cloned): it will never be acknowledged
    */
   constructor(stream: MessageStream, beforeSend: (events: unknown[]) => void, onLost: () => void) {
     this.#stream = stream;
@@ -106,7 +107,16 @@ export class Outbox {
       try {
         this.#stream.post([ANSWERS, 0, ...message.slice(replyEnd)]);
       } catch {
-        this.#onLost();
+        // One by one, so that only the events that cannot be cloned are lost.
+        for (let at = replyEnd; at < message.length; ) {
+          const next = nextEvent(message, at);
+          try {
+            this.#stream.post([ANSWERS, 0, ...message.slice(at, next)]);
+          } catch {
+            this.#onLost();
+          }
+          at = next;
+        }
       }
     }
   }

@@ -69,7 +69,11 @@ export class RemoteConnection implements Connection {
         const room = this.#window - this.#inflight;
         if (room > 0 && this.#events.length > 0) this.#inflight += this.#events.drainInto(out, room);
       },
-      () => this.#session.dropped(), // a batch of events that could not be sent
+      () => {
+        // An event that could not be sent is dropped, and gives its place in the window back.
+        this.#inflight--;
+        this.#session.dropped();
+      },
     );
     this.#session = gate.open(this);
     stream.onMessage((message) => this.#receive(message));
