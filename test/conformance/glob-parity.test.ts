@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { globMatch } from '../../src/glob.js';
 import type { PatternMessage } from '../../src/index.js';
 import { createStore, type MainStore, memoryBackend } from '../../src/index.js';
+import { rawScan } from '../helpers/redis-client.js';
 import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
 import { useRedisServer } from '../helpers/use-redis.js';
 import { type Recorder, record } from '../helpers/wait.js';
@@ -97,17 +98,7 @@ describeRedis('glob parity with Redis', () => {
 
   /** The subjects Redis's SCAN MATCH finds for `pattern`. */
   async function redisMatches(pattern: string): Promise<string[]> {
-    const found = new Set<string>();
-    let cursor = '0';
-    do {
-      const [next, keys] = (await redisServer.raw.sendCommand(['SCAN', cursor, 'MATCH', prefix + pattern, 'COUNT', '5000'])) as [
-        string,
-        string[],
-      ];
-      cursor = String(next);
-      for (const key of keys) found.add(String(key).slice(prefix.length));
-    } while (cursor !== '0');
-    return [...found].sort();
+    return (await rawScan(redisServer.raw, prefix + pattern, 5000)).map((key) => key.slice(prefix.length)).sort();
   }
 
   const memoryMatches = (pattern: string) => SUBJECTS.filter((subject) => globMatch(pattern, subject)).sort();

@@ -1,10 +1,9 @@
 // The conformance suite against the memory backend (the default).
 import { describe, expect, it } from 'vitest';
-import { createStore, memoryBackend } from '../../src/index.js';
-import { conformance } from './suite.js';
+import { memoryBackend } from '../../src/index.js';
+import { conformance, storesOn } from './suite.js';
 
-const makeStore = ({ namespace, onError }: { namespace: string; onError?: ((error: unknown, context: string) => void) | undefined }) =>
-  createStore({ backend: memoryBackend(), namespace, ...(onError ? { onError } : {}) });
+const makeStore = storesOn(memoryBackend);
 
 describe('memory backend', () => {
   it('is what the suite below runs on', async () => {

@@ -7,37 +7,34 @@
 // wait on an event is bounded, and "nothing else arrived" is proven with a
 // sentinel event sent after the one that must not arrive (one publisher's events
 // reach a subscriber in order).
+import { config } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { type ChangeEvent, type CreateStoreOptions, KvbusError, type MainStore, type PatternMessage } from '../../src/index.js';
+import {
+  type Backend,
+  type ChangeEvent,
+  type CreateStoreOptions,
+  createStore,
+  isKvbusError,
+  KvbusError,
+  type MainStore,
+  type PatternMessage,
+} from '../../src/index.js';
+import { expectCode, expectThrowsCode } from '../helpers/errors.js';
 import { uniqueNamespace } from '../helpers/redis-server.js';
 import { useStores } from '../helpers/use-stores.js';
-import { type Recorder, rejectionOf, sleep, waitUntil } from '../helpers/wait.js';
+import { type Recorder, sleep, waitUntil } from '../helpers/wait.js';
 
 /** What a backend's test file hands the suite: a fresh store on that backend, in the namespace given. */
 export type MakeStore = (options: { namespace: string; onError?: CreateStoreOptions['onError'] }) => MainStore | Promise<MainStore>;
 
+/** The {@link MakeStore} of a backend: `createStore` on a fresh `backend()`. */
+export function storesOn(backend: () => Backend): (options: Parameters<MakeStore>[0]) => MainStore {
+  return ({ namespace, onError }) => createStore({ backend: backend(), namespace, ...(onError ? { onError } : {}) });
+}
+
 /** A short real TTL, and how long an expiry may take to be noticed (Redis expires actively ~10×/s). */
 const TTL_MS = 100;
 const EXPIRY_WAIT_MS = 3_000;
-
-async function expectCode(promise: Promise<unknown>, code: string, message?: RegExp): Promise<KvbusError> {
-  const error = await rejectionOf(promise);
-  expect(error, `expected ${code}, got ${String(error)}`).toBeInstanceOf(KvbusError);
-  expect(error.code).toBe(code);
-  if (message) expect(error.message).toMatch(message);
-  return error as KvbusError;
-}
-
-function expectThrowsCode(fn: () => unknown, code: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, `expected a synchronous ${code}`).toBeInstanceOf(KvbusError);
-  expect((caught as KvbusError).code).toBe(code);
-}
 
 const sorted = (keys: string[]) => [...keys].sort();
 
@@ -93,6 +90,9 @@ export function conformance(name: string, makeStore: MakeStore): void {
         expect(await store.get('empty', 'x')).toBe('');
         expect(await store.get('no', true)).toBe(false);
         expect(await store.get('nil', 'x')).toBeNull();
+        for (const key of ['zero', 'empty', 'no', 'nil']) expect(await store.has(key), key).toBe(true);
+        expect(await store.getEntry('nil')).toEqual({ value: null, revision: expect.any(Number) });
+        expect(sorted(await store.keys())).toEqual(['empty', 'nil', 'no', 'zero']);
       });
 
       it('delete is true when a key was removed, false otherwise', async () => {
@@ -155,7 +155,7 @@ export function conformance(name: string, makeStore: MakeStore): void {
         const store = await newStore();
         for (let i = 0; i < 25; i++) await store.set(`k${i}`, i);
         await store.set('t', 1, { ttlMs: 60_000 });
-        await store.clear();
+        expect(await store.clear()).toBeUndefined();
         expect(await store.keys()).toEqual([]);
         expect((await store.getAll()).size).toBe(0);
         expect(await store.has('k3')).toBe(false);
@@ -199,17 +199,24 @@ export function conformance(name: string, makeStore: MakeStore): void {
         expect(await store.incr('huge', 1e21)).toBe(2e21);
       });
 
-      it('rejects ERR_TYPE on a non-number and changes nothing', async () => {
+      it('rejects ERR_TYPE naming the key on a non-number, and changes nothing', async () => {
         const store = await newStore();
-        await store.set('s', '5');
-        await store.set('o', { n: 1 });
-        await store.set('nil', null);
-        const before = await store.getEntry('s');
-        await expectCode(store.incr('s'), 'ERR_TYPE', /"s"/);
-        await expectCode(store.incr('o', 2), 'ERR_TYPE');
-        await expectCode(store.incr('nil'), 'ERR_TYPE');
-        expect(await store.getEntry('s')).toEqual(before);
-        expect(await store.get('o')).toEqual({ n: 1 });
+        const nonNumbers: Array<[string, unknown]> = [
+          ['s', '5'],
+          ['text', 'abc'],
+          ['o', { n: 1 }],
+          ['nil', null],
+          ['list', [1]],
+          ['yes', true],
+        ];
+        for (const [key, value] of nonNumbers) await store.set(key, value);
+        for (const [key, value] of nonNumbers) {
+          const before = await store.getEntry(key);
+          expect(before?.value).toEqual(value);
+          await expectCode(store.incr(key), 'ERR_TYPE', new RegExp(`"${key}"`));
+          await expectCode(store.incr(key, 2), 'ERR_TYPE', new RegExp(`"${key}"`));
+          expect(await store.getEntry(key), key).toEqual(before);
+        }
       });
 
       it('is atomic: concurrent increments are all counted', async () => {
@@ -220,10 +227,22 @@ export function conformance(name: string, makeStore: MakeStore): void {
     });
 
     describe('update', () => {
-      it('runs fn(old), writes the result and returns it', async () => {
+      it('runs fn(old), writes the result and returns it; an absent key is undefined', async () => {
         const store = await newStore();
-        expect(await store.update<number>('n', (old) => (old ?? 10) + 1)).toBe(11);
-        expect(await store.update<number>('n', async (old) => (old ?? 0) * 2)).toBe(22);
+        const seen: unknown[] = [];
+        expect(
+          await store.update<number>('n', (old) => {
+            seen.push(old);
+            return (old ?? 10) + 1;
+          }),
+        ).toBe(11);
+        expect(
+          await store.update<number>('n', async (old) => {
+            seen.push(old);
+            return (old ?? 0) * 2;
+          }),
+        ).toBe(22);
+        expect(seen).toEqual([undefined, 11]);
         expect(await store.get('n')).toBe(22);
       });
 
@@ -252,25 +271,58 @@ export function conformance(name: string, makeStore: MakeStore): void {
         expect(await store.get('k')).toBe(101);
       });
 
-      it('gives up with ERR_CONFLICT after `retries`', async () => {
+      it('retries when another writer creates the absent key in between', async () => {
         const store = await newStore();
-        await store.set('k', 0);
-        let calls = 0;
-        const error = await expectCode(
-          store.update<number>(
-            'k',
-            async (old) => {
-              calls++;
-              await store.set('k', 1000 + calls);
-              return (old ?? 0) + 1;
-            },
-            { retries: 2 },
-          ),
-          'ERR_CONFLICT',
-        );
-        expect(error).toBeInstanceOf(KvbusError);
-        expect(calls).toBe(3);
-        expect(await store.get('k')).toBe(1003);
+        const seen: unknown[] = [];
+        const result = await store.update<number>('k', async (old) => {
+          seen.push(old);
+          if (seen.length === 1) await store.set('k', 7);
+          return (old ?? 0) + 1;
+        });
+        expect(seen).toEqual([undefined, 7]);
+        expect(result).toBe(8);
+        expect(await store.get('k')).toBe(8);
+      });
+
+      it("gives up with ERR_CONFLICT after `retries` (0: no retry), keeping the other writer's value", async () => {
+        const store = await newStore();
+        for (const retries of [2, 0]) {
+          await store.set('k', 0);
+          let calls = 0;
+          const error = await expectCode(
+            store.update<number>(
+              'k',
+              async (old) => {
+                calls++;
+                await store.set('k', 1000 + calls);
+                return (old ?? 0) + 1;
+              },
+              { retries },
+            ),
+            'ERR_CONFLICT',
+          );
+          expect(error).toBeInstanceOf(KvbusError);
+          expect(calls, `retries: ${retries}`).toBe(retries + 1);
+          expect(await store.get('k')).toBe(1000 + retries + 1);
+        }
+      });
+
+      it('a throwing fn rejects with its error and changes nothing', async () => {
+        const store = await newStore();
+        const revision = await store.set('k', 1);
+        const boom = new Error('boom');
+        await expect(
+          store.update('k', () => {
+            throw boom;
+          }),
+        ).rejects.toBe(boom);
+        await expect(
+          store.update('k', async () => {
+            await sleep(1);
+            throw boom;
+          }),
+        ).rejects.toBe(boom);
+        expect(await store.getEntry('k')).toEqual({ value: 1, revision });
       });
 
       it('concurrent updates lose nothing', async () => {
@@ -285,19 +337,24 @@ export function conformance(name: string, makeStore: MakeStore): void {
     describe('apply / defineOp', () => {
       it('runs a registered op on the old value with its argument and returns the new value', async () => {
         const store = await newStore();
-        store.defineOp<string[], string>('push', (old, item) => [...(old ?? []), item]);
+        expect(store.defineOp<string[], string>('push', (old, item) => [...(old ?? []), item])).toBe(store);
         expect(await store.apply('log', 'push', 'a')).toEqual(['a']);
         expect(await store.apply('log', 'push', 'b')).toEqual(['a', 'b']);
         expect(await store.get('log')).toEqual(['a', 'b']);
       });
 
-      it('an op returning undefined deletes the key', async () => {
+      it('an op returning undefined deletes the key (a delete change), and on an absent key changes nothing', async () => {
         const store = await newStore();
         store.defineOp('drop', () => undefined);
         await store.set('x', 1);
+        const changes = await changesOf(store);
         expect(await store.apply('x', 'drop')).toBeUndefined();
         expect(await store.has('x')).toBe(false);
         expect(await store.apply('never', 'drop')).toBeUndefined();
+        expect(await store.has('never')).toBe(false);
+        await store.set('sentinel', 1);
+        await changes.some((e) => e.key === 'sentinel', 'the sentinel');
+        expect(changes.values.map((e) => `${e.type} ${e.key}`)).toEqual(['delete x', 'set sentinel']);
       });
 
       it('is atomic under concurrency: every apply is counted', async () => {
@@ -308,16 +365,26 @@ export function conformance(name: string, makeStore: MakeStore): void {
         expect([...list].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
       });
 
-      it('an unknown op rejects with ERR_BAD_ARGUMENT; a throwing op changes nothing', async () => {
+      it('an unknown op rejects with ERR_BAD_ARGUMENT; a throwing op rejects; neither changes anything', async () => {
         const store = await newStore();
+        const revision = await store.set('x', { n: 1 });
         await expectCode(store.apply('x', 'nope'), 'ERR_BAD_ARGUMENT', /nope/);
         store.defineOp<{ n: number }>('boom', (old) => {
           if (old) old.n = 666;
           throw new Error('op failed');
         });
-        await store.set('x', { n: 1 });
+        // The memory backend rejects with the op's own error, Redis with an ERR_BACKEND naming it.
         await expect(store.apply('x', 'boom')).rejects.toThrow('op failed');
-        expect(await store.get('x')).toEqual({ n: 1 });
+        expect(await store.getEntry('x')).toEqual({ value: { n: 1 }, revision });
+        // And the store goes on.
+        expect(await store.set('x', 2)).toBeGreaterThan(revision);
+      });
+
+      it('a later defineOp with the same name replaces the op', async () => {
+        const store = await newStore();
+        store.defineOp('op', () => 'one');
+        store.defineOp('op', () => 'two');
+        expect(await store.apply('k', 'op')).toBe('two');
       });
     });
 
@@ -362,7 +429,22 @@ export function conformance(name: string, makeStore: MakeStore): void {
         expect(first.values).toEqual([1]);
       });
 
-      it('uncloneable data rejects with ERR_NOT_CLONEABLE naming the channel, even when nobody listens', async () => {
+      it('unsubscribing one observer of a channel leaves the others receiving', async () => {
+        const store = await newStore();
+        const leaving = rec(store.channel('c'));
+        const staying = rec(store.channel('c'));
+        await store.stats();
+        await store.publish('c', 1);
+        await leaving.count(1);
+        await staying.count(1);
+        leaving.unsubscribe();
+        await store.publish('c', 2);
+        await staying.count(2);
+        expect(staying.values).toEqual([1, 2]);
+        expect(leaving.values).toEqual([1]);
+      });
+
+      it('uncloneable data rejects with ERR_NOT_CLONEABLE naming the channel, even when nobody listens, and reaches nobody', async () => {
         const store = await newStore();
         await expectCode(
           store.publish('lonely', () => 1),
@@ -370,6 +452,12 @@ export function conformance(name: string, makeStore: MakeStore): void {
           /lonely/,
         );
         await expectCode(store.publish('lonely', { f: Symbol('s') }), 'ERR_NOT_CLONEABLE', /lonely/);
+        const heard = rec(store.channel('c'));
+        await store.stats();
+        await expectCode(store.publish('c', Symbol('nope')), 'ERR_NOT_CLONEABLE', /"c"/);
+        await store.publish('c', 'sentinel');
+        await heard.count(1);
+        expect(heard.values).toEqual(['sentinel']);
       });
 
       it('pattern delivers { channel, data } for every matching channel, and nothing else', async () => {
@@ -393,8 +481,8 @@ export function conformance(name: string, makeStore: MakeStore): void {
       });
 
       it('onSubscriberReceive calls the handler (sync or async), reports a failing one, and unsubscribes', async () => {
-        const errors: unknown[] = [];
-        const store = await newStore(undefined, (error) => errors.push(error));
+        const errors: Array<{ error: unknown; context: string }> = [];
+        const store = await newStore(undefined, (error, context) => errors.push({ error, context }));
         const got: unknown[] = [];
         const gotAsync: unknown[] = [];
         const off = store.onSubscriberReceive('jobs', (data) => {
@@ -404,40 +492,93 @@ export function conformance(name: string, makeStore: MakeStore): void {
           await sleep(1);
           gotAsync.push(data);
         });
+        const boom = new Error('handler failed');
         const offBad = store.onSubscriberReceive('jobs', () => {
-          throw new Error('handler failed');
+          throw boom;
         });
+        const asyncBoom = new Error('async handler failed');
+        const offAsyncBad = store.onSubscriberReceive('jobs', async () => {
+          await sleep(1);
+          throw asyncBoom;
+        });
+        // A failing handler stops neither the other handlers nor the channel's observers.
+        const observed = rec(store.channel('jobs'));
         await store.stats();
         await store.publish('jobs', { id: 1 });
-        await waitUntil(() => got.length === 1 && gotAsync.length === 1 && errors.length === 1, 'the three handlers');
+        await waitUntil(() => got.length === 1 && gotAsync.length === 1 && errors.length === 2, 'the four handlers');
+        await observed.count(1);
         expect(got).toEqual([{ id: 1 }]);
         expect(gotAsync).toEqual([{ id: 1 }]);
-        expect(String(errors[0])).toMatch(/handler failed/);
+        expect(errors[0]!.error).toBe(boom);
+        expect(errors[1]!.error).toBe(asyncBoom);
+        for (const { context } of errors) expect(context).toContain('jobs');
         off();
         offBad();
+        offAsyncBad();
         await store.publish('jobs', { id: 2 });
         await waitUntil(() => gotAsync.length === 2, 'the remaining handler');
+        await observed.count(2);
         expect(got).toEqual([{ id: 1 }]);
-        expect(errors).toHaveLength(1);
+        expect(errors).toHaveLength(2);
+        expect(observed.values).toEqual([{ id: 1 }, { id: 2 }]);
+        expect(await store.incr('n')).toBe(1);
         offAsync();
+      });
+
+      it('an observer whose next throws stops neither the store nor the other observers', async () => {
+        const store = await newStore();
+        const unhandled: unknown[] = [];
+        const previous = config.onUnhandledError;
+        config.onUnhandledError = (error) => unhandled.push(error);
+        try {
+          const boom = new Error('observer failed');
+          const throwing = [
+            store.channel('c').subscribe(() => {
+              throw boom;
+            }),
+            store.watch('k').subscribe(() => {
+              throw boom;
+            }),
+          ];
+          const others = rec(store.channel('c'));
+          const watchers = rec(store.watch('k'));
+          await store.stats();
+          await watchers.count(1);
+          await store.publish('c', 1);
+          await store.publish('c', 2);
+          await store.set('k', 'v');
+          await others.count(2);
+          await watchers.count(2);
+          expect(others.values).toEqual([1, 2]);
+          expect(watchers.values).toEqual([undefined, 'v']);
+          expect(await store.get('k')).toBe('v');
+          // RxJS reports each throw (2 messages, 2 watch values) as unhandled, after a tick.
+          await waitUntil(() => unhandled.length >= 4, 'the four unhandled errors');
+          expect(unhandled.every((e) => e === boom)).toBe(true);
+          for (const subscription of throwing) subscription.unsubscribe();
+        } finally {
+          config.onUnhandledError = previous;
+        }
       });
     });
 
     describe('watch', () => {
-      it('emits the current value first, then each change', async () => {
+      it('emits the current value first, then each change of that key only (null is a value)', async () => {
         const store = await newStore();
         await store.set('w', 'v0');
-        const watch = rec(store.watch<string>('w'));
+        const watch = rec(store.watch<string | null>('w'));
         await watch.count(1, 'the current value');
         await store.set('w', 'v1');
+        await store.set('other', 'x');
         await store.set('w', 'v2');
+        await store.set('w', null);
         await store.delete('w');
         await store.set('w', 'v3');
-        await watch.count(5);
-        expect(watch.values).toEqual(['v0', 'v1', 'v2', undefined, 'v3']);
+        await watch.count(6);
+        expect(watch.values).toEqual(['v0', 'v1', 'v2', null, undefined, 'v3']);
       });
 
-      it('an absent key starts with undefined; incr and apply are changes too', async () => {
+      it('an absent key starts with undefined; incr, apply and update are changes too', async () => {
         const store = await newStore();
         store.defineOp<number>('double', (old) => (old ?? 0) * 2);
         const watch = rec(store.watch<number>('n'));
@@ -445,26 +586,40 @@ export function conformance(name: string, makeStore: MakeStore): void {
         expect(watch.values).toEqual([undefined]);
         await store.incr('n', 3);
         await store.apply('n', 'double');
-        await watch.count(3);
-        expect(watch.values).toEqual([undefined, 3, 6]);
+        await store.update<number>('n', (old) => -(old ?? 0));
+        await watch.count(4);
+        expect(watch.values).toEqual([undefined, 3, 6, -6]);
       });
 
-      it('clear emits undefined to a watched key only when it existed', async () => {
+      it('clear emits undefined to a watched key only when it existed (held null included)', async () => {
         const store = await newStore();
         await store.set('present', 1);
+        await store.set('nil', null);
+        await store.set('deleted', 1);
         const present = rec(store.watch('present'));
+        const nil = rec(store.watch('nil'));
         const absent = rec(store.watch('absent'));
+        const deleted = rec(store.watch('deleted'));
         const changes = await changesOf(store);
         await present.count(1);
+        await nil.count(1);
         await absent.count(1);
+        await deleted.count(1);
+        await store.delete('deleted');
+        await deleted.count(2);
         await store.clear();
         await changes.some((e) => e.type === 'clear', 'the clear event');
-        // A sentinel write: once it arrives, anything the clear caused has arrived too.
+        // Sentinel writes: once they arrive, anything the clear caused has arrived too.
         await store.set('absent', 'later');
+        await store.set('deleted', 'later');
         await absent.count(2);
+        await deleted.count(3);
         await present.count(2);
+        await nil.count(2);
         expect(present.values).toEqual([1, undefined]);
+        expect(nil.values).toEqual([null, undefined]);
         expect(absent.values).toEqual([undefined, 'later']);
+        expect(deleted.values).toEqual([1, undefined, 'later']);
       });
     });
 
@@ -497,17 +652,60 @@ export function conformance(name: string, makeStore: MakeStore): void {
         expect(users.values.map((e) => `${e.type} ${e.key}`)).toEqual(['set user:1', 'set user:end']);
       });
 
-      it('reports an expiry as `expire`, once, and the key is gone', async () => {
+      it('reports an expiry as `expire` (no value, a revision of its own), once, to matching globs only, and the key is gone', async () => {
         const store = await newStore();
         const changes = await changesOf(store, 'ttl:*');
         const revision = await store.set('ttl:a', 'soon', { ttlMs: TTL_MS });
+        await store.set('other', 'soon', { ttlMs: TTL_MS });
         const expired = await changes.some((e) => e.type === 'expire', 'an expire event', EXPIRY_WAIT_MS);
         expect(expired).toEqual({ type: 'expire', key: 'ttl:a', revision: expired.revision });
+        expect(expired).not.toHaveProperty('value');
         expect(expired.revision).toBeGreaterThan(revision);
         expect(await store.get('ttl:a')).toBeUndefined();
-        await store.set('ttl:z', 'sentinel');
+        await waitUntil(async () => !(await store.has('other')), 'other to expire', EXPIRY_WAIT_MS);
+        expect(await store.set('ttl:z', 'sentinel')).toBeGreaterThan(expired.revision);
         await changes.some((e) => e.key === 'ttl:z');
         expect(changes.values.filter((e) => e.type === 'expire')).toHaveLength(1);
+      });
+
+      it('a write that fails or changes nothing emits no change', async () => {
+        const store = await newStore();
+        store.defineOp('boom', () => {
+          throw new Error('op failed');
+        });
+        const revision = await store.set('k', 1);
+        const changes = await changesOf(store);
+        const k = rec(store.watch('k'));
+        const absent = rec(store.watch('absent'));
+        await k.count(1);
+        await absent.count(1);
+        expect(await store.delete('absent')).toBe(false);
+        expect(await store.update('absent', () => undefined)).toBeUndefined();
+        await expectCode(store.set('k', 2, { ifRevision: 0 }), 'ERR_CONFLICT');
+        await expectCode(store.set('absent', 2, { ifRevision: revision }), 'ERR_CONFLICT');
+        await expectCode(
+          store.set('k', () => 2),
+          'ERR_NOT_CLONEABLE',
+        );
+        await expectCode(store.set('absent', { f: () => 2 }), 'ERR_NOT_CLONEABLE');
+        await expectCode(store.set('k', 2, { ttlMs: -1 }), 'ERR_BAD_ARGUMENT');
+        await expectCode(store.set('k', undefined), 'ERR_BAD_ARGUMENT');
+        await expect(store.apply('k', 'boom')).rejects.toThrow('op failed');
+        await expect(
+          store.update('k', () => {
+            throw new Error('fn failed');
+          }),
+        ).rejects.toThrow('fn failed');
+        expect(await store.getEntry('k')).toEqual({ value: 1, revision });
+        // Sentinel writes to both watched keys: what the calls above caused has arrived before them.
+        await store.set('k', 'end');
+        await store.set('absent', 'end');
+        await k.count(2);
+        await absent.count(2);
+        await changes.count(2);
+        expect(changes.values.map((e) => `${e.type} ${e.key}`)).toEqual(['set k', 'set absent']);
+        expect(k.values).toEqual([1, 'end']);
+        expect(absent.values).toEqual([undefined, 'end']);
       });
 
       it("reports clear as one event with key '*', to every changes glob", async () => {
@@ -540,22 +738,26 @@ export function conformance(name: string, makeStore: MakeStore): void {
         await store.set('a', 1);
         await store.set('b', 2);
         await store.set('c', 3, { ttlMs: 60_000 });
-        const one = rec(store.channel('x'));
-        rec(store.channel('x'));
-        rec(store.watch('a'));
-        rec(store.changes('*'));
-        rec(store.pattern('x*'));
+        // Each subscribe() counts, also of one observable; so does each onSubscriberReceive.
+        const x = store.channel('x');
+        const one = rec(x);
+        const others = [rec(x), rec(store.channel('x')), rec(store.watch('a')), rec(store.changes('*')), rec(store.pattern('x*'))];
+        const off = store.onSubscriberReceive('x', () => {});
         const after = await store.stats();
         expect(after.keys).toBe(3);
-        expect(after.subscriptions).toBe(5);
+        expect(after.subscriptions).toBe(7);
         expect(after.commands).toBeGreaterThan(before.commands + 3);
         one.unsubscribe();
-        expect((await store.stats()).subscriptions).toBe(4);
+        one.unsubscribe();
+        expect((await store.stats()).subscriptions).toBe(6);
+        off();
+        for (const recorder of others) recorder.unsubscribe();
+        expect((await store.stats()).subscriptions).toBe(0);
       });
     });
 
     describe('revisions', () => {
-      it('are store-wide, unique and increasing across keys and every kind of write', async () => {
+      it('are store-wide, unique and increasing across keys and every kind of write, clear included', async () => {
         const store = await newStore();
         store.defineOp<number>('inc', (old) => (old ?? 0) + 1);
         const changes = await changesOf(store);
@@ -568,11 +770,16 @@ export function conformance(name: string, makeStore: MakeStore): void {
         const r3 = await store.set('c', 1);
         expect(r2).toBeGreaterThan(r1);
         await changes.count(7);
+        expect((await store.getEntry('a'))!.revision).toBe(changes.values[4]!.revision);
+        await store.clear();
+        const r4 = await store.set('a', 1);
+        await changes.count(9);
+        expect(changes.values.map((e) => e.type)).toEqual(['set', 'set', 'set', 'set', 'set', 'delete', 'set', 'clear', 'set']);
         const revisions = changes.values.map((e) => e.revision);
         expect(revisions[0]).toBe(r1);
         expect(revisions[6]).toBe(r3);
+        expect(revisions[8]).toBe(r4);
         for (let i = 1; i < revisions.length; i++) expect(revisions[i]).toBeGreaterThan(revisions[i - 1]!);
-        expect((await store.getEntry('a'))!.revision).toBe(revisions[4]);
       });
 
       it("a key's revision never goes back, even after delete and re-create", async () => {
@@ -597,7 +804,10 @@ export function conformance(name: string, makeStore: MakeStore): void {
         expect(error.message.length).toBeGreaterThan(10);
         expect(await store.getEntry('lock')).toEqual({ value: 'me', revision: r1 });
         await store.delete('lock');
+        // Deleted, the key is absent: its old revision conflicts, 0 writes.
+        await expectCode(store.set('lock', 'you', { ifRevision: r1 }), 'ERR_CONFLICT');
         expect(await store.set('lock', 'you', { ifRevision: 0 })).toBeGreaterThan(r1);
+        expect(await store.get('lock')).toBe('you');
       });
 
       it('writes when the revision holds, rejects ERR_CONFLICT and changes nothing when it moved on', async () => {
@@ -617,6 +827,10 @@ export function conformance(name: string, makeStore: MakeStore): void {
         const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => store.set('k', i, { ifRevision: r })));
         expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
         for (const o of outcomes) if (o.status === 'rejected') expect((o.reason as KvbusError).code).toBe('ERR_CONFLICT');
+        // Commands from one client apply in the order they were issued: the first wins, and its write is the one kept.
+        const winner = outcomes[0]!;
+        expect(winner.status).toBe('fulfilled');
+        expect(await store.getEntry('k')).toEqual({ value: 0, revision: (winner as PromiseFulfilledResult<number>).value });
       });
     });
 
@@ -633,33 +847,76 @@ export function conformance(name: string, makeStore: MakeStore): void {
         expect([...(await store.getAll()).keys()]).toEqual(['keep']);
       });
 
-      it('set without ttlMs removes an existing TTL; set with ttlMs replaces it', async () => {
+      it('set without ttlMs, delete and clear end a TTL; set with ttlMs replaces it; incr gives none', async () => {
         const store = await newStore();
+        const changes = await changesOf(store);
+        await store.set('c', 1, { ttlMs: TTL_MS });
+        await store.clear();
+        await store.set('c', 2);
         await store.set('a', 1, { ttlMs: TTL_MS });
         await store.set('a', 2);
+        await store.set('d', 1, { ttlMs: TTL_MS });
+        await store.delete('d');
+        await store.set('d', 2);
+        await store.incr('n');
         await store.set('b', 1, { ttlMs: 60_000 });
         await store.set('b', 2, { ttlMs: TTL_MS });
-        await waitUntil(async () => !(await store.has('b')), 'b to expire', EXPIRY_WAIT_MS);
+        // b's deadline is the last of them: once b expired, every old deadline has passed.
+        await changes.some((e) => e.type === 'expire' && e.key === 'b', 'b to expire', EXPIRY_WAIT_MS);
         await sleep(TTL_MS);
+        expect(await store.has('b')).toBe(false);
         expect(await store.get('a')).toBe(2);
+        expect(await store.get('c')).toBe(2);
+        expect(await store.get('d')).toBe(2);
+        expect(await store.get('n')).toBe(1);
+        await store.set('end', 1);
+        await changes.some((e) => e.key === 'end', 'the sentinel');
+        expect(changes.values.filter((e) => e.type === 'expire').map((e) => e.key)).toEqual(['b']);
       });
 
-      it('incr and apply keep the TTL', async () => {
+      it('incr, apply and update keep the TTL', async () => {
         const store = await newStore();
         store.defineOp<number>('inc', (old) => (old ?? 0) + 1);
         await store.set('i', 1, { ttlMs: 4 * TTL_MS });
         await store.set('p', 1, { ttlMs: 4 * TTL_MS });
+        await store.set('u', 1, { ttlMs: 4 * TTL_MS });
         expect(await store.incr('i')).toBe(2);
         expect(await store.apply('p', 'inc')).toBe(2);
-        await waitUntil(async () => !(await store.has('i')) && !(await store.has('p')), 'i and p to expire', EXPIRY_WAIT_MS);
+        expect(await store.update<number>('u', (old) => (old ?? 0) + 1)).toBe(2);
+        await waitUntil(
+          async () => !(await store.has('i')) && !(await store.has('p')) && !(await store.has('u')),
+          'i, p and u to expire',
+          EXPIRY_WAIT_MS,
+        );
       });
 
-      it('rejects a ttlMs that is not a positive finite number, and changes nothing', async () => {
+      it('watch emits undefined when the watched key expires', async () => {
         const store = await newStore();
-        for (const ttlMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '100' as unknown as number]) {
+        const watch = rec(store.watch('k'));
+        await watch.count(1);
+        await store.set('k', 'v', { ttlMs: TTL_MS });
+        await watch.count(3, 'the expiry', EXPIRY_WAIT_MS);
+        expect(watch.values).toEqual([undefined, 'v', undefined]);
+      });
+
+      it('accepts a fractional ttlMs', async () => {
+        const store = await newStore();
+        expect(await store.set('f', 1, { ttlMs: TTL_MS + 0.5 })).toBeGreaterThan(0);
+        expect(await store.has('f')).toBe(true);
+        expect(await store.set('g', 1, { ttlMs: 0.5 })).toBeGreaterThan(0);
+        await waitUntil(async () => !(await store.has('f')) && !(await store.has('g')), 'f and g to expire', EXPIRY_WAIT_MS);
+      });
+
+      it('rejects a ttlMs that is not a positive finite number, and changes nothing (nor an existing TTL)', async () => {
+        const store = await newStore();
+        const revision = await store.set('kept', 1, { ttlMs: 5 * TTL_MS });
+        for (const ttlMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '100' as unknown as number, null as unknown as number]) {
           await expectCode(store.set('t', 1, { ttlMs }), 'ERR_BAD_ARGUMENT', /ttlMs/);
+          await expectCode(store.set('kept', 2, { ttlMs }), 'ERR_BAD_ARGUMENT', /ttlMs/);
         }
         expect(await store.has('t')).toBe(false);
+        expect(await store.getEntry('kept')).toEqual({ value: 1, revision });
+        await waitUntil(async () => !(await store.has('kept')), 'kept to expire', EXPIRY_WAIT_MS);
       });
     });
 
@@ -675,6 +932,7 @@ export function conformance(name: string, makeStore: MakeStore): void {
         ],
         ['set', new Set([1, 'two', 3])],
         ['u8', new Uint8Array([0, 1, 254, 255])],
+        ['buffer', new Uint8Array([1, 2, 255]).buffer],
         ['f64', new Float64Array([1.5, -0, Number.NaN])],
         ['nested', { a: { b: { c: [1, { d: 'deep' }], e: null } }, list: [[], {}, ''] }],
         ['null', null],
@@ -710,6 +968,18 @@ export function conformance(name: string, makeStore: MakeStore): void {
         expect(all.get('u8')).toBeInstanceOf(Uint8Array);
       });
 
+      it('keeps shared references and cycles inside one value', async () => {
+        const store = await newStore();
+        const shared = { s: 1 };
+        const value: Record<string, unknown> = { a: shared, b: shared };
+        value.self = value;
+        await store.set('k', value);
+        const back = (await store.get<Record<string, unknown>>('k'))!;
+        expect(back.a).toEqual({ s: 1 });
+        expect(back.a).toBe(back.b);
+        expect(back.self).toBe(back);
+      });
+
       it('change events carry values with their types', async () => {
         const store = await newStore();
         const changes = await changesOf(store);
@@ -724,10 +994,19 @@ export function conformance(name: string, makeStore: MakeStore): void {
 
       it('unicode keys and __proto__ / constructor are ordinary keys', async () => {
         const store = await newStore();
+        const special = ['__proto__', 'constructor', 'hasOwnProperty', 'toString', 'prototype'];
+        // Absent in an empty store, whatever Object.prototype holds.
+        for (const key of special) {
+          expect(await store.has(key), key).toBe(false);
+          expect(await store.get(key), key).toBeUndefined();
+          expect(await store.getEntry(key), key).toBeUndefined();
+          expect(await store.delete(key), key).toBe(false);
+        }
         const keys = [
           '__proto__',
           'constructor',
           'hasOwnProperty',
+          'toString',
           'prototype',
           'ключ',
           '键',
@@ -743,14 +1022,19 @@ export function conformance(name: string, makeStore: MakeStore): void {
           expect(await store.has(key), key).toBe(true);
         }
         expect(sorted(await store.keys())).toEqual(sorted(keys));
+        expect(await store.keys('__*')).toEqual(['__proto__']);
         const all = await store.getAll();
+        expect(all.size).toBe(keys.length);
         expect(all.get('__proto__')).toEqual({ i: 0 });
         expect(all.get('constructor')).toEqual({ i: 1 });
+        expect(await store.getAll('constructor')).toEqual(new Map([['constructor', { i: 1 }]]));
         expect(await store.incr('__proto__:n')).toBe(1);
         expect(await store.delete('__proto__')).toBe(true);
         expect(await store.has('__proto__')).toBe(false);
+        expect(await store.incr('__proto__', 2)).toBe(2);
         expect(await store.get('constructor')).toEqual({ i: 1 });
         expect(({} as Record<string, unknown>).i).toBeUndefined();
+        expect(await store.get('i')).toBeUndefined();
         const changes = await changesOf(store);
         await store.set('🔑', 'emoji');
         await store.set('ключ', 'cyrillic');
@@ -769,74 +1053,180 @@ export function conformance(name: string, makeStore: MakeStore): void {
         got!.list.push(4);
         expect(await store.get('obj')).toEqual({ list: [1, 2], when: new Date(0) });
         expect(await store.get('obj')).not.toBe(await store.get('obj'));
+        const entry = await store.getEntry<{ list: number[] }>('obj');
+        const revision = entry!.revision;
+        entry!.value.list.push(5);
+        entry!.revision = 0;
+        expect(await store.getEntry('obj')).toEqual({ value: { list: [1, 2], when: new Date(0) }, revision });
+      });
+
+      it('update and apply store a copy of what they write, and of the argument', async () => {
+        const store = await newStore();
+        const next = { n: 1 };
+        expect(await store.update('u', () => next)).toEqual({ n: 1 });
+        next.n = 2;
+        expect(await store.get('u')).toEqual({ n: 1 });
+        let made: { n: number } | undefined;
+        store.defineOp<{ n: number }>('make', (old) => (made = { n: (old?.n ?? 0) + 1 }));
+        expect(await store.apply('made', 'make')).toEqual({ n: 1 });
+        made!.n = 999;
+        expect(await store.get('made')).toEqual({ n: 1 });
+        store.defineOp<unknown, unknown>('put', (_old, arg) => arg);
+        const arg = { n: 1 };
+        expect(await store.apply('put', 'put', arg)).not.toBe(arg);
+        arg.n = 2;
+        expect(await store.get('put')).toEqual({ n: 1 });
+      });
+
+      it('observers get copies: watch, changes and channel data alias neither the store nor the publisher', async () => {
+        const store = await newStore();
+        await store.set('k', { n: 1 });
+        const watch = rec(store.watch<{ n: number }>('k'));
+        const changes = rec(store.changes<{ n: number }>('k'));
+        const news = rec(store.channel<{ n: number }>('news'));
+        await store.stats();
+        await watch.count(1);
+        const value = { n: 2 };
+        await store.set('k', value);
+        const data = { n: 3 };
+        await store.publish('news', data);
+        value.n = 20;
+        data.n = 30;
+        await watch.count(2);
+        await changes.count(1);
+        await news.count(1);
+        expect(changes.values[0]!.value).not.toBe(value);
+        expect(news.values).toEqual([{ n: 3 }]);
+        expect(news.values[0]).not.toBe(data);
+        watch.values[0]!.n = 100;
+        watch.values[1]!.n = 200;
+        changes.values[0]!.value!.n = 300;
+        expect(await store.get('k')).toEqual({ n: 2 });
       });
     });
 
     describe('bad input', () => {
-      const badKeys: unknown[] = ['', 42, null, undefined, {}, Symbol('k')];
+      const badKeys: unknown[] = ['', 42, null, undefined, {}, ['a'], Symbol('k'), new String('a')];
+      const KEY_MESSAGE = /^Expected `key` to be a non-empty string, got /;
+      /** Bad channel, pattern and op names; `undefined` is a bad name too, except for keys(), getAll() and changes() (all). */
+      const badNames: unknown[] = ['', 7, null, undefined, {}];
 
-      it('non-string or empty keys reject with ERR_BAD_KEY', async () => {
+      it('non-string or empty keys reject with ERR_BAD_KEY, change nothing, and the store goes on', async () => {
         const store = await newStore();
+        await store.set('a', 1);
         for (const key of badKeys) {
           const k = key as string;
-          await expectCode(store.get(k), 'ERR_BAD_KEY');
-          await expectCode(store.getEntry(k), 'ERR_BAD_KEY');
-          await expectCode(store.set(k, 1), 'ERR_BAD_KEY');
-          await expectCode(store.delete(k), 'ERR_BAD_KEY');
-          await expectCode(store.has(k), 'ERR_BAD_KEY');
-          await expectCode(store.incr(k), 'ERR_BAD_KEY');
+          await expectCode(store.get(k), 'ERR_BAD_KEY', KEY_MESSAGE);
+          await expectCode(store.getEntry(k), 'ERR_BAD_KEY', KEY_MESSAGE);
+          await expectCode(store.set(k, 1), 'ERR_BAD_KEY', KEY_MESSAGE);
+          await expectCode(store.delete(k), 'ERR_BAD_KEY', KEY_MESSAGE);
+          await expectCode(store.has(k), 'ERR_BAD_KEY', KEY_MESSAGE);
+          await expectCode(store.incr(k), 'ERR_BAD_KEY', KEY_MESSAGE);
           await expectCode(
             store.update(k, () => 1),
             'ERR_BAD_KEY',
+            KEY_MESSAGE,
           );
-          await expectCode(store.apply(k, 'op'), 'ERR_BAD_KEY');
+          await expectCode(store.apply(k, 'op'), 'ERR_BAD_KEY', KEY_MESSAGE);
           expectThrowsCode(() => store.watch(k), 'ERR_BAD_KEY');
         }
-        expect(await store.keys()).toEqual([]);
+        expect(await store.getAll()).toEqual(new Map([['a', 1]]));
+        expect(await store.incr('n')).toBe(1);
       });
 
-      it('bad arguments reject with ERR_BAD_ARGUMENT and change nothing', async () => {
+      it('bad arguments of data methods reject with ERR_BAD_ARGUMENT and change nothing', async () => {
         const store = await newStore();
+        await store.set('n', 1);
         await expectCode(store.set('k', undefined), 'ERR_BAD_ARGUMENT', /delete/);
-        await expectCode(store.set('k', 1, { ifRevision: -1 }), 'ERR_BAD_ARGUMENT');
-        await expectCode(store.set('k', 1, { ifRevision: 1.5 }), 'ERR_BAD_ARGUMENT');
+        await expectCode(store.set('n', undefined), 'ERR_BAD_ARGUMENT', /delete/);
+        for (const ifRevision of [-1, 1.5, '3' as unknown as number, Number.NaN])
+          await expectCode(store.set('k', 1, { ifRevision }), 'ERR_BAD_ARGUMENT');
         await expectCode(store.set('k', 1, 'fast' as never), 'ERR_BAD_ARGUMENT');
-        for (const by of [Number.NaN, Number.POSITIVE_INFINITY, '1' as unknown as number])
-          await expectCode(store.incr('k', by), 'ERR_BAD_ARGUMENT');
+        await expectCode(store.set('k', 1, null as never), 'ERR_BAD_ARGUMENT');
+        for (const by of [Number.NaN, Number.POSITIVE_INFINITY, '1' as unknown as number, null as unknown as number])
+          await expectCode(store.incr('n', by), 'ERR_BAD_ARGUMENT', /^Expected `by` to be a finite number, got /);
         await expectCode(store.update('k', 'fn' as never), 'ERR_BAD_ARGUMENT');
-        await expectCode(
-          store.update('k', () => 1, { retries: -1 }),
-          'ERR_BAD_ARGUMENT',
-        );
-        await expectCode(store.apply('k', ''), 'ERR_BAD_ARGUMENT');
-        await expectCode(store.publish('', 1), 'ERR_BAD_ARGUMENT');
-        await expectCode(store.keys(''), 'ERR_BAD_ARGUMENT');
-        await expectCode(store.getAll(7 as never), 'ERR_BAD_ARGUMENT');
-        expectThrowsCode(() => store.channel(''), 'ERR_BAD_ARGUMENT');
-        expectThrowsCode(() => store.pattern(''), 'ERR_BAD_ARGUMENT');
-        expectThrowsCode(() => store.changes(''), 'ERR_BAD_ARGUMENT');
+        for (const retries of [-1, Number.NaN, '2' as unknown as number])
+          await expectCode(
+            store.update('k', () => 1, { retries }),
+            'ERR_BAD_ARGUMENT',
+          );
+        expect(await store.has('k')).toBe(false);
+        expect(await store.get('n')).toBe(1);
+        expect((await store.stats()).keys).toBe(1);
+      });
+
+      it('bad channel, pattern, op and handler arguments are rejected with ERR_BAD_ARGUMENT', async () => {
+        const store = await newStore();
+        for (const name of badNames) {
+          const n = name as string;
+          await expectCode(store.publish(n, 1), 'ERR_BAD_ARGUMENT', /^Expected `channel` to be .+, got .+/);
+          await expectCode(store.apply('k', n), 'ERR_BAD_ARGUMENT');
+          expectThrowsCode(() => store.channel(n), 'ERR_BAD_ARGUMENT');
+          expectThrowsCode(() => store.pattern(n), 'ERR_BAD_ARGUMENT');
+          expectThrowsCode(() => store.onSubscriberReceive(n, () => {}), 'ERR_BAD_ARGUMENT');
+          if (name === undefined) continue;
+          await expectCode(store.keys(n), 'ERR_BAD_ARGUMENT');
+          await expectCode(store.getAll(n), 'ERR_BAD_ARGUMENT');
+          expectThrowsCode(() => store.changes(n), 'ERR_BAD_ARGUMENT');
+        }
         expectThrowsCode(() => store.onSubscriberReceive('c', 'handler' as never), 'ERR_BAD_ARGUMENT');
         expectThrowsCode(() => store.defineOp('op', 'fn' as never), 'ERR_BAD_ARGUMENT');
-        expect(await store.has('k')).toBe(false);
+        expectThrowsCode(() => store.defineOp('', () => 1), 'ERR_BAD_ARGUMENT');
         expect((await store.stats()).keys).toBe(0);
       });
 
       it('uncloneable values reject with ERR_NOT_CLONEABLE naming the key, and change nothing', async () => {
         const store = await newStore();
-        await store.set('kept', 'old');
-        for (const value of [() => 1, Symbol('s'), { nested: { fn: () => 1 } }, new WeakMap()]) {
+        const revision = await store.set('kept', 'old');
+        class Handle {
+          constructor(readonly fn: () => void) {}
+        }
+        const uncloneable = [
+          () => 1,
+          Symbol('s'),
+          { nested: { fn: () => 1 } },
+          [1, Symbol('x')],
+          new WeakMap(),
+          new WeakSet(),
+          new Handle(() => {}),
+          new Map([['f', () => 3]]),
+        ];
+        for (const value of uncloneable) {
           await expectCode(store.set('fn-key', value), 'ERR_NOT_CLONEABLE', /fn-key/);
           await expectCode(store.set('kept', value), 'ERR_NOT_CLONEABLE', /kept/);
         }
         store.defineOp('bad', () => () => 1);
-        await expectCode(store.apply('kept', 'bad'), 'ERR_NOT_CLONEABLE', /kept/);
+        await expectCode(store.apply('kept', 'bad'), 'ERR_NOT_CLONEABLE', /"kept"/);
         await expectCode(
           store.update('kept', () => (() => 1) as never),
           'ERR_NOT_CLONEABLE',
-          /kept/,
+          /"kept"/,
         );
+        let ran = false;
+        store.defineOp('put', (_old, arg) => ((ran = true), arg));
+        await expectCode(store.apply('fn-key', 'put', { f: () => 1 }), 'ERR_NOT_CLONEABLE');
+        expect(ran).toBe(false);
         expect(await store.has('fn-key')).toBe(false);
-        expect(await store.get('kept')).toBe('old');
+        expect(await store.getEntry('kept')).toEqual({ value: 'old', revision });
+        expect(await store.keys()).toEqual(['kept']);
+      });
+
+      it('errors are KvbusErrors with a stable code and name, recognised by isKvbusError', async () => {
+        const store = await newStore();
+        await store.set('s', 'text');
+        const cases: Array<[() => Promise<unknown>, string]> = [
+          [() => store.get(1 as never), 'ERR_BAD_KEY'],
+          [() => store.set('k', undefined), 'ERR_BAD_ARGUMENT'],
+          [() => store.set('k', () => 1), 'ERR_NOT_CLONEABLE'],
+          [() => store.incr('s'), 'ERR_TYPE'],
+          [() => store.set('s', 1, { ifRevision: 0 }), 'ERR_CONFLICT'],
+        ];
+        for (const [call, code] of cases) {
+          const error = await expectCode(call(), code);
+          expect(isKvbusError(error)).toBe(true);
+          expect(error.name).toBe('KvbusError');
+        }
       });
     });
 
@@ -853,17 +1243,37 @@ export function conformance(name: string, makeStore: MakeStore): void {
 
       it('later calls reject with ERR_CLOSED; close is idempotent', async () => {
         const store = await newStore();
+        store.defineOp('op', () => 1);
         await store.set('k', 1);
         await store.close();
         await store.close();
         expect(store.closed).toBe(true);
         await expectCode(store.get('k'), 'ERR_CLOSED');
+        await expectCode(store.getEntry('k'), 'ERR_CLOSED');
         await expectCode(store.set('k', 2), 'ERR_CLOSED');
+        await expectCode(store.delete('k'), 'ERR_CLOSED');
+        await expectCode(store.has('k'), 'ERR_CLOSED');
         await expectCode(store.incr('n'), 'ERR_CLOSED');
+        await expectCode(
+          store.update('k', () => 3),
+          'ERR_CLOSED',
+        );
+        await expectCode(store.apply('k', 'op'), 'ERR_CLOSED');
         await expectCode(store.keys(), 'ERR_CLOSED');
+        await expectCode(store.getAll(), 'ERR_CLOSED');
         await expectCode(store.clear(), 'ERR_CLOSED');
         await expectCode(store.publish('c', 1), 'ERR_CLOSED');
         await expectCode(store.stats(), 'ERR_CLOSED');
+      });
+
+      it('a subscription made after close errors with ERR_CLOSED', async () => {
+        const store = await newStore();
+        await store.close();
+        const channel = rec(store.channel('c'));
+        await waitUntil(() => channel.error !== undefined || channel.completed, 'the subscription to end');
+        expect(channel.completed).toBe(false);
+        expect(channel.error).toBeInstanceOf(KvbusError);
+        expect((channel.error as KvbusError).code).toBe('ERR_CLOSED');
       });
     });
 

@@ -1,7 +1,8 @@
 // The test side of test/fixtures/redis-peer.mjs: a separate Node process with
 // its own store on the shared Redis, driven over its IPC channel.
 import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fixturePath } from './fixtures.js';
+import { childExit } from './processes.js';
 import { WAIT_MS, waitUntil } from './wait.js';
 
 export interface PeerEvent {
@@ -25,15 +26,11 @@ export class Peer {
   constructor(id: string, url: string, namespace: string, withPool: boolean) {
     this.id = id;
     const { KVBUS_PARENT: _parent, ...env } = process.env;
-    this.child = fork(
-      fileURLToPath(new URL('../fixtures/redis-peer.mjs', import.meta.url)),
-      [url, namespace, id, withPool ? 'pool' : 'plain'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        serialization: 'advanced',
-        env,
-      },
-    );
+    this.child = fork(fixturePath('redis-peer.mjs'), [url, namespace, id, withPool ? 'pool' : 'plain'], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'advanced',
+      env,
+    });
     this.child.stdout!.on('data', (chunk) => (this.#output = (this.#output + String(chunk)).slice(-4000)));
     this.child.stderr!.on('data', (chunk) => (this.#output = (this.#output + String(chunk)).slice(-4000)));
     this.child.on('error', () => {});
@@ -109,7 +106,7 @@ export class Peer {
   async stop(ms = 3_000): Promise<void> {
     const child = this.child;
     if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const exited = childExit(child, ms + WAIT_MS).catch(() => {});
     if (child.connected) this.request('exit', {}, ms).catch(() => {});
     const timer = setTimeout(() => child.kill('SIGKILL'), ms);
     await exited;

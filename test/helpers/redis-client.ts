@@ -1,5 +1,6 @@
 // A raw node-redis client for looking at what kvbus does inside Redis.
 import { createClient, RESP_TYPES, type RedisClientType } from 'redis';
+import { waitUntil } from './wait.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type RawClient = RedisClientType<any, any, any, any, any>;
@@ -28,12 +29,12 @@ export async function rawStored(client: RawClient, key: string): Promise<{ t: Bu
   return { t: stored.subarray(0, 1), r: stored.subarray(1, bar), v: stored.subarray(bar + 1) };
 }
 
-/** Every key of the server that matches `pattern`, by SCAN. */
-export async function rawScan(client: RawClient, pattern: string): Promise<string[]> {
+/** Every key of the server that matches `pattern`, by SCAN (`count` keys a step), sorted. */
+export async function rawScan(client: RawClient, pattern: string, count = 1000): Promise<string[]> {
   const found = new Set<string>();
   let cursor = '0';
   do {
-    const [next, keys] = (await client.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])) as [string, string[]];
+    const [next, keys] = (await client.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', String(count)])) as [string, string[]];
     cursor = String(next);
     for (const key of keys) found.add(String(key));
   } while (cursor !== '0');
@@ -63,8 +64,7 @@ export async function monitorWhile(url: string, fn: () => Promise<void>): Promis
     const probe = await connectRaw(url);
     await probe.sendCommand(['ECHO', marker]);
     await closeRaw(probe);
-    const deadline = Date.now() + 3_000;
-    while (!lines.some((line) => line.includes(marker)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => lines.some((line) => line.includes(marker)), 'the MONITOR marker', 3_000);
   } finally {
     monitor.destroy();
   }

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe } from 'vitest';
 import { findRedisServer, freePort, ping } from '../../tools/redis-server.mjs';
+import { childExit } from './processes.js';
+import { sleep } from './wait.js';
 
 /** A Redis the tests may use. */
 export interface RedisServer {
@@ -138,11 +140,6 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 class PrivateRedis implements RedisServer {
   readonly external = false;
   readonly url: string;
@@ -198,11 +195,11 @@ class PrivateRedis implements RedisServer {
       if (await ping(this.port)) return;
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
-        await exited(child);
+        await childExit(child);
         this.#child = undefined;
         throw new Error(`redis-server on port ${this.port} did not answer PING within 5 s:\n${output}`);
       }
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
   }
 
@@ -211,7 +208,7 @@ class PrivateRedis implements RedisServer {
     if (!child) return;
     this.#child = undefined;
     child.kill('SIGKILL');
-    await exited(child);
+    await childExit(child);
   }
 
   async restart(): Promise<void> {
@@ -226,7 +223,7 @@ class PrivateRedis implements RedisServer {
     if (child) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-      await exited(child);
+      await childExit(child);
       clearTimeout(timer);
     }
     rmSync(this.#dir, { recursive: true, force: true });

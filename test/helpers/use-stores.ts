@@ -4,7 +4,7 @@
 import type { Observable } from 'rxjs';
 import { afterEach } from 'vitest';
 import { type CreateStoreOptions, createStore, type MainStore } from '../../src/index.js';
-import { type Recorder, record } from './wait.js';
+import { type Recorder, Recorders } from './wait.js';
 
 export interface StoreTeardown {
   /** Runs after the recorders are unsubscribed, before the stores are closed. */
@@ -41,11 +41,11 @@ export function useStores(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 ): StoreScope<any[], any> {
   const stores: MainStore[] = [];
-  const recorders: Array<Recorder<unknown>> = [];
+  const recorders = new Recorders();
   const close = teardown.close ?? ((store: MainStore) => store.close());
 
   afterEach(async () => {
-    for (const recorder of recorders.splice(0)) recorder.unsubscribe();
+    recorders.unsubscribeAll();
     if (teardown.beforeClose) await teardown.beforeClose();
     await Promise.all(stores.splice(0).map((store) => close(store)));
     if (teardown.afterClose) await teardown.afterClose();
@@ -62,10 +62,6 @@ export function useStores(
       const made = make(...args);
       return made instanceof Promise ? made.then(track) : track(made);
     },
-    rec: <T>(source: Observable<T>): Recorder<T> => {
-      const recorder = record(source);
-      recorders.push(recorder as Recorder<unknown>);
-      return recorder;
-    },
+    rec: recorders.rec,
   };
 }

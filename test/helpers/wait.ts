@@ -1,8 +1,9 @@
-// Bounded waits for the Redis and conformance suites: nothing here can hang a test.
+// Bounded waits: nothing here can hang a test.
 import { filter, firstValueFrom, type Observable, type Subscription, throwError, timeout } from 'rxjs';
+import type { MainStore, StoreStats } from '../../src/index.js';
 
-/** How long any single wait may take before it fails. */
-export const WAIT_MS = 5_000;
+/** How long any single wait may take before it fails (the fixtures in test/fixtures wait as long). */
+export const WAIT_MS = 8_000;
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -37,7 +38,25 @@ export async function eventually<T>(fn: () => Promise<T>, what: string, ms = WAI
   }
 }
 
+/** Polls `store.stats()` until `check` holds; the failure shows the last stats seen. */
+export async function waitForStats(
+  store: Pick<MainStore, 'stats'>,
+  check: (stats: StoreStats) => boolean,
+  what: string,
+  ms = WAIT_MS,
+): Promise<StoreStats> {
+  let last: StoreStats | undefined;
+  try {
+    await waitUntil(async () => check((last = await store.stats())), what, ms);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; last stats: ${JSON.stringify(last)}`);
+  }
+  return last!;
+}
+
 /** The first value of `source` that matches, or a rejection after `ms`. Subscribes at once. */
+export function nextValue<T, S extends T>(source: Observable<T>, match: (value: T) => value is S, what?: string, ms?: number): Promise<S>;
+export function nextValue<T>(source: Observable<T>, match?: (value: T) => boolean, what?: string, ms?: number): Promise<T>;
 export function nextValue<T>(source: Observable<T>, match: (value: T) => boolean = () => true, what = 'a value', ms = WAIT_MS): Promise<T> {
   return firstValueFrom(
     source.pipe(
@@ -83,12 +102,18 @@ export function record<T>(source: Observable<T>): Recorder<T> {
   return new Recorder(source);
 }
 
-/** The error a promise rejects with; fails if it resolves. */
-export async function rejectionOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  const outcome = await promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  if (outcome.ok) throw new Error(`Expected a rejection, but it resolved with ${String(outcome.value)}`);
-  return outcome.error as Error & { code?: string };
+/** Recorders made for one test (or one block), all unsubscribed at once by `unsubscribeAll`. Both methods may be passed around unbound. */
+export class Recorders {
+  readonly #recorders: Array<Recorder<unknown>> = [];
+
+  /** Records `source` (see {@link record}) until `unsubscribeAll`. */
+  readonly rec = <T>(source: Observable<T>): Recorder<T> => {
+    const recorder = record(source);
+    this.#recorders.push(recorder as Recorder<unknown>);
+    return recorder;
+  };
+
+  readonly unsubscribeAll = (): void => {
+    for (const recorder of this.#recorders.splice(0)) recorder.unsubscribe();
+  };
 }

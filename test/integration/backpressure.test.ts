@@ -1,7 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { createPool, type OverflowPolicy } from 'kvbus';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixtureUrl, messageFrom, nextValue, Resources, waitForStats } from './helpers.js';
+import { fixtureUrl } from '../helpers/fixtures.js';
+import { messageFrom } from '../helpers/processes.js';
+import { Resources } from '../helpers/resources.js';
+import { nextValue, waitForStats } from '../helpers/wait.js';
 
 const SLOW = fixtureUrl('backpressure-worker.mjs');
 const TASKS = fixtureUrl('pool-tasks.mjs').href;

@@ -2,7 +2,10 @@ import { fork } from 'node:child_process';
 import type { PeerEvent } from 'kvbus';
 import { filter, firstValueFrom, skip, take, timeout, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { childExit, fixturePath, messageFrom, nextValue, Resources, WAIT_MS, waitForStats } from './helpers.js';
+import { fixturePath } from '../helpers/fixtures.js';
+import { childExit, messageFrom } from '../helpers/processes.js';
+import { Resources } from '../helpers/resources.js';
+import { nextValue, WAIT_MS, waitForStats } from '../helpers/wait.js';
 
 const CHILD = fixturePath('child.mjs');
 

@@ -2,7 +2,11 @@ import { fork } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import type { KvbusError, MainStore, PeerEvent, StoreStats } from 'kvbus';
 import { afterEach, describe, expect, it } from 'vitest';
-import { blockFor, fixturePath, fixtureUrl, messageFrom, nextValue, Resources, rejectionOf, waitForStats, workerExit } from './helpers.js';
+import { rejectionOf } from '../helpers/errors.js';
+import { fixturePath, fixtureUrl } from '../helpers/fixtures.js';
+import { blockFor, messageFrom, workerExit } from '../helpers/processes.js';
+import { Resources } from '../helpers/resources.js';
+import { nextValue, waitForStats } from '../helpers/wait.js';
 
 const LIFECYCLE = fixtureUrl('lifecycle-worker.mjs');
 

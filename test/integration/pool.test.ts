@@ -3,7 +3,9 @@ import { createPool, type MainStore, type PeerEvent } from 'kvbus';
 import { Piscina } from 'piscina';
 import { filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixtureUrl, nextValue, Resources, WAIT_MS, waitForStats, waitUntil } from './helpers.js';
+import { fixtureUrl } from '../helpers/fixtures.js';
+import { Resources } from '../helpers/resources.js';
+import { nextValue, WAIT_MS, waitForStats, waitUntil } from '../helpers/wait.js';
 
 const TASKS = fixtureUrl('pool-tasks.mjs').href;
 const CJS_TASK = fixtureUrl('pool-task.cjs').href;

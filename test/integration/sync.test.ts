@@ -1,6 +1,8 @@
 import { createPool, KvbusError } from 'kvbus';
 import { afterEach, describe, expect, it } from 'vitest';
-import { blockFor, childExit, fixturePath, fixtureUrl, flagRaised, messageFrom, Resources } from './helpers.js';
+import { fixturePath, fixtureUrl } from '../helpers/fixtures.js';
+import { blockFor, childExit, flagRaised, messageFrom } from '../helpers/processes.js';
+import { Resources } from '../helpers/resources.js';
 
 const TASKS = fixtureUrl('pool-tasks.mjs').href;
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createStore, KvbusError } from '../../src/index.js';
+import { createStore } from '../../src/index.js';
+import { expectCode } from '../helpers/errors.js';
 
 // A plain Map plus a revision counter is the whole model: every successful
 // write (set, incr, compare-and-set, delete of a present key, clear) takes the
@@ -42,15 +43,6 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ op: 'keys' as const }) },
 );
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => 'resolved',
-    (e: unknown) => e,
-  );
-  if (!(error instanceof KvbusError)) throw new Error(`expected a KvbusError, got ${String(error)}`);
-  return error.code;
-}
-
 const sorted = <T>(items: Iterable<[string, T]>) => [...items].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
 describe('store against a Map model', () => {
@@ -79,7 +71,7 @@ describe('store against a Map model', () => {
                 const entry = model.get(cmd.key);
                 const old = entry ? entry.value : 0; // null is a value, not absence
                 if (typeof old !== 'number') {
-                  expect(await codeOf(store.incr(cmd.key, cmd.by))).toBe('ERR_TYPE');
+                  await expectCode(store.incr(cmd.key, cmd.by), 'ERR_TYPE');
                 } else {
                   expect(await store.incr(cmd.key, cmd.by)).toBe(old + cmd.by);
                   model.set(cmd.key, { value: old + cmd.by, revision: ++revision });
@@ -95,7 +87,7 @@ describe('store against a Map model', () => {
                   model.set(cmd.key, { value: cmd.value, revision: ++revision });
                   expect(r).toBe(revision);
                 } else {
-                  expect(await codeOf(store.set(cmd.key, cmd.value, { ifRevision: given }))).toBe('ERR_CONFLICT');
+                  await expectCode(store.set(cmd.key, cmd.value, { ifRevision: given }), 'ERR_CONFLICT');
                 }
                 break;
               }

@@ -3,10 +3,11 @@
 // if sent alone, in its order, and other commands must keep their order too.
 import { expect, it } from 'vitest';
 import { createStore } from '../../src/index.js';
+import { rejectionOf } from '../helpers/errors.js';
 import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
 import { useRedisServer } from '../helpers/use-redis.js';
 import { useStores } from '../helpers/use-stores.js';
-import { rejectionOf } from '../helpers/wait.js';
+import { waitUntil } from '../helpers/wait.js';
 
 describeRedis('redis: gets and sets of one tick', () => {
   const redis = useRedisServer();
@@ -57,8 +58,7 @@ describeRedis('redis: gets and sets of one tick', () => {
     const subscription = store.changes('*').subscribe((change) => changes.push([change.key, change.value]));
     await store.stats();
     await Promise.all([store.set('x', 1), store.set('y', 2), store.set('x', 3)]);
-    const started = Date.now();
-    while (changes.length < 3 && Date.now() - started < 2_000) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitUntil(() => changes.length >= 3, 'three change events', 2_000);
     subscription.unsubscribe();
     expect(changes).toEqual([
       ['x', 1],
@@ -111,8 +111,7 @@ describeRedis('redis: gets and sets of one tick', () => {
       const subscription = listener.watch('w').subscribe((value) => seen.push(value));
       await listener.stats();
       await Promise.all([writer.get('w'), writer.set('w', 'a'), writer.get('w'), writer.set('w', 'b')]);
-      const started = Date.now();
-      while (seen.length < 3 && Date.now() - started < 2_000) await new Promise((resolve) => setTimeout(resolve, 10));
+      await waitUntil(() => seen.length >= 3, 'three watched values', 2_000);
       expect(seen).toEqual([undefined, 'a', 'b']);
       subscription.unsubscribe();
       await listener.stats();

@@ -4,11 +4,12 @@
 // dropped while the server lives on (no acknowledged write is lost).
 import { expect, it } from 'vitest';
 import { createStore, KvbusError, type MainStore } from '../../src/index.js';
+import { rejectionOf } from '../helpers/errors.js';
 import { numSub } from '../helpers/redis-client.js';
 import { describeRestartable, uniqueNamespace } from '../helpers/redis-server.js';
 import { useRedisServer } from '../helpers/use-redis.js';
 import { useStores } from '../helpers/use-stores.js';
-import { eventually, rejectionOf, sleep, waitUntil } from '../helpers/wait.js';
+import { eventually, sleep, waitUntil } from '../helpers/wait.js';
 
 /** How fast a command must fail while Redis is down: commandTimeoutMs plus slack for a loaded machine. */
 const COMMAND_TIMEOUT_MS = 500;

@@ -8,7 +8,7 @@ import { type ChangeEvent, createStore, type MainStore } from '../../src/index.j
 import { redisBackend } from '../../src/redis.js';
 import { Peer } from '../helpers/peer-process.js';
 import { cannotRestartRedis, describeRedis, type RedisServer, startRedis, uniqueNamespace } from '../helpers/redis-server.js';
-import { eventually, type Recorder, record, waitUntil } from '../helpers/wait.js';
+import { eventually, Recorders, sleep, waitUntil } from '../helpers/wait.js';
 
 const RECOVER_WITHIN_MS = 12_000;
 
@@ -18,7 +18,7 @@ describeRedis('redis: several processes as several machines', () => {
   let plain: Peer;
   let pooled: Peer;
   let namespace: string;
-  const recorders: Array<Recorder<unknown>> = [];
+  const { rec, unsubscribeAll } = new Recorders();
 
   beforeAll(async () => {
     server = await startRedis();
@@ -31,19 +31,13 @@ describeRedis('redis: several processes as several machines', () => {
   });
 
   afterAll(async () => {
-    for (const recorder of recorders) recorder.unsubscribe();
+    unsubscribeAll();
     // Children go whatever happened: asked to exit, killed if they do not.
     await Promise.all([plain?.stop(), pooled?.stop()]);
     if (server && !server.running) await server.start().catch(() => {});
-    await Promise.race([store?.close(), new Promise((resolve) => setTimeout(resolve, 3_000))]);
+    await Promise.race([store?.close(), sleep(3_000)]);
     await server?.stop();
   });
-
-  function rec<T>(source: import('rxjs').Observable<T>): Recorder<T> {
-    const recorder = record(source);
-    recorders.push(recorder as Recorder<unknown>);
-    return recorder;
-  }
 
   it('three processes (one with a piscina pool) incr one key concurrently: the exact total', async () => {
     const times = 300;

@@ -3,11 +3,12 @@ import { deserialize, serialize } from 'node:v8';
 import { describe, expect, it, vi } from 'vitest';
 import { createStore, KvbusError } from '../../src/index.js';
 import { type RedisBackendOptions, redisBackend } from '../../src/redis.js';
+import { rejectionOf } from '../helpers/errors.js';
 import { rawStored } from '../helpers/redis-client.js';
 import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
 import { useRedisServer } from '../helpers/use-redis.js';
 import { useStores } from '../helpers/use-stores.js';
-import { record, rejectionOf } from '../helpers/wait.js';
+import { record } from '../helpers/wait.js';
 
 describeRedis('redis: serializer option', () => {
   const redis = useRedisServer();
