@@ -10,55 +10,10 @@ import { CallTimer } from '../../src/streams/client-end/call-timer.js';
 import { RemoteLink } from '../../src/streams/client-end/remote-link.js';
 import { SharedTopics } from '../../src/streams/client-end/shared-topics.js';
 import type { SyncChannel } from '../../src/streams/client-end/sync-call.js';
-import type { MessageStream } from '../../src/streams/message-stream.js';
 import { ANSWERS, type ControlMessage, PROTOCOL, REQUEST_HEADER, REQUESTS, type WireReply } from '../../src/streams/protocol/framing.js';
 import { nextRequest, readRequest } from '../../src/streams/protocol/requests.js';
 import type { Topic } from '../../src/types.js';
-
-/**
- * A message stream in memory. `post` structured-clones what it is given, as a
- * real port does, so an uncloneable value throws a real DataCloneError.
- */
-class FakeStream implements MessageStream {
-  readonly posted: unknown[] = [];
-  closed = 0;
-  referenced = true;
-  refCalls = 0;
-  #onMessage: ((message: unknown) => void) | undefined;
-  #onClose: (() => void) | undefined;
-
-  post(message: unknown): void {
-    this.posted.push(structuredClone(message));
-  }
-  onMessage(handler: (message: unknown) => void): void {
-    this.#onMessage = handler;
-  }
-  onClose(handler: () => void): void {
-    this.#onClose = handler;
-  }
-  close(): void {
-    this.closed++;
-  }
-  ref(): void {
-    this.referenced = true;
-    this.refCalls++;
-  }
-  unref(): void {
-    this.referenced = false;
-  }
-
-  /** A message from the store. */
-  receive(message: unknown): void {
-    this.#onMessage!(message);
-  }
-  /** The store went away. */
-  hangUp(): void {
-    this.#onClose!();
-  }
-  take(): unknown[] {
-    return this.posted.splice(0);
-  }
-}
+import { FakeStream } from '../helpers/fake-stream.js';
 
 function welcome(requestTimeoutMs = 30_000, window = 5000): ControlMessage {
   return { p: PROTOCOL, welcome: { id: 1, requestTimeoutMs, window } };

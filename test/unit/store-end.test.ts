@@ -7,51 +7,12 @@ import type { SubEvent } from '../../src/commands/events.js';
 import type { ActorGate, Session } from '../../src/commands/gate.js';
 import type { Command } from '../../src/commands/table.js';
 import { KvbusError } from '../../src/errors.js';
-import type { MessageStream } from '../../src/streams/message-stream.js';
 import { nextEvent, readEvent } from '../../src/streams/protocol/events.js';
 import { ANSWER_HEADER, ANSWERS, PROTOCOL, REPLY_SLOTS, REQUESTS } from '../../src/streams/protocol/framing.js';
 import { pushRequest } from '../../src/streams/protocol/requests.js';
 import { RemoteConnection, type RemoteConnectionOptions } from '../../src/streams/store-end/remote-connection.js';
 import type { OverflowPolicy } from '../../src/types.js';
-
-/**
- * A message stream in memory. `post` structured-clones what it is given, as a
- * real port does, so an uncloneable value throws a real DataCloneError.
- */
-class FakeStream implements MessageStream {
-  readonly posted: unknown[] = [];
-  closed = 0;
-  #onMessage: ((message: unknown) => void) | undefined;
-  #onClose: (() => void) | undefined;
-
-  post(message: unknown): void {
-    this.posted.push(structuredClone(message));
-  }
-  onMessage(handler: (message: unknown) => void): void {
-    this.#onMessage = handler;
-  }
-  onClose(handler: () => void): void {
-    this.#onClose = handler;
-  }
-  close(): void {
-    this.closed++;
-  }
-  ref(): void {}
-  unref(): void {}
-
-  /** A message from the client. */
-  receive(message: unknown): void {
-    this.#onMessage!(message);
-  }
-  /** The client went away. */
-  hangUp(): void {
-    this.#onClose!();
-  }
-  /** Removes and returns what was posted so far. */
-  take(): unknown[] {
-    return this.posted.splice(0);
-  }
-}
+import { FakeStream } from '../helpers/fake-stream.js';
 
 /** The actor, as far as a transport sees it: records what the session is told. */
 class FakeGate implements ActorGate {
