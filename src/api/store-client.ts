@@ -1,11 +1,12 @@
 import { Observable, throwError } from 'rxjs';
 import { cloneValue } from '../clone.js';
 import * as bus from '../commands/bus.js';
+import type { CommandSpec } from '../commands/define.js';
 import type { SubEvent } from '../commands/events.js';
 import * as kv from '../commands/kv.js';
 import type { Link, SubscriptionHandlers } from '../commands/link.js';
 import * as sys from '../commands/sys.js';
-import type { AnySpec, Command } from '../commands/table.js';
+import type { Command } from '../commands/table.js';
 import { describe, isKvbusError, KvbusError } from '../errors.js';
 import type {
   ChangeEvent,
@@ -21,7 +22,7 @@ import type {
   UpdateOptions,
 } from '../types.js';
 import { assertKey, assertName } from '../validate.js';
-import { buildIncr, buildKeyCommand, buildSet } from './build-command.js';
+import { buildSet } from './build-command.js';
 
 /** Options of a {@link StoreClient}. */
 export interface StoreClientOptions {
@@ -67,19 +68,12 @@ export class StoreClient implements Store {
   }
 
   get<TValue = unknown>(key: string, defaultValue?: TValue): Promise<TValue | undefined> {
-    // The hot paths build their command without a closure.
-    let cmd: Command;
-    try {
-      cmd = buildKeyCommand('kv.get', key);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const value = this.#link.request(cmd, kv.get) as Promise<TValue | undefined>;
+    const value = this.#call(kv.get, { type: 'kv.get', key }) as Promise<TValue | undefined>;
     return defaultValue === undefined ? value : value.then((v) => (v === undefined ? defaultValue : v));
   }
 
   getEntry<TValue = unknown>(key: string): Promise<Entry<TValue> | undefined> {
-    return this.#send(kv.getEntry, () => buildKeyCommand('kv.getEntry', key)) as Promise<Entry<TValue> | undefined>;
+    return this.#call(kv.getEntry, { type: 'kv.getEntry', key }) as Promise<Entry<TValue> | undefined>;
   }
 
   set(key: string, value: unknown, options?: SetOptions): Promise<number> {
@@ -93,23 +87,21 @@ export class StoreClient implements Store {
   }
 
   delete(key: string): Promise<boolean> {
-    return this.#send(kv.delete, () => buildKeyCommand('kv.delete', key)) as Promise<boolean>;
+    return this.#call(kv.delete, { type: 'kv.delete', key }) as Promise<boolean>;
   }
 
   has(key: string): Promise<boolean> {
-    return this.#send(kv.has, () => buildKeyCommand('kv.has', key)) as Promise<boolean>;
+    return this.#call(kv.has, { type: 'kv.has', key }) as Promise<boolean>;
   }
 
   keys(pattern?: string): Promise<string[]> {
-    return this.#send(kv.keys, () =>
-      checked(kv.keys, pattern === undefined ? { type: 'kv.keys' } : { type: 'kv.keys', pattern }),
-    ) as Promise<string[]>;
+    return this.#call(kv.keys, pattern === undefined ? { type: 'kv.keys' } : { type: 'kv.keys', pattern }) as Promise<string[]>;
   }
 
   getAll<TValue = unknown>(pattern?: string): Promise<Map<string, TValue>> {
-    return this.#send(kv.getAll, () =>
-      checked(kv.getAll, pattern === undefined ? { type: 'kv.getAll' } : { type: 'kv.getAll', pattern }),
-    ) as Promise<Map<string, TValue>>;
+    return this.#call(kv.getAll, pattern === undefined ? { type: 'kv.getAll' } : { type: 'kv.getAll', pattern }) as Promise<
+      Map<string, TValue>
+    >;
   }
 
   clear(): Promise<void> {
@@ -117,7 +109,7 @@ export class StoreClient implements Store {
   }
 
   incr(key: string, by = 1): Promise<number> {
-    return this.#send(kv.incr, () => buildIncr(key, by)) as Promise<number>;
+    return this.#call(kv.incr, { type: 'kv.incr', key, by }) as Promise<number>;
   }
 
   async update<TValue = unknown>(
@@ -156,24 +148,17 @@ export class StoreClient implements Store {
   }
 
   apply<TValue = unknown>(key: string, opName: string, arg?: unknown): Promise<TValue | undefined> {
-    return this.#send(kv.apply, () => {
-      const cmd = checked(kv.apply, { type: 'kv.apply', key, op: opName });
+    return this.#call(kv.apply, { type: 'kv.apply', key, op: opName }, (cmd) => {
       if (arg !== undefined) cmd.arg = this.#copy(arg, key);
-      return cmd;
     }) as Promise<TValue | undefined>;
   }
 
   publish(channel: string, data: unknown): Promise<number> {
-    let cmd: Command;
-    try {
-      cmd = checked(bus.publish, { type: 'bus.publish', channel, data });
+    return this.#call(bus.publish, { type: 'bus.publish', channel, data }, (cmd) => {
       // Always copied, even with `copy: false`: uncloneable data must fail here,
       // at the publisher, whether or not anyone listens.
       cmd.data = cloneValue(data, 'channel', channel);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#link.request(cmd, bus.publish) as Promise<number>;
+    }) as Promise<number>;
   }
 
   channel<TData = unknown>(name: string): Observable<TData> {
@@ -259,11 +244,15 @@ export class StoreClient implements Store {
     return this.#link.close();
   }
 
-  /** Builds a command (validating as it goes) and sends it with its descriptor; a validation failure becomes a rejection. */
-  #send(spec: AnySpec, build: () => Command): Promise<unknown> {
-    let cmd: Command;
+  /**
+   * Checks a command with its descriptor (in the caller's stack), lets `prepare`
+   * finish it (copies), and sends it with its descriptor; a failure of either
+   * becomes a rejection.
+   */
+  #call<TCommand extends Command>(spec: CommandSpec<TCommand>, cmd: TCommand, prepare?: (cmd: TCommand) => void): Promise<unknown> {
     try {
-      cmd = build();
+      spec.validate(cmd);
+      prepare?.(cmd);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -283,12 +272,6 @@ export class StoreClient implements Store {
       );
     });
   }
-}
-
-/** Runs a command's own validation (in the caller's stack) and returns it. */
-function checked<TCommand extends { type: string }>(spec: { validate(cmd: TCommand): void }, cmd: TCommand): TCommand {
-  spec.validate(cmd);
-  return cmd;
 }
 
 function handlers(subscriber: { error(error: unknown): void; complete(): void }, next: (event: SubEvent) => void): SubscriptionHandlers {

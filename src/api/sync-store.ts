@@ -1,7 +1,7 @@
 import * as kv from '../commands/kv.js';
 import type { AnySpec, Command } from '../commands/table.js';
 import type { Entry, SetOptions, SyncStore } from '../types.js';
-import { buildIncr, buildKeyCommand, buildSet } from './build-command.js';
+import { buildSet, checked } from './build-command.js';
 
 /**
  * Builds the blocking API from a function that sends one command and waits for its answer.
@@ -12,16 +12,16 @@ import { buildIncr, buildKeyCommand, buildSet } from './build-command.js';
 export function createSyncStore(requestSync: (cmd: Command, spec: AnySpec) => unknown, copyIn: boolean): SyncStore {
   return {
     get<TValue>(key: string, defaultValue?: TValue): TValue | undefined {
-      const value = requestSync(buildKeyCommand('kv.get', key), kv.get) as TValue | undefined;
+      const value = requestSync(checked(kv.get, { type: 'kv.get', key }), kv.get) as TValue | undefined;
       return value === undefined ? defaultValue : value;
     },
     getEntry<TValue>(key: string): Entry<TValue> | undefined {
-      return requestSync(buildKeyCommand('kv.getEntry', key), kv.getEntry) as Entry<TValue> | undefined;
+      return requestSync(checked(kv.getEntry, { type: 'kv.getEntry', key }), kv.getEntry) as Entry<TValue> | undefined;
     },
     set: (key: string, value: unknown, options?: SetOptions) => requestSync(buildSet(key, value, options, copyIn), kv.set) as number,
-    delete: (key: string) => requestSync(buildKeyCommand('kv.delete', key), kv.delete) as boolean,
-    has: (key: string) => requestSync(buildKeyCommand('kv.has', key), kv.has) as boolean,
-    incr: (key: string, by = 1) => requestSync(buildIncr(key, by), kv.incr) as number,
+    delete: (key: string) => requestSync(checked(kv.delete, { type: 'kv.delete', key }), kv.delete) as boolean,
+    has: (key: string) => requestSync(checked(kv.has, { type: 'kv.has', key }), kv.has) as boolean,
+    incr: (key: string, by = 1) => requestSync(checked(kv.incr, { type: 'kv.incr', key, by }), kv.incr) as number,
   };
 }
 
