@@ -70,6 +70,16 @@ export function readRequest(m: readonly unknown[], at: number): Command | undefi
 }
 
 /**
+ * The descriptor of the request at `at`, as its opcode names it (after {@link readRequest} framed it).
+ * @param m - the batch
+ * @param at - where the request starts
+ * @returns the descriptor
+ */
+export function requestSpec(m: readonly unknown[], at: number): CommandSpec {
+  return SPEC_BY_CODE[(m[at + 1] as number) >> 1]!;
+}
+
+/**
  * Where the request after the one at `at` starts (its opcode must be known).
  * @param m - the batch
  * @param at - where the request starts

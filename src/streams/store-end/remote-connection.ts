@@ -7,7 +7,7 @@ import type { SubscriberBufferOptions } from '../../types.js';
 import type { MessageStream } from '../message-stream.js';
 import { pushEvent } from '../protocol/events.js';
 import { type ControlMessage, PROTOCOL, REQUEST_HEADER, REQUESTS, type WireReply } from '../protocol/framing.js';
-import { nextRequest, readRequest } from '../protocol/requests.js';
+import { nextRequest, readRequest, requestSpec } from '../protocol/requests.js';
 import { encodeError } from '../protocol/wire-error.js';
 import { EventBuffer } from './event-buffer.js';
 import { Outbox } from './outbox.js';
@@ -159,10 +159,11 @@ export class RemoteConnection implements Connection {
         }
         return;
       }
+      const spec = requestSpec(raw, at);
       at = nextRequest(raw, at);
       if (seq === sync) this.#syncSeqs.add(seq);
       // A command with fields of the wrong shape gets its error reply from the actor.
-      this.#session.send(seq, cmd);
+      this.#session.send(seq, cmd, spec);
     }
   }
 
