@@ -11,6 +11,12 @@ export interface MessageStream {
   /** Sends one message; throws (a `DataCloneError`) when it cannot be serialized. */
   post(message: unknown): void;
   onMessage(handler: (message: unknown) => void): void;
+  /**
+   * Called, in order with `onMessage`, for each message the other side sent that
+   * could not be read here (a `'messageerror'`: a value nested too deeply for
+   * this thread's stack). The message is gone; the stream goes on.
+   */
+  onUndecodable(handler: () => void): void;
   /** Called once when the other side is gone. */
   onClose(handler: () => void): void;
   close(): void;
@@ -28,6 +34,7 @@ export function portStream(port: MessagePort): MessageStream {
   return {
     post: (message) => port.postMessage(message),
     onMessage: (handler) => port.on('message', handler),
+    onUndecodable: (handler) => port.on('messageerror', handler),
     onClose: (handler) => port.once('close', handler),
     close: () => port.close(),
     ref: () => port.ref(),
@@ -53,6 +60,8 @@ export function childStream(child: ChildProcess): MessageStream {
       child.on('message', listener);
       listeners.push(() => child.off('message', listener));
     },
+    // Node's IPC parser throws instead (see pool/fork.ts).
+    onUndecodable: () => {},
     onClose: (handler) => {
       let done = false;
       const once = () => (done ? undefined : ((done = true), handler()));
@@ -82,6 +91,7 @@ export function parentProcessStream(): MessageStream {
     onMessage: (handler) => {
       proc.on('message', (message: unknown) => isProtocolMessage(message) && handler(message));
     },
+    onUndecodable: () => {},
     onClose: (handler) => {
       proc.once('disconnect', handler);
     },

@@ -12,6 +12,7 @@ export class FakeStream implements MessageStream {
   refCalls = 0;
   #onMessage: ((message: unknown) => void) | undefined;
   #onClose: (() => void) | undefined;
+  #onUndecodable: (() => void) | undefined;
 
   post(message: unknown): void {
     this.posted.push(structuredClone(message));
@@ -21,6 +22,9 @@ export class FakeStream implements MessageStream {
   }
   onClose(handler: () => void): void {
     this.#onClose = handler;
+  }
+  onUndecodable(handler: () => void): void {
+    this.#onUndecodable = handler;
   }
   close(): void {
     this.closed++;
@@ -36,6 +40,10 @@ export class FakeStream implements MessageStream {
   /** A message from the other end. */
   receive(message: unknown): void {
     this.#onMessage!(message);
+  }
+  /** A message from the other end that could not be read (a 'messageerror'). */
+  receiveUndecodable(): void {
+    this.#onUndecodable?.();
   }
   /** The other end went away. */
   hangUp(): void {
