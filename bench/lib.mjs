@@ -5,7 +5,12 @@
 // matters is the ratio, taken per pair of adjacent rounds; the reported ratio
 // is the median of the pairs, with their range so a reader can judge the noise.
 
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { freePort, ping } from '../tools/redis-server.mjs';
 
 /** Defaults of {@link compare}; a bench may override any of them per question. */
 export const DEFAULTS = {
@@ -164,4 +169,67 @@ export function table(header, rows, rightAligned = new Set()) {
       .join('  ')
       .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/**
+ * A row of absolute figures, for a bench whose answer is not a ratio of rates
+ * measured in interleaved rounds (a soak's ops/s, a heap size). run.mjs prints
+ * its cells as given; `verdict` `'FAIL'` makes `npm run bench` exit non-zero.
+ *
+ * @param {string} question - what the row answers (unique across benches)
+ * @param {object} cells - the cells, already formatted
+ * @param {string} cells.value - kvbus's figure
+ * @param {string} [cells.baseline] - the baseline's figure, if any
+ * @param {string} [cells.ratio] - kvbus ÷ baseline, if any
+ * @param {string} [cells.target] - the target, e.g. `≤ 1.50`
+ * @param {'PASS' | 'MISS' | 'FAIL'} [cells.verdict] - MISS: a target missed; FAIL: a broken promise
+ * @returns {{ kind: 'figure', question: string, value: string, baseline: string, ratio: string, target: string, verdict: string }}
+ * @example
+ * figureRow('soak memory: ops/s', { value: formatRate(opsPerSecond) });
+ */
+export function figureRow(question, { value, baseline = '', ratio = '', target = '', verdict = '' }) {
+  return { kind: 'figure', question, value, baseline, ratio, target, verdict };
+}
+
+/**
+ * Formats bytes in MB (10^6) with one decimal: `12.3 MB`.
+ * @param {number} bytes - a size
+ * @returns {string} the formatted size
+ */
+export function formatMB(bytes) {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/**
+ * Starts a private redis-server without persistence on a free loopback port
+ * (never the shared one), and resolves once it answers PING.
+ * @param {string} binary - the redis-server to run (see findRedisServer in tools/redis-server.mjs)
+ * @returns {Promise<{ url: string, stop: () => Promise<void> }>} its URL, and a function that stops it and removes its directory
+ */
+export async function startRedisServer(binary) {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'kvbus-bench-redis-'));
+    const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+      stdio: 'ignore',
+    });
+    const kill = () => child.kill('SIGKILL');
+    process.once('exit', kill); // never leave it behind, even if the bench crashes
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let up = false;
+    for (const deadline = Date.now() + 5000; Date.now() < deadline && child.exitCode === null; ) {
+      if ((up = await ping(port))) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const stop = async () => {
+      child.kill('SIGTERM');
+      await exited;
+      process.off('exit', kill);
+      rmSync(dir, { recursive: true, force: true });
+    };
+    if (up) return { url: `redis://127.0.0.1:${port}`, stop };
+    await stop();
+    // Another process may have taken the port between the probe and the start.
+    if (attempt === 3) throw new Error(`redis-server (${binary}) did not start on a free loopback port`);
+  }
 }
