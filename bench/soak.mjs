@@ -133,7 +133,8 @@ async function soak(name, makeStore, seconds) {
     const check = await checkTotals(store, done);
     return summarize({ name, seconds, done, wallMs, heapStart, heapEnd, statsStart, statsEnd, check });
   } finally {
-    for (const child of children) if (child.connected) child.send({ soakExit: true });
+    // With a callback, a send to a child that already died is an error passed to it, not a throw.
+    for (const child of children) if (child.connected) child.send({ soakExit: true }, () => {});
     await Promise.all(children.map((child) => (child.exitCode === null && child.signalCode === null ? once(child, 'exit') : undefined)));
     await pool.destroy();
     await store.close();

@@ -10,6 +10,9 @@ const [client, seed] = process.argv.slice(2);
 process.on('disconnect', () => process.exit(0)); // the parent is gone: do not linger
 
 const store = getStore();
+// kvbus unrefs the IPC channel while no call is pending, so without this the
+// child would end as soon as its load is done, before the parent's last heap figure.
+const keepAlive = setInterval(() => {}, 60_000);
 const exit = new Promise((resolve) => process.on('message', (message) => message?.soakExit && resolve()));
 try {
   const report = await runSoakClient(store, { client, seed: Number(seed) });
@@ -18,5 +21,6 @@ try {
   process.send({ soakError: String(error?.stack ?? error) });
 }
 await exit;
+clearInterval(keepAlive);
 await store.close();
 process.disconnect();
