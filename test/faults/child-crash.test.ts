@@ -39,7 +39,7 @@ describe('a child SIGKILLed mid-load', () => {
     const peers: PeerEvent[] = [];
     store.peers().subscribe((e) => peers.push(e));
     const steady = res.child(store.fork(CHILD, ['steady', 'steady']));
-    await waitUntil(async () => ((await store.get('steady')) ?? 0) > 50, 'the steady child to make progress');
+    await waitUntil(async () => ((await store.get<number>('steady')) ?? 0) > 50, 'the steady child to make progress');
     const baseline = await store.stats();
     expect(baseline).toMatchObject({ clients: 1, subscriptions: 0 });
 
@@ -76,7 +76,7 @@ describe('a child SIGKILLed mid-load', () => {
 
     // A child forked afterwards works, exactly.
     const next = res.child(store.fork(CHILD, ['steady', 'after']));
-    await waitUntil(async () => ((await store.get('after')) ?? 0) > 10, 'a new child to work');
+    await waitUntil(async () => ((await store.get<number>('after')) ?? 0) > 10, 'a new child to work');
     const doneAfter = await stopSteady(next);
     expect(await store.get('after')).toBe(doneAfter);
     expect(await store.publish('crash:chan', 'anyone?')).toBe(0);

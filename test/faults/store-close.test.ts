@@ -50,7 +50,7 @@ describe('store.close() with 1 000 calls pending from a worker and from a child'
     );
     main.stdout!.on('data', (chunk) => (output += String(chunk)));
     main.stderr!.on('data', (chunk) => (output += String(chunk)));
-    const result = await messageFrom<Result>(main, (m) => m?.type === 'result', 'the main process to report', 20_000).catch(
+    const result = await messageFrom<Result>(main, (m) => m?.type === 'result', 'the main process to report', 15_000).catch(
       (error: Error) => {
         throw new Error(`${error.message}\n${output}`);
       },
