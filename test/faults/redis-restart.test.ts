@@ -6,10 +6,12 @@
 // store works again after the restart without being recreated, and the
 // subscriptions of the main thread and of the worker receive again.
 // (test/redis/faults.test.ts covers restarts without persistence and CLIENT KILL.)
+import type { Worker } from 'node:worker_threads';
 import { createPool, KvbusError, type MainStore } from 'kvbus';
 import { redisBackend } from 'kvbus/redis';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { fixtureUrl } from '../helpers/fixtures.js';
+import { closeRaw, connectRaw, numPat, numSub } from '../helpers/redis-client.js';
 import { describeRestartable, uniqueNamespace } from '../helpers/redis-server.js';
 import { Resources } from '../helpers/resources.js';
 import { useRedisServer } from '../helpers/use-redis.js';
@@ -167,6 +169,57 @@ describeRestartable('Redis SIGKILLed and restarted under writes (appendfsync alw
     await waitForStats(
       store,
       (s) => s.clients === baseline.clients && s.subscriptions === baseline.subscriptions && s.queueDepth === 0,
+      'stats back to the baseline',
+    );
+  });
+
+  it('a worker that dies while Redis is down leaves no subscription behind, in the store or in Redis, and stalls nobody past the bound', async () => {
+    const namespace = uniqueNamespace('aof');
+    const store = res.store({ backend: redisBackend({ url: redis.url, commandTimeoutMs: COMMAND_TIMEOUT_MS }), namespace });
+    const pool = res.pool(createPool({ store, filename: fixtureUrl('faults/redis-writer.mjs').href, minThreads: 1, maxThreads: 1 }));
+    await store.set('k', 1);
+    const baseline = await store.stats(); // pool workers connect when they first call getStore()
+    const flags = new Int32Array(new SharedArrayBuffer(64));
+    expect(await pool.run({ flags: flags.buffer, channel: 'gone', withPattern: true }, { name: 'listen' })).toBe('listening');
+    expect(await store.stats()).toMatchObject({ clients: baseline.clients + 1, subscriptions: baseline.subscriptions + 2 });
+    const raw = await connectRaw(redis.url);
+    try {
+      expect(await numSub(raw, `${namespace}:c:gone`)).toBe(1);
+    } finally {
+      await closeRaw(raw);
+    }
+
+    await redis.server.kill();
+    const [thread] = pool.threads as Worker[];
+    await thread!.terminate();
+    // Dropping its subscriptions needs Redis: the store waits for that at most commandTimeoutMs each, and so does a call meanwhile.
+    const started = Date.now();
+    const outcome = await store.get('k').then(
+      () => 'resolved',
+      (error: KvbusError) => error.code,
+    );
+    expect(outcome).toBe('ERR_BACKEND');
+    expect(Date.now() - started).toBeLessThan(CALL_BOUND_MS);
+    // (stats() needs Redis too, for its key count: it is checked after the restart.)
+
+    await redis.server.start();
+    await eventually(() => store.get('k'), 'the store to work again', RECOVER_WITHIN_MS);
+    expect(await store.get('k')).toBe(1); // persisted
+    // Redis holds no subscription for the dead worker once the reconnect is done.
+    const after = await connectRaw(redis.url);
+    try {
+      await waitUntil(
+        async () => (await numSub(after, `${namespace}:c:gone`)) === 0 && (await numPat(after)) === 0,
+        'Redis to hold no subscription of the dead worker',
+        RECOVER_WITHIN_MS,
+      );
+    } finally {
+      await closeRaw(after);
+    }
+    expect(await store.publish('gone', 1)).toBe(0);
+    await waitForStats(
+      store,
+      (s) => s.subscriptions === baseline.subscriptions && s.queueDepth === 0 && s.clients === baseline.clients,
       'stats back to the baseline',
     );
   });
