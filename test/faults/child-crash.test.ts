@@ -63,6 +63,7 @@ describe('a child SIGKILLed mid-load', () => {
 
     // Acknowledged ≤ value ≤ sent, and nothing of the dead child arrives later.
     const value = ((await store.get('loaded')) as number | undefined) ?? 0;
+    console.info(`[child crash] sent ≤ ${seen.sent}, acknowledged ≥ ${seen.acked}, in the store ${value}`);
     expect(value).toBeGreaterThanOrEqual(seen.acked);
     expect(value).toBeLessThanOrEqual(seen.sent);
     await sleep(50);
