@@ -29,7 +29,7 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Starts a killed private server again on the same port; resolves once it answers PING. Throws on REDIS_URL. */
   start(): Promise<void>;
-  /** Kills and starts again on the same port: no persistence, so every key is gone. Throws on REDIS_URL. */
+  /** Kills and starts again on the same port: without `persistent`, every key is gone. Throws on REDIS_URL. */
   restart(): Promise<void>;
   /** FLUSHALL on a private server; a no-op on REDIS_URL (never wipe a server we do not own). */
   flushAll(): Promise<void>;
@@ -146,6 +146,7 @@ class PrivateRedis implements RedisServer {
   readonly port: number;
   readonly #binary: string;
   readonly #dir: string;
+  readonly #persistent: boolean;
   #child: ChildProcess | undefined;
   #stopped = false;
 
@@ -153,9 +154,10 @@ class PrivateRedis implements RedisServer {
     return this.#child !== undefined;
   }
 
-  constructor(binary: string, port: number) {
+  constructor(binary: string, port: number, persistent: boolean) {
     this.#binary = binary;
     this.port = port;
+    this.#persistent = persistent;
     this.url = `redis://127.0.0.1:${port}`;
     this.#dir = mkdtempSync(join(tmpdir(), 'kvbus-redis-'));
   }
@@ -171,8 +173,9 @@ class PrivateRedis implements RedisServer {
       '127.0.0.1',
       '--save',
       '',
-      '--appendonly',
-      'no',
+      // Persistent: every write is in the append-only file, fsynced, before Redis answers it,
+      // so a SIGKILLed server restarted on the same directory has every acknowledged write.
+      ...(this.#persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
       '--daemonize',
       'no',
       '--dir',
@@ -293,17 +296,27 @@ class ExternalRedis implements RedisServer {
   }
 }
 
+/** How to start a private server. */
+export interface StartRedisOptions {
+  /**
+   * `--appendonly yes --appendfsync always`: what Redis acknowledged survives a
+   * SIGKILL ({@link RedisServer.kill}, then {@link RedisServer.start} on the same
+   * port and directory). Default: no persistence at all.
+   */
+  persistent?: boolean;
+}
+
 /**
  * Starts a private redis-server on a free loopback port (or wraps REDIS_URL).
  * Call `stop()` in teardown.
  */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
   const support = redisSupport();
   if (!support.available) throw new Error(`No Redis: ${support.reason}`);
   if (support.external) return new ExternalRedis(process.env.REDIS_URL!);
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const server = new PrivateRedis(support.binary!, await freePort());
+    const server = new PrivateRedis(support.binary!, await freePort(), options.persistent ?? false);
     try {
       await server.start();
       return server;

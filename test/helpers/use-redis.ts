@@ -20,12 +20,13 @@ export interface RedisFixture {
   backend(options?: Omit<RedisBackendOptions, 'url'>): Backend;
 }
 
-export function useRedisServer(options: { raw?: boolean } = {}): RedisFixture {
+/** `raw: false` skips the raw client; `persistent` starts Redis with an fsynced append-only file (see startRedis). */
+export function useRedisServer(options: { raw?: boolean; persistent?: boolean } = {}): RedisFixture {
   let server: RedisServer | undefined;
   let raw: RawClient | undefined;
 
   beforeAll(async () => {
-    server = await startRedis();
+    server = await startRedis({ persistent: options.persistent ?? false });
     await server.flushAll();
     if (options.raw !== false) raw = await connectRaw(server.url);
   });
