@@ -175,8 +175,9 @@ export class Connection {
     return run().catch(async (error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
       if (message.startsWith('NOSCRIPT')) {
-        // Redis restarted (or SCRIPT FLUSH): load it again, once.
-        this.#shas.set(name, String(await this.#commands.sendCommand(['SCRIPT', 'LOAD', SCRIPTS[name]])));
+        // Redis restarted (or SCRIPT FLUSH): load it again, once; bounded like any
+        // command, in case the connection drops again before the load is written.
+        this.#shas.set(name, String(await this.#commands.sendCommand(['SCRIPT', 'LOAD', SCRIPTS[name]], this.commandOptions())));
         return run();
       }
       if (message.startsWith('KVBUS_CONFLICT')) throw conflictError(key ?? '', Number(message.split(' ')[1] ?? 0));
