@@ -40,7 +40,11 @@ export function cloneValue<TValue>(value: TValue, label: string, name?: string):
     );
   }
   // The copy, not the original, is searched: it has no getters and no proxies, and is what would be stored.
-  if (typeof copy === 'object' && copy !== null && holdsShared(copy)) throw sharedError(label, name);
+  if (typeof copy === 'object' && copy !== null) {
+    quickBudget = QUICK_OBJECTS;
+    const quick = quickCheck(copy);
+    if (quick === SHARED || (quick === UNSURE && holdsShared(copy))) throw sharedError(label, name);
+  }
   return copy as TValue;
 }
 
@@ -57,9 +61,12 @@ export function cloneValue<TValue>(value: TValue, label: string, name?: string):
  */
 export function assertNotShared(value: unknown, label: string, name: string): void {
   if (typeof value !== 'object' || value === null) return;
+  if (value === vetted) return;
   let shared: boolean;
   try {
-    shared = holdsShared(value);
+    quickBudget = QUICK_OBJECTS;
+    const quick = quickCheck(value);
+    shared = quick === UNSURE ? holdsShared(value) : quick === SHARED;
   } catch (cause) {
     // A caller's own value (validation also runs before the copy): a getter or a proxy that throws.
     throw notCloneable(label, name, `cannot be structured-cloned (${describeCause(cause)}); store plain data`, cause);
@@ -87,6 +94,47 @@ function describeCause(cause: unknown): string {
 // Read through the intrinsic getters: a view's own `buffer` property could say anything.
 const typedArrayBuffer = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer')!.get!;
 const dataViewBuffer = Object.getOwnPropertyDescriptor(DataView.prototype, 'buffer')!.get!;
+
+const CLEAN = 0;
+const SHARED = 1;
+const UNSURE = 2;
+// Past this many objects, or at anything but plain objects, arrays and views, the full walk decides.
+const QUICK_OBJECTS = 32;
+let quickBudget = 0;
+
+/**
+ * The common case first: small plain data (objects, arrays, typed arrays),
+ * checked by a bounded recursion that allocates nothing (the budget also ends
+ * a cycle). CLEAN or SHARED when it could tell, UNSURE otherwise.
+ */
+function quickCheck(value: object): number {
+  if (--quickBudget < 0) return UNSURE;
+  if (Array.isArray(value)) {
+    const length = value.length;
+    for (let i = 0; i < length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'object' && item !== null) {
+        const result = quickCheck(item);
+        if (result !== CLEAN) return result;
+      }
+    }
+    // Named properties (or holes): see holdsShared.
+    const keys = Object.keys(value);
+    return keys.length === 0 || keys[keys.length - 1] === String(length - 1) ? CLEAN : UNSURE;
+  }
+  if (isPlainObject(value)) {
+    for (const key in value) {
+      const item: unknown = (value as Record<string, unknown>)[key];
+      if (typeof item === 'object' && item !== null) {
+        const result = quickCheck(item);
+        if (result !== CLEAN) return result;
+      }
+    }
+    return CLEAN;
+  }
+  if (ArrayBuffer.isView(value) && !isDataView(value)) return isSharedArrayBuffer(typedArrayBuffer.call(value)) ? SHARED : CLEAN;
+  return UNSURE;
+}
 
 /**
  * True when a `SharedArrayBuffer` is reachable from `root` the way a structured
@@ -157,6 +205,26 @@ function holdsShared(root: object): boolean {
 function isPlainObject(value: object): boolean {
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
+}
+
+/** A copy {@link cloneVetted} just made, which the validation of its command need not walk again. */
+let vetted: object | undefined;
+
+/**
+ * @internal {@link cloneValue} for a command validated right after (a `set`
+ * built in the caller's stack): the copy holds no `SharedArrayBuffer`, so the
+ * validation skips its walk of it, and the client pays for the check only on
+ * `structuredClone`'s path. Call {@link forgetVetted} once the command is validated.
+ */
+export function cloneVetted<TValue>(value: TValue, label: string, name: string): TValue {
+  const copy = cloneValue(value, label, name);
+  if (typeof copy === 'object' && copy !== null) vetted = copy;
+  return copy;
+}
+
+/** @internal Ends what {@link cloneVetted} started (the copy must not be trusted, nor kept alive, later). */
+export function forgetVetted(): void {
+  vetted = undefined;
 }
 
 const NOT_PLAIN = Symbol('not plain');
