@@ -1,3 +1,4 @@
+import { isDataView, isMap, isSet, isSharedArrayBuffer } from 'node:util/types';
 import { KvbusError } from './errors.js';
 
 // Copy semantics: every value enters and leaves the store as a structured clone.
@@ -12,28 +13,218 @@ export function isPrimitive(value: unknown): boolean {
  * Primitives are returned as they are, and small plain data (objects and arrays
  * of primitives, a few levels deep) is copied in JavaScript, which gives the
  * same result as `structuredClone` at a fraction of its cost; anything else
- * goes to `structuredClone`. The message is built only on failure: this sits
- * on every write's path.
+ * goes to `structuredClone`. Any failure on the way (a function, a getter that
+ * throws) is `ERR_NOT_CLONEABLE` with the cause attached, and so is a value
+ * holding a `SharedArrayBuffer`, which `structuredClone` would share rather than
+ * copy (plain data cannot hold one, so only the fallback looks). The message is
+ * built only on failure: this sits on every write's path.
  * @param value - the value to copy
  * @param label - what the value is for: `'key'`, `'channel'`, or a full description when `name` is absent
  * @param name - the key or channel name
  */
 export function cloneValue<TValue>(value: TValue, label: string, name?: string): TValue {
   if (isPrimitive(value)) return value;
-  if (typeof value === 'object' && value !== null) {
-    const copy = copyPlain(value, undefined);
-    if (copy !== NOT_PLAIN) return copy as TValue;
-  }
+  let copy: unknown;
   try {
-    return structuredClone(value);
+    if (typeof value === 'object' && value !== null) {
+      copy = copyPlain(value, undefined);
+      if (copy !== NOT_PLAIN) return copy as TValue;
+    }
+    copy = structuredClone(value);
   } catch (cause) {
-    const what = name === undefined ? label : `${label} ${JSON.stringify(name)}`;
-    throw new KvbusError(
-      'ERR_NOT_CLONEABLE',
-      `The value for ${what} cannot be structured-cloned (${(cause as Error).message}); store plain data: objects, arrays, Maps, Dates, typed arrays`,
-      { cause },
+    throw notCloneable(
+      label,
+      name,
+      `cannot be structured-cloned (${describeCause(cause)}); store plain data: objects, arrays, Maps, Dates, typed arrays`,
+      cause,
     );
   }
+  // The copy, not the original, is searched: it has no getters and no proxies, and is what would be stored.
+  if (typeof copy === 'object' && copy !== null) {
+    quickBudget = QUICK_OBJECTS;
+    const quick = quickCheck(copy);
+    if (quick === SHARED || (quick === UNSURE && holdsShared(copy))) throw sharedError(label, name);
+  }
+  return copy as TValue;
+}
+
+/**
+ * @internal Throws `ERR_NOT_CLONEABLE` if `value` holds a `SharedArrayBuffer`
+ * anywhere (itself, a view on one, or one nested in an object, array, Map, Set or
+ * error cause): a structured clone, and so any message between threads, shares
+ * such memory instead of copying it. It is the check of values that came over a
+ * wire (run by the commands' validation); a primitive costs one `typeof`, and
+ * the walk has no recursion, so no nesting depth can overflow the stack.
+ * @param value - the value (a command's value, data or argument)
+ * @param label - `'key'` or `'channel'`
+ * @param name - the key or channel name
+ */
+export function assertNotShared(value: unknown, label: string, name: string): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (value === vetted) return;
+  let shared: boolean;
+  try {
+    quickBudget = QUICK_OBJECTS;
+    const quick = quickCheck(value);
+    shared = quick === UNSURE ? holdsShared(value) : quick === SHARED;
+  } catch (cause) {
+    // A caller's own value (validation also runs before the copy): a getter or a proxy that throws.
+    throw notCloneable(label, name, `cannot be structured-cloned (${describeCause(cause)}); store plain data`, cause);
+  }
+  if (shared) throw sharedError(label, name);
+}
+
+function notCloneable(label: string, name: string | undefined, problem: string, cause?: unknown): KvbusError {
+  const what = name === undefined ? label : `${label} ${JSON.stringify(name)}`;
+  return new KvbusError('ERR_NOT_CLONEABLE', `The value for ${what} ${problem}`, cause === undefined ? undefined : { cause });
+}
+
+function sharedError(label: string, name: string | undefined): KvbusError {
+  return notCloneable(
+    label,
+    name,
+    'holds a SharedArrayBuffer, which a copy would still share with the store: copy it into a plain ArrayBuffer first (a typed array `t` as `t.slice()`, a SharedArrayBuffer `s` as `new Uint8Array(s).slice().buffer`)',
+  );
+}
+
+function describeCause(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+// Read through the intrinsic getters: a view's own `buffer` property could say anything.
+const typedArrayBuffer = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer')!.get!;
+const dataViewBuffer = Object.getOwnPropertyDescriptor(DataView.prototype, 'buffer')!.get!;
+
+const CLEAN = 0;
+const SHARED = 1;
+const UNSURE = 2;
+// Past this many objects, or at anything but plain objects, arrays and views, the full walk decides.
+const QUICK_OBJECTS = 32;
+let quickBudget = 0;
+
+/**
+ * The common case first: small plain data (objects, arrays, typed arrays),
+ * checked by a bounded recursion that allocates nothing (the budget also ends
+ * a cycle). CLEAN or SHARED when it could tell, UNSURE otherwise.
+ */
+function quickCheck(value: object): number {
+  if (--quickBudget < 0) return UNSURE;
+  if (Array.isArray(value)) {
+    const length = value.length;
+    for (let i = 0; i < length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'object' && item !== null) {
+        const result = quickCheck(item);
+        if (result !== CLEAN) return result;
+      }
+    }
+    // Named properties (or holes): see holdsShared.
+    const keys = Object.keys(value);
+    return keys.length === 0 || keys[keys.length - 1] === String(length - 1) ? CLEAN : UNSURE;
+  }
+  if (isPlainObject(value)) {
+    for (const key in value) {
+      const item: unknown = (value as Record<string, unknown>)[key];
+      if (typeof item === 'object' && item !== null) {
+        const result = quickCheck(item);
+        if (result !== CLEAN) return result;
+      }
+    }
+    return CLEAN;
+  }
+  if (ArrayBuffer.isView(value) && !isDataView(value)) return isSharedArrayBuffer(typedArrayBuffer.call(value)) ? SHARED : CLEAN;
+  return UNSURE;
+}
+
+/**
+ * True when a `SharedArrayBuffer` is reachable from `root` the way a structured
+ * clone reaches things. Iterative; a flat object allocates nothing, and the
+ * bookkeeping of visited objects (cycles, shared references) starts only when
+ * an object nests another.
+ */
+function holdsShared(root: object): boolean {
+  let stack: object[] | undefined;
+  let seen: Set<object> | undefined;
+  let value: object | undefined = root;
+  while (value !== undefined) {
+    if (Array.isArray(value)) {
+      const length = value.length;
+      for (let i = 0; i < length; i++) {
+        const item: unknown = value[i];
+        if (typeof item === 'object' && item !== null) (stack ??= []).push(item);
+      }
+      // Named properties of an array are cloned too. Keys list indices first, so a
+      // dense array without any ends with the last index; otherwise look at them all.
+      const keys = Object.keys(value);
+      if (keys.length > 0 && keys[keys.length - 1] !== String(length - 1)) {
+        for (const key of keys) {
+          const item: unknown = (value as unknown as Record<string, unknown>)[key];
+          if (typeof item === 'object' && item !== null) (stack ??= []).push(item);
+        }
+      }
+    } else if (isPlainObject(value)) {
+      for (const key in value) {
+        const item: unknown = (value as Record<string, unknown>)[key];
+        if (typeof item === 'object' && item !== null) (stack ??= []).push(item);
+      }
+    } else if (ArrayBuffer.isView(value)) {
+      if (isSharedArrayBuffer((isDataView(value) ? dataViewBuffer : typedArrayBuffer).call(value))) return true;
+    } else if (isSharedArrayBuffer(value)) {
+      return true;
+    } else if (isMap(value)) {
+      stack ??= [];
+      for (const [k, v] of value as Map<unknown, unknown>) {
+        if (typeof k === 'object' && k !== null) stack.push(k);
+        if (typeof v === 'object' && v !== null) stack.push(v);
+      }
+    } else if (isSet(value)) {
+      stack ??= [];
+      for (const item of value as Set<unknown>) if (typeof item === 'object' && item !== null) stack.push(item);
+    } else {
+      // Errors (their cause), class instances (cloned as plain objects), Dates and the like (no own data to speak of).
+      stack ??= [];
+      if (value instanceof Error && typeof value.cause === 'object' && value.cause !== null) stack.push(value.cause);
+      for (const key of Object.keys(value)) {
+        const item: unknown = (value as Record<string, unknown>)[key];
+        if (typeof item === 'object' && item !== null) stack.push(item);
+      }
+    }
+    value = undefined;
+    while (stack !== undefined && stack.length > 0) {
+      const next = stack.pop()!;
+      seen ??= new Set([root]);
+      if (seen.has(next)) continue;
+      seen.add(next);
+      value = next;
+      break;
+    }
+  }
+  return false;
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A copy {@link cloneVetted} just made, which the validation of its command need not walk again. */
+let vetted: object | undefined;
+
+/**
+ * @internal {@link cloneValue} for a command validated right after (a `set`
+ * built in the caller's stack): the copy holds no `SharedArrayBuffer`, so the
+ * validation skips its walk of it, and the client pays for the check only on
+ * `structuredClone`'s path. Call {@link forgetVetted} once the command is validated.
+ */
+export function cloneVetted<TValue>(value: TValue, label: string, name: string): TValue {
+  const copy = cloneValue(value, label, name);
+  if (typeof copy === 'object' && copy !== null) vetted = copy;
+  return copy;
+}
+
+/** @internal Ends what {@link cloneVetted} started (the copy must not be trusted, nor kept alive, later). */
+export function forgetVetted(): void {
+  vetted = undefined;
 }
 
 const NOT_PLAIN = Symbol('not plain');

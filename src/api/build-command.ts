@@ -1,4 +1,4 @@
-import { cloneValue } from '../clone.js';
+import { cloneVetted, forgetVetted } from '../clone.js';
 import type { CommandSpec } from '../commands/define.js';
 import * as kv from '../commands/kv.js';
 import type { CommandOfType } from '../commands/table.js';
@@ -28,8 +28,14 @@ export function buildSet(key: string, value: unknown, options: SetOptions | unde
     if (options.ttlMs !== undefined) cmd.ttlMs = options.ttlMs;
     if (options.ifRevision !== undefined) cmd.ifRevision = options.ifRevision;
   }
-  kv.set.validate(cmd);
   assertOptions('set options', options);
-  if (copyIn) cmd.value = cloneValue(value, 'key', key);
+  // Copied first, so that the validation (which, for what a wire brings, walks
+  // the value for a SharedArrayBuffer) need not walk a copy known to hold none.
+  if (copyIn) cmd.value = cloneVetted(value, 'key', key);
+  try {
+    kv.set.validate(cmd);
+  } finally {
+    forgetVetted();
+  }
   return cmd;
 }

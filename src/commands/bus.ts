@@ -1,4 +1,5 @@
 // The publish/subscribe commands.
+import { assertNotShared } from '../clone.js';
 import { describe, KvbusError } from '../errors.js';
 import type { TopicKind } from '../types.js';
 import { assertKey, assertName } from '../validate.js';
@@ -10,7 +11,11 @@ export const publish = defineCommand<{ type: 'bus.publish'; channel: string; dat
   type: 'bus.publish',
   code: 10,
   fields: ['channel', 'data'],
-  validate: (cmd) => assertName('channel', cmd.channel),
+  validate: (cmd) => {
+    assertName('channel', cmd.channel);
+    // From a wire, a SharedArrayBuffer arrives shared with the sender: no subscriber may get it.
+    assertNotShared(cmd.data, 'channel', cmd.channel);
+  },
   apply: (actor, cmd) => actor.backend.publish(cmd.channel, cmd.data),
 });
 

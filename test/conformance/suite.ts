@@ -19,7 +19,7 @@ import {
   type MainStore,
   type PatternMessage,
 } from '../../src/index.js';
-import { expectCode, expectThrowsCode } from '../helpers/errors.js';
+import { expectCode, expectThrowsCode, rejectionOf } from '../helpers/errors.js';
 import { uniqueNamespace } from '../helpers/redis-server.js';
 import { useStores } from '../helpers/use-stores.js';
 import { type Recorder, sleep, waitUntil } from '../helpers/wait.js';
@@ -219,6 +219,35 @@ export function conformance(name: string, makeStore: MakeStore): void {
         }
       });
 
+      it('rejects ERR_BAD_ARGUMENT when the result would not be a finite number, and changes nothing (no revision, no event)', async () => {
+        const store = await newStore();
+        const changes = await changesOf(store);
+        const start = await store.incr('max', Number.MAX_VALUE);
+        await store.incr('min', -Number.MAX_VALUE);
+        await store.set('inf', Infinity);
+        await store.set('nan', Number.NaN);
+        const before = new Map(await Promise.all(['max', 'min', 'inf', 'nan'].map(async (k) => [k, await store.getEntry(k)] as const)));
+        const revision = await store.set('mark', 1);
+        const overflows: Array<[string, number]> = [
+          ['max', Number.MAX_VALUE],
+          ['min', -Number.MAX_VALUE],
+          ['inf', 1],
+          ['nan', 1],
+          ['max', Number.MAX_VALUE / 2 + Number.MAX_VALUE / 4],
+        ];
+        for (const [key, by] of overflows) {
+          await expectCode(store.incr(key, by), 'ERR_BAD_ARGUMENT', new RegExp(`"${key}".*finite`));
+        }
+        for (const [key, entry] of before) expect(await store.getEntry(key), key).toEqual(entry);
+        expect(start).toBe(Number.MAX_VALUE);
+        // No write took a revision, and none was announced.
+        expect(await store.set('sentinel', 1)).toBe(revision + 1);
+        await changes.some((e) => e.key === 'sentinel', 'the sentinel');
+        expect(changes.values.filter((e) => e.revision > revision).map((e) => e.key)).toEqual(['sentinel']);
+        // Still a counter.
+        expect(await store.incr('max', -Number.MAX_VALUE)).toBe(0);
+      });
+
       it('is atomic: concurrent increments are all counted', async () => {
         const store = await newStore();
         await Promise.all(Array.from({ length: 200 }, () => store.incr('c')));
@@ -369,13 +398,16 @@ export function conformance(name: string, makeStore: MakeStore): void {
         const store = await newStore();
         const revision = await store.set('x', { n: 1 });
         await expectCode(store.apply('x', 'nope'), 'ERR_BAD_ARGUMENT', /nope/);
+        const failure = new Error('op failed');
         store.defineOp<{ n: number }>('boom', (old) => {
           if (old) old.n = 666;
-          throw new Error('op failed');
+          throw failure;
         });
-        // The memory backend rejects with the op's own error, Redis with an ERR_BACKEND naming it.
-        await expect(store.apply('x', 'boom')).rejects.toThrow('op failed');
+        // The op's own error, on every backend (not one wrapped by the backend).
+        expect(await rejectionOf(store.apply('x', 'boom'))).toBe(failure);
+        expect(await rejectionOf(store.apply('absent', 'boom'))).toBe(failure);
         expect(await store.getEntry('x')).toEqual({ value: { n: 1 }, revision });
+        expect(await store.has('absent')).toBe(false);
         // And the store goes on.
         expect(await store.set('x', 2)).toBeGreaterThan(revision);
       });
@@ -1210,6 +1242,66 @@ export function conformance(name: string, makeStore: MakeStore): void {
         expect(await store.has('fn-key')).toBe(false);
         expect(await store.getEntry('kept')).toEqual({ value: 'old', revision });
         expect(await store.keys()).toEqual(['kept']);
+      });
+
+      it('values backed by a SharedArrayBuffer are rejected (ERR_NOT_CLONEABLE naming the key or channel), never shared', async () => {
+        const store = await newStore();
+        const revision = await store.set('kept', 'old');
+        const shared = () => {
+          const view = new Int32Array(new SharedArrayBuffer(8));
+          return [view, view.buffer, new DataView(view.buffer), { nested: { view } }, [1, view], new Map([['v', view]]), new Set([view])];
+        };
+        const received = rec(store.channel('c'));
+        await store.stats();
+        for (const value of shared()) {
+          await expectCode(store.set('sab', value), 'ERR_NOT_CLONEABLE', /"sab".*SharedArrayBuffer/);
+          await expectCode(store.set('kept', value), 'ERR_NOT_CLONEABLE', /"kept"/);
+          await expectCode(
+            store.update('kept', () => value),
+            'ERR_NOT_CLONEABLE',
+            /"kept"/,
+          );
+          await expectCode(store.publish('c', value), 'ERR_NOT_CLONEABLE', /channel "c"/);
+        }
+        // The result of an op, and its argument.
+        store.defineOp('put', (_old, arg) => arg);
+        store.defineOp('make', () => new Int32Array(new SharedArrayBuffer(4)));
+        await expectCode(store.apply('kept', 'make'), 'ERR_NOT_CLONEABLE', /"kept"/);
+        await expectCode(store.apply('kept', 'put', { view: new Int32Array(new SharedArrayBuffer(4)) }), 'ERR_NOT_CLONEABLE', /"kept"/);
+        expect(await store.getEntry('kept')).toEqual({ value: 'old', revision });
+        expect(await store.has('sab')).toBe(false);
+        // A plain copy is the fix the message names, and it is stored as a copy.
+        const view = new Int32Array(new SharedArrayBuffer(8));
+        await store.set('sab', view.slice());
+        view[0] = 7;
+        expect(await store.get('sab')).toEqual(new Int32Array(2));
+        await store.publish('c', 'sentinel');
+        await received.some((m) => m === 'sentinel', 'the sentinel');
+        expect(received.values).toEqual(['sentinel']);
+      });
+
+      it('a value whose getter throws rejects with ERR_NOT_CLONEABLE naming the key or channel, with the cause', async () => {
+        const store = await newStore();
+        const boom = new Error('boom');
+        const getter = () => ({
+          ok: 1,
+          get x(): number {
+            throw boom;
+          },
+        });
+        const errors = [
+          await expectCode(store.set('g', getter()), 'ERR_NOT_CLONEABLE', /"g"/),
+          await expectCode(store.set('g', { deep: [getter()] }), 'ERR_NOT_CLONEABLE', /"g"/),
+          await expectCode(
+            store.update('g', () => getter()),
+            'ERR_NOT_CLONEABLE',
+            /"g"/,
+          ),
+          await expectCode(store.apply('g', 'anything', getter()), 'ERR_NOT_CLONEABLE', /"g"/),
+          await expectCode(store.publish('ch', getter()), 'ERR_NOT_CLONEABLE', /channel "ch"/),
+        ];
+        for (const error of errors) expect(error.cause).toBe(boom);
+        expect(await store.has('g')).toBe(false);
       });
 
       it('errors are KvbusErrors with a stable code and name, recognised by isKvbusError', async () => {

@@ -1,5 +1,6 @@
 import { conflictError, KvbusError, notANumberError } from '../../errors.js';
 import { compileGlob } from '../../glob.js';
+import { incrRangeError } from '../../validate.js';
 import type { Backend, BackendContext, BackendSetOptions } from '../backend.js';
 import { ExpiryQueue } from './expiry-queue.js';
 
@@ -89,6 +90,7 @@ class MemoryBackend implements Backend {
       throw notANumberError(key, typeName(old));
     }
     const next = old + by;
+    if (!Number.isFinite(next)) throw incrRangeError(key, old, by);
     this.#write(key, next, current?.expiresAt ?? 0, current);
     return next;
   }

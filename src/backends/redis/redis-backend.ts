@@ -1,5 +1,7 @@
+import { assertNotShared } from '../../clone.js';
 import { describe, isKvbusError, KvbusError } from '../../errors.js';
 import type { Entry, Topic } from '../../types.js';
+import { incrRangeError } from '../../validate.js';
 import type { Backend, BackendContext, BackendSetOptions } from '../backend.js';
 import { Batcher } from './batcher.js';
 import { Connection } from './connection.js';
@@ -107,18 +109,36 @@ class RedisBackend implements Backend {
   }
 
   incr(key: string, by: number): Promise<number> {
-    return this.#run(async () =>
-      Number(await this.#connection.script('INCR', [this.#layout.data(key), this.#layout.rev], [String(by)], key)),
-    );
+    return this.#run(async () => {
+      try {
+        return Number(await this.#connection.script('INCR', [this.#layout.data(key), this.#layout.rev], [String(by)], key));
+      } catch (error) {
+        // The script refused a result that is not a finite number, and wrote nothing.
+        const message = error instanceof Error ? error.message : '';
+        if (message.startsWith('KVBUS_RANGE ')) throw incrRangeError(key, parseLuaNumber(message.slice(12)), by);
+        throw error;
+      }
+    });
   }
 
   apply(key: string, op: (old: unknown) => unknown): Promise<unknown> {
     // Other processes write to the same Redis, so the actor alone cannot make this
     // atomic: an optimistic loop inside the actor (the caller still waits once).
-    return this.#run(async () => {
+    // The op's own error reaches the caller as it is, as on the memory backend:
+    // #run would report it as a failure of Redis (ERR_BACKEND).
+    let failed: { error: unknown } | undefined;
+    const run = this.#run(async () => {
       for (;;) {
         const entry = await this.get(key);
-        const next = op(entry?.value);
+        let next: unknown;
+        try {
+          next = op(entry?.value);
+        } catch (error) {
+          failed = { error };
+          throw error;
+        }
+        // v8.serialize would copy a view on a SharedArrayBuffer where the memory backend refuses it: refuse it here too.
+        assertNotShared(next, 'key', key);
         try {
           if (next === undefined) {
             if (entry) await this.delete(key, entry.revision);
@@ -130,6 +150,9 @@ class RedisBackend implements Backend {
           if (!isKvbusError(error) || error.code !== 'ERR_CONFLICT') throw error;
         }
       }
+    });
+    return run.catch((error: unknown) => {
+      throw failed ? failed.error : error;
     });
   }
 
@@ -176,4 +199,11 @@ class RedisBackend implements Backend {
     } while (cursor !== '0');
     return [...found];
   }
+}
+
+/** A number as Lua's `%.17g` writes it (`inf`, `-inf`, `nan` included). */
+function parseLuaNumber(text: string): number {
+  if (text === 'inf') return Infinity;
+  if (text === '-inf') return -Infinity;
+  return Number(text); // 'nan' and '-nan' read as NaN
 }

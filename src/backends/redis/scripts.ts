@@ -144,16 +144,23 @@ redis.call('PUBLISH', changes, 'd\\n' .. rev .. '\\n' .. #key .. '\\n' .. key)
 return 1
 `;
 
-/** KEYS: data, rev · ARGV: by. Keeps the TTL. */
+/**
+ * KEYS: data, rev · ARGV: by. Keeps the TTL. A result that is not a finite
+ * number (an overflow, or a stored infinity or NaN) is refused before anything
+ * is written: `KVBUS_RANGE <old>`.
+ */
 export const INCR = `${PREAMBLE}
 local stored = redis.call('GET', KEYS[1])
-local n = 0
+local old = 0
 if stored then
   local t = string.sub(stored, 1, 1)
   if t ~= 'n' then return redis.error_reply('KVBUS_TYPE ' .. t) end
-  n = tonumber(string.sub(stored, string.find(stored, '|', 2, true) + 1))
+  old = tonumber(string.sub(stored, string.find(stored, '|', 2, true) + 1))
 end
-n = n + tonumber(ARGV[1])
+local n = old + tonumber(ARGV[1])
+if n ~= n or n == math.huge or n == -math.huge then
+  return redis.error_reply('KVBUS_RANGE ' .. string.format('%.17g', old))
+end
 local s = string.format('%.17g', n)
 local rev = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], 'n' .. rev .. '|' .. s, 'KEEPTTL')
