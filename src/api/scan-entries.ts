@@ -26,6 +26,9 @@ export async function* scanEntries<TValue>(
       cursor = chunk[0] as number;
       for (let i = 1; i < chunk.length; i += 2) yield [chunk[i] as string, chunk[i + 1] as TValue];
       if (cursor === 0) return;
+      // In the main thread the actor answers at once, so without this the whole scan
+      // would run in one task and the store's other clients would wait for its end.
+      await new Promise(setImmediate);
       const next = count === undefined ? { type: 'kv.scan' as const, cursor } : { type: 'kv.scan' as const, cursor, count };
       chunk = (await link.request(next, scanCommands.scan)) as unknown[];
     }

@@ -12,7 +12,7 @@ const MAX_DELAY = 2 ** 31 - 1;
  * milliseconds); a bigger one is swept in slices of this many entries, one per
  * turn, so that a million stale deadlines never hold the actor at once.
  */
-const SWEEP_SLICE = 65_536;
+const SWEEP_SLICE = 16_384;
 
 /**
  * Deadlines of keys with a TTL: a binary min-heap and a single timer armed for
@@ -144,16 +144,17 @@ export class ExpiryQueue {
 
   #siftDown(index: number): void {
     const heap = this.#heap;
+    const entry = heap[index]!;
+    const length = heap.length;
     for (;;) {
-      const left = 2 * index + 1;
-      const right = left + 1;
-      let smallest = index;
-      if (left < heap.length && heap[left]!.at < heap[smallest]!.at) smallest = left;
-      if (right < heap.length && heap[right]!.at < heap[smallest]!.at) smallest = right;
-      if (smallest === index) return;
-      [heap[index], heap[smallest]] = [heap[smallest]!, heap[index]!];
-      index = smallest;
+      let child = 2 * index + 1;
+      if (child >= length) break;
+      if (child + 1 < length && heap[child + 1]!.at < heap[child]!.at) child++;
+      if (heap[child]!.at >= entry.at) break;
+      heap[index] = heap[child]!;
+      index = child;
     }
+    heap[index] = entry;
   }
 
   #pop(): Deadline {
