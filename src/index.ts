@@ -5,7 +5,7 @@ export { type CreatePoolOptions, createPool } from './api/create-pool.js';
 export { type CreateStoreOptions, createStore } from './api/create-store.js';
 export { getStore } from './api/get-store.js';
 export { MainStore } from './api/main-store.js';
-export type { Backend, BackendContext, BackendSetOptions, MaybePromise } from './backends/backend.js';
+export type { Backend, BackendContext, BackendScan, BackendSetOptions, MaybePromise } from './backends/backend.js';
 // Backends
 export { memoryBackend } from './backends/memory/memory-backend.js';
 export type { Clock } from './clock.js';
@@ -22,6 +22,7 @@ export type {
   PatternMessage,
   PeerEvent,
   ReceiveHandler,
+  ScanOptions,
   SetOptions,
   Store,
   StoreOp,

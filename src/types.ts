@@ -8,6 +8,15 @@ export interface SetOptions {
   ifRevision?: number;
 }
 
+/** Options of {@link Store.scan}. */
+export interface ScanOptions {
+  /**
+   * About how many entries each chunk holds: the actor is held for one chunk at a time.
+   * @defaultValue 1 000
+   */
+  count?: number;
+}
+
 /** Options of {@link Store.update}. */
 export interface UpdateOptions {
   /**
@@ -67,7 +76,11 @@ export interface PeerEvent {
 
 /** Counters of a store, from {@link Store.stats}. */
 export interface StoreStats {
-  /** Live keys in this namespace. */
+  /**
+   * Live keys in this namespace. (Memory backend: when very many keys expire at
+   * once, the actor removes them a slice per turn; until then they are counted,
+   * as Redis's DBSIZE counts keys it has not evicted yet. They are never returned.)
+   */
   keys: number;
   /** Connected remote clients (workers and child processes). */
   clients: number;
@@ -127,6 +140,16 @@ export interface Store {
   keys(pattern?: string): Promise<string[]>;
   /** A snapshot copy of the matching entries; never the live store. */
   getAll<TValue = unknown>(pattern?: string): Promise<Map<string, TValue>>;
+  /**
+   * The matching entries (every entry without a glob) as `[key, value]` copies,
+   * read a chunk of about `count` at a time, so that no read holds the store
+   * long whatever its size. As Redis `SCAN`: a key present for the whole scan
+   * is returned at least once; keys added or removed meanwhile may or may not be.
+   * Breaking out of the loop releases the scan.
+   * @example
+   * for await (const [key, value] of store.scan('user:*', { count: 500 })) console.log(key, value);
+   */
+  scan<TValue = unknown>(glob?: string, options?: ScanOptions): AsyncIterable<[string, TValue]>;
   /** Removes every key of this namespace. */
   clear(): Promise<void>;
   /** Atomically adds `by` to a number (absent counts as 0); resolves to the new number. */

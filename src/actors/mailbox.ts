@@ -3,17 +3,24 @@
  * An item posted while another is processed (from a subscriber callback, say)
  * waits its turn, so nothing ever runs re-entrantly; a paused mailbox (an
  * I/O answer the next item must wait for) holds everything until resumed.
+ * An item whose processing throws is handed to `onError` and the queue goes
+ * on: a failure can neither strand the items behind it nor reach the poster.
  */
 export class Mailbox<TItem> {
   readonly #process: (item: TItem) => void;
+  readonly #onError: (error: unknown, item: TItem) => void;
   #items: Array<TItem | undefined> = [];
   #head = 0;
   #running = false;
   #paused = false;
 
-  /** @param process - handles one item; it must not throw */
-  constructor(process: (item: TItem) => void) {
+  /**
+   * @param process - handles one item; it should not throw
+   * @param onError - told when `process` threw anyway (a bug): the item is dropped, the rest runs
+   */
+  constructor(process: (item: TItem) => void, onError: (error: unknown, item: TItem) => void = reportToConsole) {
     this.#process = process;
+    this.#onError = onError;
   }
 
   /** Items waiting. */
@@ -44,6 +51,10 @@ export class Mailbox<TItem> {
     this.#running = true;
     try {
       this.#process(item);
+    } catch (error) {
+      this.#onError(error, item);
+    }
+    try {
       this.#drain();
     } finally {
       this.#running = false;
@@ -97,7 +108,12 @@ export class Mailbox<TItem> {
     while (!this.#paused && this.#head < items.length) {
       const item = items[this.#head]!;
       items[this.#head++] = undefined;
-      this.#process(item);
+      try {
+        this.#process(item);
+      } catch (error) {
+        // Without this catch the items behind this one would wait for the next post, and run after it.
+        this.#onError(error, item);
+      }
     }
     if (this.#head === 0) return; // the usual case: nothing was queued
     if (this.#head === items.length) {
@@ -108,4 +124,8 @@ export class Mailbox<TItem> {
       this.#head = 0;
     }
   }
+}
+
+function reportToConsole(error: unknown): void {
+  console.error('kvbus: the store actor failed on a command (a kvbus bug; the actor goes on):', error);
 }

@@ -10,6 +10,7 @@ import type { KeyChange, StoreOp, StoreStats, Topic } from '../types.js';
 import { CommandSubject } from './command-subject.js';
 import { Mailbox } from './mailbox.js';
 import { Router, type Sink } from './router.js';
+import { ScanCursors } from './scan-cursors.js';
 
 /** One command in the mailbox, with the client that sent it. */
 export interface Envelope {
@@ -44,13 +45,17 @@ const noop = () => {};
 export class StoreActor implements ActorContext, ActorGate {
   /** Every command of every client enters here. */
   readonly backend: Backend;
-  readonly #mailbox = new Mailbox<Envelope>((envelope) => this.#run(envelope));
+  readonly #mailbox = new Mailbox<Envelope>(
+    (envelope) => this.#run(envelope),
+    (error, envelope) => this.#failed(error, envelope),
+  );
   readonly commands$ = new CommandSubject<Envelope>(this.#mailbox);
   readonly #router = new Router();
   readonly #counters = { commands: 0, dropped: 0, malformed: 0 };
   readonly #ops = new Map<string, StoreOp>();
   readonly #subs = new Map<Connection, Map<number, Subscription>>();
   readonly #options: StoreActorOptions;
+  readonly #scans: ScanCursors;
   readonly #self: Connection;
   #closed = false;
   #expiryQueued = false;
@@ -62,6 +67,7 @@ export class StoreActor implements ActorContext, ActorGate {
   constructor(backend: Backend, options: StoreActorOptions) {
     this.backend = backend;
     this.#options = options;
+    this.#scans = new ScanCursors(options.clock);
     // Internal commands (TTL expiries) come from the actor itself; their replies go nowhere.
     this.#self = { id: 0, kind: 'local', trusted: true, reply: noop, deliver: noop, end: noop };
   }
@@ -125,6 +131,7 @@ export class StoreActor implements ActorContext, ActorGate {
     if (this.#closed) return;
     this.#closed = true;
     for (const envelope of this.#mailbox.takeAll()) this.#reject(envelope);
+    this.#scans.clear();
     for (const conn of this.#subs.keys()) conn.end();
     this.#subs.clear();
     // commands$ stays open: a command sent after this gets ERR_CLOSED rather than silence.
@@ -170,6 +177,16 @@ export class StoreActor implements ActorContext, ActorGate {
       (value) => this.#settle(conn, seq, true, answer ? answer(value) : value, barrier),
       (error) => this.#settle(conn, seq, false, error, barrier),
     );
+  }
+
+  /** A command threw past #run (a kvbus bug): report it, answer its caller, and go on. */
+  #failed(error: unknown, envelope: Envelope): void {
+    console.error('kvbus: the store actor failed on a command (a kvbus bug; the store goes on):', error);
+    try {
+      reply(envelope.conn, envelope.seq, false, error);
+    } catch {
+      // The reply is what failed: the caller's own timeout answers it.
+    }
   }
 
   #settle(conn: Connection, seq: number, ok: boolean, value: unknown, barrier: boolean): void {
@@ -233,6 +250,7 @@ export class StoreActor implements ActorContext, ActorGate {
   }
 
   disconnect(conn: Connection): unknown {
+    this.#scans.release(conn);
     const subs = this.#subs.get(conn);
     this.#subs.delete(conn);
     if (!subs) return undefined;
@@ -255,6 +273,14 @@ export class StoreActor implements ActorContext, ActorGate {
       dropped: this.#counters.dropped,
       malformed: this.#counters.malformed,
     }));
+  }
+
+  scan(conn: Connection, cursor: number, pattern: string | undefined, count: number): unknown {
+    return this.#scans.read(conn, cursor, count, () => this.backend.scan(pattern));
+  }
+
+  closeScan(conn: Connection, cursor: number): unknown {
+    return this.#scans.close(conn, cursor);
   }
 
   expireDue(): unknown {

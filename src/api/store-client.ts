@@ -5,6 +5,7 @@ import type { CommandSpec } from '../commands/define.js';
 import type { SubEvent } from '../commands/events.js';
 import * as kv from '../commands/kv.js';
 import type { Link, SubscriptionHandlers } from '../commands/link.js';
+import { assertScanCount } from '../commands/scan.js';
 import * as sys from '../commands/sys.js';
 import type { Command } from '../commands/table.js';
 import { describe, isKvbusError, KvbusError } from '../errors.js';
@@ -14,6 +15,7 @@ import type {
   PatternMessage,
   PeerEvent,
   ReceiveHandler,
+  ScanOptions,
   SetOptions,
   Store,
   StoreStats,
@@ -21,8 +23,9 @@ import type {
   Topic,
   UpdateOptions,
 } from '../types.js';
-import { assertKey, assertName } from '../validate.js';
+import { assertKey, assertName, assertOptions } from '../validate.js';
 import { buildSet } from './build-command.js';
+import { scanEntries } from './scan-entries.js';
 
 /** Options of a {@link StoreClient}. */
 export interface StoreClientOptions {
@@ -102,6 +105,14 @@ export class StoreClient implements Store {
     return this.#call(kv.getAll, pattern === undefined ? { type: 'kv.getAll' } : { type: 'kv.getAll', pattern }) as Promise<
       Map<string, TValue>
     >;
+  }
+
+  scan<TValue = unknown>(glob?: string, options?: ScanOptions): AsyncIterable<[string, TValue]> {
+    // Checked here, in the caller's stack, as the observable factories are.
+    if (glob !== undefined) assertName('glob', glob);
+    assertOptions('scan options', options);
+    assertScanCount(options?.count);
+    return scanEntries<TValue>(this.#link, glob, options?.count);
   }
 
   clear(): Promise<void> {

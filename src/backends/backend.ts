@@ -31,6 +31,25 @@ export interface BackendSetOptions {
 }
 
 /**
+ * One open scan of a backend (see {@link Backend.scan}): it reads the keyspace
+ * a chunk at a time, with Redis `SCAN`'s guarantee (a key present from the
+ * first chunk to the last is read at least once; a key added or removed
+ * meanwhile may or may not be).
+ */
+export interface BackendScan {
+  /**
+   * Reads the next chunk: about `count` live entries (fewer, even none, when
+   * few keys match), pushed onto `out` as key, value, key, value…
+   * @param count - how many entries to read at most
+   * @param out - where the entries go
+   * @returns true when the scan is complete: nothing more will be read
+   */
+  next(count: number, out: unknown[]): MaybePromise<boolean>;
+  /** Lets go of what the scan holds; it is not read again. */
+  close(): void;
+}
+
+/**
  * Where the actor keeps its state. The actor calls one method at a time, in
  * command order; a method may answer at once or with a promise. A backend
  * reports every change it makes (or hears of) through {@link BackendContext}.
@@ -53,6 +72,8 @@ export interface Backend {
   has(key: string): MaybePromise<boolean>;
   keys(pattern: string | undefined): MaybePromise<string[]>;
   entries(pattern: string | undefined): MaybePromise<Array<[string, unknown]>>;
+  /** Opens a scan of the keys that match `pattern` (all keys without one); the actor keeps it between chunks. */
+  scan(pattern: string | undefined): BackendScan;
   clear(): MaybePromise<void>;
   incr(key: string, by: number): MaybePromise<number>;
   /** Replaces a value by `op(old)` atomically, keeping its TTL; `undefined` deletes. Resolves to the new value. */
@@ -62,7 +83,11 @@ export interface Backend {
   /** Called when a topic gains its first or loses its last subscriber in this process. */
   interest(topic: Topic, active: boolean): MaybePromise<void>;
   size(): MaybePromise<number>;
-  /** Expires what is due (memory backend). */
+  /**
+   * Expires what is due (memory backend): a bounded amount per call, so that
+   * many keys expiring together never hold the actor long; what is left asks
+   * for another turn through {@link BackendContext.requestExpiry}.
+   */
   expireDue?(): void;
   close(): MaybePromise<void>;
 }

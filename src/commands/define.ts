@@ -20,6 +20,13 @@ export interface ActorContext {
   stats(): unknown;
   /** Expires what is due (a TTL timer fired). */
   expireDue(): unknown;
+  /**
+   * Reads the next chunk of scan `cursor` of `conn`, opening one over `pattern` when `cursor` is 0.
+   * @returns `[next cursor (0 once complete), key, value, key, value…]`
+   */
+  scan(conn: Connection, cursor: number, pattern: string | undefined, count: number): unknown;
+  /** Releases scan `cursor` of `conn` before its end; true when it was open. */
+  closeScan(conn: Connection, cursor: number): unknown;
 }
 
 /**

@@ -2,6 +2,7 @@ import { describe, KvbusError } from '../errors.js';
 import * as bus from './bus.js';
 import type { CommandOf, CommandSpec } from './define.js';
 import * as kv from './kv.js';
+import * as scan from './scan.js';
 import * as sys from './sys.js';
 
 /** Every command, once. */
@@ -16,6 +17,8 @@ export const COMMANDS = [
   kv.keys,
   kv.getAll,
   kv.clear,
+  scan.scan,
+  scan.scanClose,
   bus.publish,
   bus.subscribe,
   bus.unsubscribe,

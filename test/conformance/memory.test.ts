@@ -1,6 +1,7 @@
 // The conformance suite against the memory backend (the default).
 import { describe, expect, it } from 'vitest';
 import { memoryBackend } from '../../src/index.js';
+import { scanConformance } from './scan-suite.js';
 import { conformance, storesOn } from './suite.js';
 
 const makeStore = storesOn(memoryBackend);
@@ -15,3 +16,4 @@ describe('memory backend', () => {
 });
 
 conformance('memory', makeStore);
+scanConformance('memory', makeStore);

@@ -7,13 +7,21 @@ interface Deadline {
 
 // setTimeout fires at once for delays above 2^31 - 1 ms; longer waits re-arm.
 const MAX_DELAY = 2 ** 31 - 1;
+/**
+ * A heap up to this size is compacted in one call (a filter and a sort: a few
+ * milliseconds); a bigger one is swept in slices of this many entries, one per
+ * turn, so that a million stale deadlines never hold the actor at once.
+ */
+const SWEEP_SLICE = 16_384;
 
 /**
  * Deadlines of keys with a TTL: a binary min-heap and a single timer armed for
  * the earliest one, so a million keys with TTLs cost one timer, not a million.
  * Entries are never removed when a TTL changes; they go stale and are skipped
- * (the owner says which are current), and the heap is rebuilt when stale ones
- * outnumber live ones.
+ * (the owner says which are current), and the heap is compacted when stale
+ * ones outnumber live ones. Work left for later (deadlines still due after a
+ * bounded {@link ExpiryQueue.popDue}, a sweep under way) arms the timer at once,
+ * so the owner gets another turn and other work runs in between.
  */
 export class ExpiryQueue {
   readonly #clock: Clock;
@@ -21,6 +29,8 @@ export class ExpiryQueue {
   #heap: Deadline[] = [];
   #timer: unknown = undefined;
   #timerAt = Infinity;
+  /** Where a sweep of stale entries goes on (it walks down to 0); -1 when none is under way. */
+  #sweepAt = -1;
 
   /**
    * @param clock - the time source and timer
@@ -42,27 +52,28 @@ export class ExpiryQueue {
    * @param at - its deadline
    */
   schedule(key: string, at: number): void {
-    const heap = this.#heap;
-    heap.push({ at, key });
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent]!.at <= at) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
-      i = parent;
-    }
+    this.#siftUp(this.#heap.push({ at, key }) - 1);
     this.#arm();
   }
 
+  /** True when some deadline (current or stale) has passed: a bounded {@link ExpiryQueue.popDue} left work. */
+  get hasDue(): boolean {
+    const top = this.#heap[0];
+    return top !== undefined && top.at <= this.#clock.now();
+  }
+
   /**
-   * Removes and returns the keys whose current deadline has passed.
+   * Removes and returns the keys whose current deadline has passed, at most
+   * `limit` entries looked at (stale ones count: they cost the same). When
+   * some are left, the timer is armed at once for the rest.
    * @param isCurrent - whether `key` still expires at `at` (false for stale entries)
+   * @param limit - how many entries to pop at most
    * @returns the keys to expire now, earliest first
    */
-  popDue(isCurrent: (key: string, at: number) => boolean): string[] {
+  popDue(isCurrent: (key: string, at: number) => boolean, limit = Infinity): string[] {
     const now = this.#clock.now();
     const due: string[] = [];
-    while (this.#heap.length > 0 && this.#heap[0]!.at <= now) {
+    for (let popped = 0; popped < limit && this.#heap.length > 0 && this.#heap[0]!.at <= now; popped++) {
       const top = this.#pop();
       if (isCurrent(top.key, top.at)) due.push(top.key);
     }
@@ -72,20 +83,78 @@ export class ExpiryQueue {
   }
 
   /**
-   * Drops stale entries when they make up most of the heap.
+   * Drops stale entries when they make up most of the heap: at once for a
+   * small heap, else one slice per call (the timer brings the next call).
    * @param liveCount - how many keys currently have a TTL
    * @param isCurrent - whether an entry is still the key's deadline
    */
   compact(liveCount: number, isCurrent: (key: string, at: number) => boolean): void {
-    if (this.#heap.length < 1024 || this.#heap.length < 2 * liveCount) return;
-    const live = this.#heap.filter((d) => isCurrent(d.key, d.at)).sort((a, b) => a.at - b.at);
-    this.#heap = live; // a sorted array is a valid heap
+    const heap = this.#heap;
+    if (this.#sweepAt < 0) {
+      if (heap.length < 1024 || heap.length < 2 * liveCount) return;
+      if (heap.length <= SWEEP_SLICE) {
+        this.#heap = heap.filter((d) => isCurrent(d.key, d.at)).sort((a, b) => a.at - b.at); // a sorted array is a valid heap
+        return;
+      }
+      this.#sweepAt = heap.length - 1;
+    }
+    // From the end down, each stale entry is replaced by the last one, which is
+    // then sifted into place: the heap stays valid between slices, while deadlines
+    // come and go. An entry that a sift moves past the sweep escapes it (rare:
+    // compaction only bounds memory, it need not be exact).
+    let at = Math.min(this.#sweepAt, heap.length - 1);
+    for (const stop = Math.max(-1, at - SWEEP_SLICE); at > stop; at--) {
+      const entry = heap[at]!;
+      if (!isCurrent(entry.key, entry.at)) this.#removeAt(at);
+    }
+    this.#sweepAt = at;
+    if (at < 0) return;
+    this.#timerAt = Infinity;
+    this.#arm();
   }
 
   /** Forgets every deadline and disarms the timer. */
   clear(): void {
     this.#heap = [];
+    this.#sweepAt = -1;
     this.#disarm();
+  }
+
+  #removeAt(index: number): void {
+    const heap = this.#heap;
+    const last = heap.pop()!;
+    if (index >= heap.length) return;
+    heap[index] = last;
+    this.#siftDown(this.#siftUp(index));
+  }
+
+  /** Moves the entry at `index` up to its place; returns where it landed. */
+  #siftUp(index: number): number {
+    const heap = this.#heap;
+    const entry = heap[index]!;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (heap[parent]!.at <= entry.at) break;
+      heap[index] = heap[parent]!;
+      index = parent;
+    }
+    heap[index] = entry;
+    return index;
+  }
+
+  #siftDown(index: number): void {
+    const heap = this.#heap;
+    const entry = heap[index]!;
+    const length = heap.length;
+    for (;;) {
+      let child = 2 * index + 1;
+      if (child >= length) break;
+      if (child + 1 < length && heap[child + 1]!.at < heap[child]!.at) child++;
+      if (heap[child]!.at >= entry.at) break;
+      heap[index] = heap[child]!;
+      index = child;
+    }
+    heap[index] = entry;
   }
 
   #pop(): Deadline {
@@ -94,23 +163,14 @@ export class ExpiryQueue {
     const last = heap.pop()!;
     if (heap.length > 0) {
       heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        const right = left + 1;
-        let smallest = i;
-        if (left < heap.length && heap[left]!.at < heap[smallest]!.at) smallest = left;
-        if (right < heap.length && heap[right]!.at < heap[smallest]!.at) smallest = right;
-        if (smallest === i) break;
-        [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
-        i = smallest;
-      }
+      this.#siftDown(0);
     }
     return top;
   }
 
   #arm(): void {
-    const next = this.#heap[0]?.at;
+    // A sweep under way wants the next turn, whatever the deadlines.
+    const next = this.#sweepAt >= 0 ? this.#clock.now() : this.#heap[0]?.at;
     if (next === undefined || next >= this.#timerAt) return;
     this.#disarm();
     this.#timerAt = next;

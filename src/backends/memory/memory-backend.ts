@@ -1,8 +1,19 @@
+import type { Clock } from '../../clock.js';
 import { conflictError, KvbusError, notANumberError } from '../../errors.js';
 import { compileGlob } from '../../glob.js';
 import { incrRangeError } from '../../validate.js';
-import type { Backend, BackendContext, BackendSetOptions } from '../backend.js';
+import type { Backend, BackendContext, BackendScan, BackendSetOptions } from '../backend.js';
 import { ExpiryQueue } from './expiry-queue.js';
+
+/** How long one expiry turn may run (wall time): keys expiring together are spread over turns. */
+const EXPIRY_SLICE_MS = 10;
+/** Deadlines popped between two looks at the time. */
+const EXPIRY_BATCH = 1024;
+/** A scan chunk looks at no more than this many entries per entry asked for (a sparse glob returns short chunks). */
+const SCAN_VISITS_PER_ENTRY = 8;
+const MIN_SCAN_VISITS = 4096;
+/** A glob without these characters names one key: it is looked up, not scanned for. */
+const GLOB_CHARS = /[*?[\\]/;
 
 interface Slot {
   value: unknown;
@@ -76,7 +87,23 @@ class MemoryBackend implements Backend {
     return out;
   }
 
+  scan(pattern: string | undefined): BackendScan {
+    if (pattern !== undefined && !GLOB_CHARS.test(pattern)) {
+      const key = pattern;
+      return {
+        next: (_count, out) => {
+          const slot = this.#live(key);
+          if (slot) out.push(key, slot.value);
+          return true;
+        },
+        close: () => {},
+      };
+    }
+    return new MemoryScan(this.#map.entries(), pattern === undefined ? undefined : compileGlob(pattern), this.#context.clock);
+  }
+
   clear(): void {
+    // Open scans see the map empty and end: a Map iterator follows clear().
     this.#map.clear();
     this.#expiry.clear();
     this.#withTtl = 0;
@@ -121,7 +148,12 @@ class MemoryBackend implements Backend {
 
   expireDue(): void {
     const isCurrent = (key: string, at: number) => this.#map.get(key)?.expiresAt === at;
-    for (const key of this.#expiry.popDue(isCurrent)) this.#remove(key, this.#map.get(key)!, 'expire');
+    // A bounded slice: a million keys expiring together take many short turns (the
+    // queue arms its timer at once for the rest), and reads meanwhile check deadlines.
+    const stop = performance.now() + EXPIRY_SLICE_MS;
+    do {
+      for (const key of this.#expiry.popDue(isCurrent, EXPIRY_BATCH)) this.#remove(key, this.#map.get(key)!, 'expire');
+    } while (this.#expiry.hasDue && performance.now() < stop);
     this.#expiry.compact(this.#withTtl, isCurrent);
   }
 
@@ -166,14 +198,57 @@ class MemoryBackend implements Backend {
   }
 
   #scan(pattern: string | undefined, visit: (key: string, slot: Slot) => void): void {
+    if (pattern !== undefined && !GLOB_CHARS.test(pattern)) {
+      const slot = this.#live(pattern);
+      if (slot) visit(pattern, slot);
+      return;
+    }
     const match = pattern === undefined ? undefined : compileGlob(pattern);
     const now = this.#context.clock.now();
-    const expired: Array<[string, Slot]> = [];
-    for (const [key, slot] of this.#map) {
-      if (slot.expiresAt !== 0 && slot.expiresAt <= now) expired.push([key, slot]);
-      else if (match === undefined || match(key)) visit(key, slot);
+    // Expired keys are skipped, not removed: removing a million of them here would hold
+    // the actor; the expiry queue removes them a slice at a time. (forEach: the fastest
+    // walk of a Map, ~1.5× a for-of over its entries.)
+    this.#map.forEach((slot, key) => {
+      if ((slot.expiresAt === 0 || slot.expiresAt > now) && (match === undefined || match(key))) visit(key, slot);
+    });
+  }
+}
+
+/** A scan of the memory backend: a live iterator of the Map, which survives inserts and deletes with exactly SCAN's guarantee. */
+class MemoryScan implements BackendScan {
+  #entries: IterableIterator<[string, Slot]> | undefined;
+  readonly #match: ((key: string) => boolean) | undefined;
+  readonly #clock: Clock;
+
+  constructor(entries: IterableIterator<[string, Slot]>, match: ((key: string) => boolean) | undefined, clock: Clock) {
+    this.#entries = entries;
+    this.#match = match;
+    this.#clock = clock;
+  }
+
+  next(count: number, out: unknown[]): boolean {
+    const entries = this.#entries;
+    if (entries === undefined) return true;
+    const match = this.#match;
+    const now = this.#clock.now();
+    let found = 0;
+    for (let visits = Math.max(count * SCAN_VISITS_PER_ENTRY, MIN_SCAN_VISITS); found < count && visits > 0; visits--) {
+      const step = entries.next();
+      if (step.done === true) {
+        this.#entries = undefined;
+        return true;
+      }
+      const [key, slot] = step.value;
+      if ((slot.expiresAt === 0 || slot.expiresAt > now) && (match === undefined || match(key))) {
+        out.push(key, slot.value);
+        found++;
+      }
     }
-    for (const [key, slot] of expired) this.#remove(key, slot, 'expire');
+    return false;
+  }
+
+  close(): void {
+    this.#entries = undefined;
   }
 }
 

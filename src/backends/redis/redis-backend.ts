@@ -2,7 +2,7 @@ import { assertNotShared } from '../../clone.js';
 import { describe, isKvbusError, KvbusError } from '../../errors.js';
 import type { Entry, Topic } from '../../types.js';
 import { incrRangeError } from '../../validate.js';
-import type { Backend, BackendContext, BackendSetOptions } from '../backend.js';
+import type { Backend, BackendContext, BackendScan, BackendSetOptions } from '../backend.js';
 import { Batcher } from './batcher.js';
 import { Connection } from './connection.js';
 import { Codec, Layout } from './layout.js';
@@ -11,6 +11,9 @@ import { resolveSerializer } from './serializer.js';
 import { Subscriptions } from './subscriptions.js';
 
 export type { RedisBackendOptions } from './options.js';
+
+/** SCAN calls one scan chunk may make while it finds nothing, before it answers an empty chunk. */
+const SCAN_STEPS = 8;
 
 /**
  * Creates the Redis backend (node-redis): the store's state lives in Redis, so
@@ -97,6 +100,42 @@ class RedisBackend implements Backend {
       const entries = await Promise.all(keys.map((key) => this.get(key).then((entry) => [key, entry] as const)));
       return entries.flatMap(([key, entry]) => (entry ? [[key, entry.value] as [string, unknown]] : []));
     });
+  }
+
+  scan(pattern: string | undefined): BackendScan {
+    const match = this.#layout.dataGlob(pattern ?? '*');
+    const skip = this.#layout.data('').length;
+    let cursor = '0';
+    let done = false;
+    const connection = this.#connection;
+    const read = async (count: number, out: unknown[]): Promise<boolean> => {
+      let keys: string[] = [];
+      // COUNT is work, not results: SCAN may answer nothing for a while, so go on a
+      // few steps (the actor is not held meanwhile), then give back a short chunk.
+      for (let step = 0; step < SCAN_STEPS && keys.length === 0 && !done; step++) {
+        const [next, found] = (await connection.commands.sendCommand(
+          ['SCAN', cursor, 'MATCH', match, 'COUNT', String(count)],
+          connection.commandOptions(),
+        )) as [string, string[]];
+        cursor = String(next);
+        done = cursor === '0';
+        keys = found.map(String);
+      }
+      if (keys.length === 0) return done;
+      // Values in one MGET; a key that vanished since SCAN saw it reads as nil and is skipped.
+      const stored = (await connection.commands.sendCommand(['MGET', ...keys], connection.bufferOptions())) as Array<Buffer | null>;
+      for (let i = 0; i < keys.length; i++) {
+        const entry = this.#codec.readStored(stored[i] ?? null);
+        if (entry) out.push(keys[i]!.slice(skip), entry.value);
+      }
+      return done;
+    };
+    return {
+      next: (count, out) => (done ? true : this.#run(() => read(count, out))),
+      close: () => {
+        done = true;
+      },
+    };
   }
 
   clear(): Promise<void> {
