@@ -26,8 +26,9 @@ export function guardIpc(child: ChildProcess, onFault: (error: unknown) => void)
     try {
       return original.apply(this, args);
     } catch (error) {
-      if (child.connected) child.disconnect();
+      // The fault is known before the 'disconnect' that ends the connection.
       onFault(error);
+      if (child.connected) child.disconnect();
       return undefined;
     }
   };
