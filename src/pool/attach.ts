@@ -63,6 +63,12 @@ export function attachChild(host: StoreHost, child: ChildProcess, pipe: Socket |
     const event = peer('rejected', host.nextClientId(), 'process');
     host.announce({ ...event, reason, ...(child.pid === undefined ? {} : { pid: child.pid }) });
   };
+  // Counted once: as a refused hello before the connection, as a cut-off after it (peers() says so at its exit).
+  const cutOffFor = (reason: string) => {
+    if (!connection) return reject(reason);
+    host.malformed();
+    cutOff = reason;
+  };
   const start = (stream: MessageStream) => {
     connection = serve(host, stream, 'process', undefined, () => {
       const id = connection!.id;
@@ -94,11 +100,7 @@ export function attachChild(host: StoreHost, child: ChildProcess, pipe: Socket |
         );
     });
     stream.onUndecodable(() => connection || reject('the first message could not be decoded'));
-    stream.onBroken((reason) => {
-      host.malformed();
-      cutOff = `cut off: ${reason}`;
-      if (!connection) reject(cutOff);
-    });
+    stream.onBroken((reason) => cutOffFor(`cut off: ${reason}`));
     return () => {
       unguard();
       stream.close();
@@ -107,13 +109,11 @@ export function attachChild(host: StoreHost, child: ChildProcess, pipe: Socket |
   }
 
   const stream = childStream(child);
-  const unguard = guardIpc(child, (error) => {
-    // Node could not decode a message on the IPC channel: the channel is cut (what
-    // follows it cannot be read in order), the child is told by its 'disconnect'.
-    host.malformed();
-    cutOff = `cut off: a message on the IPC channel could not be decoded (${(error as Error)?.message ?? String(error)})`;
-    if (!connection) reject(cutOff);
-  });
+  // Node could not decode a message on the IPC channel: the channel is cut (what
+  // follows it cannot be read in order), the child is told by its 'disconnect'.
+  const unguard = guardIpc(child, (error) =>
+    cutOffFor(`cut off: a message on the IPC channel could not be decoded (${(error as Error)?.message ?? String(error)})`),
+  );
   const onFirst = (message: unknown) => {
     if (connection || !isProtocolMessage(message)) return;
     if (!isChildHello(message)) return reject('expected a hello as the first message, got another kvbus message');

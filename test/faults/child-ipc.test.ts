@@ -157,6 +157,21 @@ describe('child processes cannot kill their parent', () => {
     expect(peers.map((e) => e.type)).toEqual(['rejected', 'rejected', 'rejected', 'join']);
   });
 
+  it('counts a header that cannot be true before the hello once, as a rejected child', async () => {
+    const store = res.store();
+    const peers = recordPeers(store);
+    const wire = await WireChild.start(store);
+    const before = await store.stats();
+    const closed = messageFrom(wire.child, (m) => m?.type === 'closed', 'the parent to close the pipe');
+    await wire.raw([0, 0, 0, 0]);
+    await closed;
+    await waitForStats(store, (s) => s.malformed === before.malformed + 1, 'the refusal');
+    expect(peers).toMatchObject([
+      { type: 'rejected', kind: 'process', pid: wire.child.pid, reason: expect.stringMatching(/announced 0 bytes/) },
+    ]);
+    expect((await store.stats()).malformed).toBe(before.malformed + 1);
+  });
+
   it("keeps kvbus's messages off the user's 'message' listeners on both sides", async () => {
     const store = res.store();
     const child = res.child(store.fork(DEEP, ['listen']));
