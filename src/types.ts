@@ -64,14 +64,26 @@ export interface PatternMessage<TData = unknown> {
   data: TData;
 }
 
-/** A client joining or leaving the store, as seen by {@link MainStore.peers}. */
+/**
+ * A client joining or leaving the store, as seen by {@link MainStore.peers}:
+ * `'join'` when it is served, `'exit'` when it is gone, and `'rejected'` when
+ * a worker or child that tried to connect was refused (its hello was
+ * malformed, or it was already connected); a rejected client never joins.
+ */
 export interface PeerEvent {
-  type: 'join' | 'exit';
+  type: 'join' | 'exit' | 'rejected';
+  /** The client's id (a rejected one gets its own, never used again). */
   id: number;
   kind: 'worker' | 'process';
   exitCode?: number;
   /** The signal that ended a child process (it then has no exit code). */
   signal?: string;
+  /** Why kvbus refused (`'rejected'`) or cut off (`'exit'`) this client; absent for an ordinary exit. */
+  reason?: string;
+  /** On `'rejected'`: the worker's thread id, when it is known. */
+  threadId?: number;
+  /** On `'rejected'` and on a cut-off `'exit'`: the child's process id. */
+  pid?: number;
 }
 
 /** Counters of a store, from {@link Store.stats}. */

@@ -58,6 +58,9 @@ export class MainStore extends StoreClient {
     this.#actor = actor;
     this.#config = config;
     let clients = 0;
+    // What is refused before a client has a connection (a bad hello) is counted
+    // through a session of the host's own, which no command ever uses.
+    const hostSession = actor.open({ id: 0, kind: 'local', reply: () => {}, deliver: () => {}, end: () => {} });
     this[STORE_HOST] = {
       gate: actor,
       get closed() {
@@ -67,6 +70,7 @@ export class MainStore extends StoreClient {
       subscriberBuffer: config.subscriberBuffer,
       nextClientId: () => ++clients,
       announce: (event) => peers$.next(event),
+      malformed: () => hostSession.malformed(),
     };
     // Workers spawned from now on learn that a store can be reached (see getStore).
     setEnvironmentData(REACHABLE, true);

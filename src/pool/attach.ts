@@ -1,10 +1,15 @@
 import type { ChildProcess } from 'node:child_process';
-import { type MessagePort, Worker } from 'node:worker_threads';
+import type { Socket } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { describe, KvbusError } from '../errors.js';
-import { childStream, type MessageStream, portStream } from '../streams/message-stream.js';
-import { type HelloMessage, isHello, isProtocolMessage } from '../streams/protocol/framing.js';
-import { RemoteConnection } from '../streams/store-end/remote-connection.js';
-import type { PeerEvent } from '../types.js';
+import { childStream, type MessageStream } from '../streams/message-stream.js';
+import { pipeStream } from '../streams/pipe-stream.js';
+import { isProtocolMessage } from '../streams/protocol/framing.js';
+import type { RemoteConnection } from '../streams/store-end/remote-connection.js';
+import { acceptWorkers } from './accept-workers.js';
+import { isChildHello } from './hello.js';
+import { guardIpc } from './ipc-guard.js';
+import { peer, serve } from './serve.js';
 import type { StoreHost } from './store-host.js';
 
 /**
@@ -17,111 +22,108 @@ export function attach(host: StoreHost, target: Worker | ChildProcess): () => vo
   if (host.closed) throw new KvbusError('ERR_CLOSED', 'Cannot attach to a closed store');
   if (target instanceof Worker) return attachWorker(host, target);
   if (target && typeof (target as ChildProcess).send === 'function' && typeof (target as ChildProcess).on === 'function') {
-    return attachChild(host, target as ChildProcess);
+    return attachChild(host, target as ChildProcess, undefined);
   }
   throw new KvbusError('ERR_BAD_ARGUMENT', `Expected a Worker or a ChildProcess forked with an IPC channel, got ${describe(target)}`);
 }
 
-/**
- * Accepts a worker's hello (the worker speaks first: piscina treats any message
- * sent to a worker as its start-up message), and serves that worker from then on.
- * @param host - the main-thread store's host
- * @param hello - the worker's first message
- * @param worker - the worker, when known (for its exit code)
- * @returns the detach function
- */
-export function acceptWorker(host: StoreHost, hello: HelloMessage['hello'], worker: Worker | undefined): () => void {
-  let exited = false;
-  let exitCode: number | undefined;
-  let announced = false;
-  const announce = () => {
-    if (announced) return;
-    announced = true;
-    host.announce(peer('exit', connection.id, 'worker', exitCode));
-  };
-  const onExit = (code: number) => {
-    exited = true;
-    exitCode = code;
-    connection.disconnect();
-    announce();
-  };
-  const connection = serve(host, portStream(hello.port), 'worker', { port: hello.syncPort, flag: hello.syncFlag }, () => {
-    // A dying worker's port closes a moment before its 'exit': give the exit code a
-    // moment to arrive, so peers() can report it. A detached, living worker has none.
-    if (!worker || exited) return announce();
-    setTimeout(() => {
-      worker.off('exit', onExit);
-      announce();
-    }, 1000).unref();
-  });
-  worker?.once('exit', onExit);
-  return () => connection.disconnect();
-}
-
 function attachWorker(host: StoreHost, worker: Worker): () => void {
-  let detach: (() => void) | undefined;
-  const onMessage = (message: unknown) => {
-    if (!isHello(message)) return;
-    detach?.();
-    detach = acceptWorker(host, message.hello, worker);
-  };
+  // The worker speaks first (piscina treats any message sent to a worker as its start-up message).
+  const door = acceptWorkers(host, (threadId) => (threadId === worker.threadId ? worker : undefined), worker.threadId);
+  const onMessage = (message: unknown) => door.receive(message);
   worker.on('message', onMessage);
   return () => {
     worker.off('message', onMessage);
-    detach?.();
+    door.closeAll();
   };
 }
 
-function attachChild(host: StoreHost, child: ChildProcess): () => void {
-  if (!child.connected) {
+/**
+ * Connects a child process: on kvbus's own pipe when it has one (`store.fork`),
+ * else on its IPC channel. The connection starts with the child's hello (its
+ * first kvbus message), so a child that never calls getStore() never sees a
+ * kvbus message. A kvbus message before the hello is refused and counted; on
+ * the pipe, a frame that breaks the framing cuts the child off.
+ * @param host - the main-thread store's host
+ * @param child - a child process with an IPC channel
+ * @param pipe - kvbus's own pipe to it, if it was forked with one
+ * @returns the detach function
+ */
+export function attachChild(host: StoreHost, child: ChildProcess, pipe: Socket | undefined): () => void {
+  if (!child.connected && !pipe) {
     throw new KvbusError(
       'ERR_BAD_ARGUMENT',
       'This child process has no IPC channel: fork it (store.fork) or spawn it with stdio including "ipc"',
     );
   }
   let connection: RemoteConnection | undefined;
-  const stream = childStream(child);
-  // The connection starts with the child's hello (its first kvbus message), so a
-  // child that never calls getStore() never sees a kvbus message on its channel.
-  const onFirst = (message: unknown) => {
-    if (connection || !isProtocolMessage(message)) return;
-    child.off('message', onFirst);
+  let cutOff: string | undefined;
+  const reject = (reason: string) => {
+    host.malformed();
+    const event = peer('rejected', host.nextClientId(), 'process');
+    host.announce({ ...event, reason, ...(child.pid === undefined ? {} : { pid: child.pid }) });
+  };
+  // Counted once: as a refused hello before the connection, as a cut-off after it (peers() says so at its exit).
+  const cutOffFor = (reason: string) => {
+    if (!connection) return reject(reason);
+    host.malformed();
+    cutOff = reason;
+  };
+  const start = (stream: MessageStream) => {
     connection = serve(host, stream, 'process', undefined, () => {
+      const id = connection!.id;
+      if (cutOff !== undefined) {
+        const event = peer('exit', id, 'process');
+        return host.announce({ ...event, reason: cutOff, ...(child.pid === undefined ? {} : { pid: child.pid }) });
+      }
       const emit = () => {
-        const event = peer('exit', connection!.id, 'process', child.exitCode);
+        const event = peer('exit', id, 'process', child.exitCode);
         host.announce(child.signalCode ? { ...event, signal: child.signalCode } : event);
       };
       if (child.exitCode === null && child.signalCode === null) child.once('exit', emit);
       else emit();
     });
   };
+
+  if (pipe) {
+    // The IPC channel is the user's alone; still, what Node cannot decode on it must not kill this process.
+    const unguard = guardIpc(child, () => {});
+    const stream = pipeStream(pipe);
+    // The parent never holds its own process open on a child (as with IPC).
+    pipe.unref();
+    stream.onMessage((message) => {
+      if (connection) return;
+      if (isChildHello(message)) start(stream);
+      else
+        reject(
+          `expected a hello as the first message, got ${isProtocolMessage(message) ? 'another kvbus message' : "a message that is not kvbus's"}`,
+        );
+    });
+    stream.onUndecodable(() => connection || reject('the first message could not be decoded'));
+    stream.onBroken((reason) => cutOffFor(`cut off: ${reason}`));
+    return () => {
+      unguard();
+      stream.close();
+      connection?.disconnect();
+    };
+  }
+
+  const stream = childStream(child);
+  // Node could not decode a message on the IPC channel: the channel is cut (what
+  // follows it cannot be read in order), the child is told by its 'disconnect'.
+  const unguard = guardIpc(child, (error) =>
+    cutOffFor(`cut off: a message on the IPC channel could not be decoded (${(error as Error)?.message ?? String(error)})`),
+  );
+  const onFirst = (message: unknown) => {
+    if (connection || !isProtocolMessage(message)) return;
+    if (!isChildHello(message)) return reject('expected a hello as the first message, got another kvbus message');
+    child.off('message', onFirst);
+    start(stream);
+  };
   child.on('message', onFirst);
   return () => {
+    unguard();
     child.off('message', onFirst);
     connection?.disconnect();
   };
-}
-
-function serve(
-  host: StoreHost,
-  stream: MessageStream,
-  kind: 'worker' | 'process',
-  sync: { port: MessagePort; flag: Int32Array } | undefined,
-  onGone: () => void,
-): RemoteConnection {
-  const id = host.nextClientId();
-  const connection = new RemoteConnection(host.gate, stream, {
-    id,
-    kind,
-    buffer: host.subscriberBuffer,
-    requestTimeoutMs: host.requestTimeoutMs,
-    sync,
-    onGone,
-  });
-  host.announce(peer('join', id, kind));
-  return connection;
-}
-
-function peer(type: 'join' | 'exit', id: number, kind: 'worker' | 'process', exitCode?: number | null): PeerEvent {
-  return exitCode === undefined || exitCode === null ? { type, id, kind } : { type, id, kind, exitCode };
 }

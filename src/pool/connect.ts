@@ -1,7 +1,11 @@
+import { fstatSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { MessageChannel, parentPort, receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { RemoteLink } from '../streams/client-end/remote-link.js';
 import { parentProcessStream, portStream } from '../streams/message-stream.js';
+import { pipeStream } from '../streams/pipe-stream.js';
 import { type HelloMessage, PROTOCOL, type WireReply } from '../streams/protocol/framing.js';
+import { PIPE_ENV } from './marks.js';
 
 // The client side of workers and child processes. It never imports the actor:
 // a worker holds no state of its own, only a link to the main thread's store.
@@ -26,11 +30,29 @@ export function connectWorker(): RemoteLink {
 }
 
 /**
- * Connects this child process to its parent's store, over the IPC channel.
+ * Connects this child process to its parent's store: on kvbus's own pipe when
+ * the parent made one (`store.fork`), else over the IPC channel (a child the
+ * user forked and attached with `store.attach`).
  * @returns the link to the store (no blocking calls: there is no shared memory across processes)
  */
 export function connectChild(): RemoteLink {
-  const stream = parentProcessStream();
+  const pipe = parentPipe();
+  const stream = pipe ? pipeStream(pipe) : parentProcessStream();
   stream.post({ p: PROTOCOL }); // hello: the parent starts serving on our first kvbus message
   return new RemoteLink(stream);
+}
+
+/** kvbus's own pipe to the parent, when the environment names one meant for this process. */
+function parentPipe(): Socket | undefined {
+  const mark = /^(\d+):(\d+)$/.exec(process.env[PIPE_ENV] ?? '');
+  // Inherited from a grandparent: that fd is not ours.
+  if (!mark || Number(mark[1]) !== process.ppid) return undefined;
+  const fd = Number(mark[2]);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isSocket() && !stat.isFIFO()) return undefined;
+    return new Socket({ fd, readable: true, writable: true });
+  } catch {
+    return undefined;
+  }
 }

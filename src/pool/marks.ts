@@ -8,3 +8,10 @@ export const PARENT_ENV = 'KVBUS_PARENT';
  * exists, so that every worker spawned afterwards knows it can reach it.
  */
 export const REACHABLE = 'kvbus.reachable';
+
+/**
+ * The environment mark of a child forked by `store.fork`: `<parent pid>:<fd>`, the
+ * file descriptor of kvbus's own pipe to the parent. The pid makes a grandchild
+ * that inherited the environment ignore it (its fd of that number is something else).
+ */
+export const PIPE_ENV = 'KVBUS_PIPE';

@@ -15,8 +15,10 @@ export interface StoreHost {
   readonly subscriberBuffer: SubscriberBufferOptions;
   /** The id of the next remote client. */
   nextClientId(): number;
-  /** Tells `peers()` observers that a client joined or left. */
+  /** Tells `peers()` observers that a client joined, left or was rejected. */
   announce(event: PeerEvent): void;
+  /** Counts, in `stats().malformed`, a message refused before any connection could count it (a bad hello). */
+  malformed(): void;
 }
 
 /** Where a main-thread store keeps its {@link StoreHost} (a global symbol: the ESM and CJS builds share it). */

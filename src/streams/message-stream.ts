@@ -60,7 +60,7 @@ export function childStream(child: ChildProcess): MessageStream {
       child.on('message', listener);
       listeners.push(() => child.off('message', listener));
     },
-    // Node's IPC parser throws instead (see pool/fork.ts).
+    // Node's IPC parser throws instead; the pool side guards it and cuts the channel (see pool/ipc-guard.ts).
     onUndecodable: () => {},
     onClose: (handler) => {
       let done = false;

@@ -1,0 +1,46 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { MessageStream } from '../streams/message-stream.js';
+import { RemoteConnection } from '../streams/store-end/remote-connection.js';
+import type { PeerEvent } from '../types.js';
+import type { StoreHost } from './store-host.js';
+
+/**
+ * Serves one remote client on a stream, and tells `peers()` it joined.
+ * @param host - the main-thread store's host
+ * @param stream - the channel to the client
+ * @param kind - a worker or a child process
+ * @param sync - for workers: where blocking calls are answered
+ * @param onGone - called once when the connection is gone
+ * @returns the connection
+ */
+export function serve(
+  host: StoreHost,
+  stream: MessageStream,
+  kind: 'worker' | 'process',
+  sync: { port: MessagePort; flag: Int32Array } | undefined,
+  onGone: () => void,
+): RemoteConnection {
+  const id = host.nextClientId();
+  const connection = new RemoteConnection(host.gate, stream, {
+    id,
+    kind,
+    buffer: host.subscriberBuffer,
+    requestTimeoutMs: host.requestTimeoutMs,
+    sync,
+    onGone,
+  });
+  host.announce(peer('join', id, kind));
+  return connection;
+}
+
+/**
+ * A `peers()` event.
+ * @param type - what happened
+ * @param id - the client's id
+ * @param kind - a worker or a child process
+ * @param exitCode - its exit code, when known
+ * @returns the event
+ */
+export function peer(type: PeerEvent['type'], id: number, kind: 'worker' | 'process', exitCode?: number | null): PeerEvent {
+  return exitCode === undefined || exitCode === null ? { type, id, kind } : { type, id, kind, exitCode };
+}
