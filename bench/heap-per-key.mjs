@@ -7,20 +7,23 @@
 //   kvbus: createStore() (memory backend, copies on), filled with awaited
 //          store.set calls, 1 000 in flight;
 //   Map:   new Map(), filled with map.set.
-// heap used = process.memoryUsage().heapUsed after two global.gc() calls, once
+// heap used = process.memoryUsage().heapUsed + arrayBuffers (memory outside the
+// JS heap that typed arrays hold) after two global.gc() calls, once
 // with the empty structure and once when full; per key = the difference ÷ the
 // number of keys. Keys and values are made by the same code on both sides, and
 // are counted on both (a real app has them too). ROUNDS processes per side,
 // interleaved (kvbus, Map, kvbus, …); the median of each side is reported.
 // One is enough: the figures moved by less than 0.1 B/key between processes
-// and runs (109.4/61.3 and 165.4/101.3 B/key, every time), and each process
-// fills a million keys, so more rounds only lengthen npm run bench.
+// and runs, and each process fills a million keys, so more rounds only
+// lengthen npm run bench.
 // Target: kvbus ≤ 1.5 × the Map.
 //
-// What a key costs on top of the Map's entry: the memory backend keeps a
-// `{ value, revision, expiresAt }` slot per key, 48 bytes on Node's default
-// build (no pointer compression: a 3-word header and 3 fields of 8 bytes);
-// a stored object is a structured clone, a little larger than a literal.
+// What a key costs on top of the Map's entry: the memory backend keeps a key's
+// value in an array and its revision in a Float64Array (16 bytes, plus the
+// arrays' growth room), its deadline only when it has one; a stored object is a
+// structured clone, a little larger than a literal. (A `{ value, revision,
+// expiresAt }` object per key cost 48 bytes more: 109.4 and 165.4 B/key, ×1.79
+// and ×1.63.)
 
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -86,7 +89,9 @@ function measureIn(side, kind) {
 function heapUsed() {
   globalThis.gc();
   globalThis.gc();
-  return process.memoryUsage().heapUsed;
+  // ArrayBuffers live outside the JS heap: the store's revisions are a Float64Array, so they count too.
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
 }
 
 async function kvbusSide(makeValue) {

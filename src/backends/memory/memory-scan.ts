@@ -1,0 +1,57 @@
+import type { BackendScan } from '../backend.js';
+
+/** A scan chunk looks at no more than this many entries per entry asked for (a sparse glob returns short chunks). */
+const SCAN_VISITS_PER_ENTRY = 8;
+const MIN_SCAN_VISITS = 4096;
+
+/** What {@link ScanSource.valueIfLive} says of an expired key. */
+export const NONE = Symbol('expired');
+
+/** What a scan reads of the memory backend. */
+export interface ScanSource {
+  /** The clock's time. */
+  now(): number;
+  /** The value of `key` at `cell`, or {@link NONE} when its deadline is at or before `now`. */
+  valueIfLive(key: string, cell: number, now: number): unknown;
+}
+
+/** A scan of the memory backend: a live iterator of the Map, which survives inserts and deletes with exactly SCAN's guarantee. */
+export class MemoryScan implements BackendScan {
+  readonly #backend: ScanSource;
+  #entries: IterableIterator<[string, number]> | undefined;
+  readonly #match: ((key: string) => boolean) | undefined;
+
+  constructor(backend: ScanSource, entries: IterableIterator<[string, number]>, match: ((key: string) => boolean) | undefined) {
+    this.#backend = backend;
+    this.#entries = entries;
+    this.#match = match;
+  }
+
+  next(count: number, out: unknown[]): boolean {
+    const entries = this.#entries;
+    if (entries === undefined) return true;
+    const match = this.#match;
+    const backend = this.#backend;
+    const now = backend.now();
+    let found = 0;
+    for (let visits = Math.max(count * SCAN_VISITS_PER_ENTRY, MIN_SCAN_VISITS); found < count && visits > 0; visits--) {
+      const step = entries.next();
+      if (step.done === true) {
+        this.#entries = undefined;
+        return true;
+      }
+      const [key, cell] = step.value;
+      if (match !== undefined && !match(key)) continue;
+      const value = backend.valueIfLive(key, cell, now);
+      if (value !== NONE) {
+        out.push(key, value);
+        found++;
+      }
+    }
+    return false;
+  }
+
+  close(): void {
+    this.#entries = undefined;
+  }
+}
