@@ -31,10 +31,11 @@ export default async function run() {
   const store = createStore();
   fill(store, KEYS);
   const worker = await startWorker(store);
-  const holds = []; // [label, main thread's longest stall, worker's longest get, exempt]
+  // [label, main thread's longest stall, worker's longest get, exempt, via the worker]
+  const holds = [];
 
   /** Runs `fn` (from the main thread, or via the worker), and records the longest stall it caused. */
-  const measure = async (label, fn, { exempt = false } = {}) => {
+  const measure = async (label, fn, { exempt = false, viaWorker = false } = {}) => {
     gc();
     await sleep(20);
     await worker.call('reset');
@@ -45,7 +46,7 @@ export default async function run() {
     await sleep(30); // the worker's get that waited behind the command completes
     loop.disable();
     const { max } = await worker.call('reset');
-    holds.push([label, loop.max / 1e6, max, exempt]);
+    holds.push([label, loop.max / 1e6, max, exempt, viaWorker]);
   };
 
   await measure('get / has / set', async () => {
@@ -70,8 +71,9 @@ export default async function run() {
   await measure("scan('key:99999*') to the end", async () => {
     for await (const _ of store.scan('key:99999*'));
   });
-  await measure('keys() called from the worker', () => worker.call('keys'));
-  await measure('getAll() called from the worker', () => worker.call('getAll'), { exempt: true });
+  // Called from the worker, its own gets wait behind its own reply's decoding: only the main thread's stall counts.
+  await measure('keys() called from the worker', () => worker.call('keys'), { viaWorker: true });
+  await measure('getAll() called from the worker', () => worker.call('getAll'), { exempt: true, viaWorker: true });
   await measure('getAll() — the whole store', () => store.getAll(), { exempt: true });
   const clone = await cloneRatio(store);
   await measure('clear()', () => store.clear());
@@ -94,7 +96,7 @@ export default async function run() {
   await store.close();
 
   const counted = holds.filter(([, , , exempt]) => !exempt);
-  const longest = Math.max(...counted.map(([, main, get]) => Math.max(main, get)));
+  const longest = Math.max(...counted.map(([, main, get, , viaWorker]) => (viaWorker ? main : Math.max(main, get))));
   printHolds(holds, clone, longest);
   return [
     {

@@ -24,13 +24,34 @@ export function isPrimitive(value: unknown): boolean {
  */
 export function cloneValue<TValue>(value: TValue, label: string, name?: string): TValue {
   if (isPrimitive(value)) return value;
-  let copy: unknown;
+  const copy = copyOrThrow(value, label, name);
+  // The copy, not the original, is searched: it has no getters and no proxies, and is what would be stored.
+  if (typeof copy === 'object' && copy !== null) {
+    quickBudget = QUICK_OBJECTS;
+    const quick = quickCheck(copy);
+    if (quick === SHARED || (quick === UNSURE && holdsShared(copy))) throw sharedError(label, name);
+  }
+  return copy;
+}
+
+/**
+ * @internal {@link cloneValue} for what leaves the store (replies, events in the
+ * main thread): every stored value was checked for shared memory on its way in,
+ * so this one only copies.
+ * @param value - a value read from the store
+ * @param label - what it is, for the error message
+ */
+export function copyOut<TValue>(value: TValue, label: string): TValue {
+  return isPrimitive(value) ? value : copyOrThrow(value, label, undefined);
+}
+
+function copyOrThrow<TValue>(value: TValue, label: string, name: string | undefined): TValue {
   try {
     if (typeof value === 'object' && value !== null) {
-      copy = copyPlain(value, undefined);
+      const copy = copyPlain(value, undefined);
       if (copy !== NOT_PLAIN) return copy as TValue;
     }
-    copy = structuredClone(value);
+    return structuredClone(value);
   } catch (cause) {
     throw notCloneable(
       label,
@@ -39,13 +60,6 @@ export function cloneValue<TValue>(value: TValue, label: string, name?: string):
       cause,
     );
   }
-  // The copy, not the original, is searched: it has no getters and no proxies, and is what would be stored.
-  if (typeof copy === 'object' && copy !== null) {
-    quickBudget = QUICK_OBJECTS;
-    const quick = quickCheck(copy);
-    if (quick === SHARED || (quick === UNSURE && holdsShared(copy))) throw sharedError(label, name);
-  }
-  return copy as TValue;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { cloneValue, isPrimitive } from '../clone.js';
+import { copyOut, isPrimitive } from '../clone.js';
 import type { Connection } from '../commands/connection.js';
 import type { SubEvent } from '../commands/events.js';
 import type { Session } from '../commands/gate.js';
@@ -35,6 +35,8 @@ export class LocalLink implements Link, Connection {
   #inline = 0;
   #inlineOk = true;
   #inlineValue: unknown = NOTHING;
+  /** The command being sent answers with a value made for it (its descriptor says `fresh`): no copy. */
+  #inlineFresh = false;
   #answer: unknown = NOTHING;
   #answerOk = true;
   #lastEvent: SubEvent | undefined;
@@ -85,20 +87,24 @@ export class LocalLink implements Link, Connection {
     const outer = this.#inline;
     const outerValue = this.#inlineValue;
     const outerOk = this.#inlineOk;
+    const outerFresh = this.#inlineFresh;
     this.#inline = seq;
     this.#inlineValue = NOTHING;
+    this.#inlineFresh = spec?.fresh === true;
     this.#session.send(seq, cmd, spec);
     this.#answer = this.#inlineValue;
     this.#answerOk = this.#inlineOk;
     this.#inline = outer;
     this.#inlineValue = outerValue;
     this.#inlineOk = outerOk;
+    this.#inlineFresh = outerFresh;
     return seq;
   }
 
   reply(seq: number, ok: boolean, value: unknown): void {
-    if (ok && this.#copyOut && !isPrimitive(value)) value = cloneValue(value, 'a reply');
-    if (seq === this.#inline && this.#inlineValue === NOTHING) {
+    const inline = seq === this.#inline && this.#inlineValue === NOTHING;
+    if (ok && this.#copyOut && !isPrimitive(value) && !(inline && this.#inlineFresh)) value = copyOut(value, 'a reply');
+    if (inline) {
       this.#inlineOk = ok;
       this.#inlineValue = value;
       return;
@@ -142,7 +148,7 @@ export class LocalLink implements Link, Connection {
     if (!this.#copyOut || event.type === 'message' || !('value' in event) || isPrimitive(event.value)) return event;
     if (event !== this.#lastEvent) {
       this.#lastEvent = event;
-      this.#lastCopy = { ...event, value: cloneValue(event.value, 'key', event.key) };
+      this.#lastCopy = { ...event, value: copyOut(event.value, `the value of key ${JSON.stringify(event.key)}`) };
     }
     return this.#lastCopy!;
   }

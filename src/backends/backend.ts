@@ -71,7 +71,8 @@ export interface Backend {
   delete(key: string, ifRevision?: number): MaybePromise<boolean>;
   has(key: string): MaybePromise<boolean>;
   keys(pattern: string | undefined): MaybePromise<string[]>;
-  entries(pattern: string | undefined): MaybePromise<Array<[string, unknown]>>;
+  /** The matching entries, in a Map made for the caller (its values are the stored ones). */
+  entries(pattern: string | undefined): MaybePromise<Map<string, unknown>>;
   /** Opens a scan of the keys that match `pattern` (all keys without one); the actor keeps it between chunks. */
   scan(pattern: string | undefined): BackendScan;
   clear(): MaybePromise<void>;

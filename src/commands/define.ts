@@ -63,6 +63,11 @@ export interface CommandSpec<TCommand extends { type: string } = { type: string 
    * subscription must be active before the same client's next command runs.
    */
   readonly barrier?: boolean;
+  /**
+   * True when the answer is made for this call and holds nothing stored (the
+   * keys of `keys`, the counters of `stats`): the main thread's client need not copy it.
+   */
+  readonly fresh?: boolean;
 }
 
 /**

@@ -7,7 +7,6 @@ import { defineCommand } from './define.js';
 // Hoisted: a closure made per command costs more than the lookup it maps.
 const valueOfEntry = (entry: Entry | undefined): unknown => entry?.value;
 const entryOf = (entry: Entry | undefined): Entry | undefined => entry && { value: entry.value, revision: entry.revision };
-const mapOf = (entries: Array<[string, unknown]>): Map<string, unknown> => new Map(entries);
 const checkKey = (cmd: { key: string }): void => assertKey(cmd.key);
 
 export const get = defineCommand<{ type: 'kv.get'; key: string }>({
@@ -106,6 +105,7 @@ export const keys = defineCommand<{ type: 'kv.keys'; pattern?: string }>({
   options: ['pattern'],
   validate: (cmd) => assertPattern(cmd.pattern),
   apply: (actor, cmd) => actor.backend.keys(cmd.pattern),
+  fresh: true,
 });
 
 export const getAll = defineCommand<{ type: 'kv.getAll'; pattern?: string }>({
@@ -115,7 +115,6 @@ export const getAll = defineCommand<{ type: 'kv.getAll'; pattern?: string }>({
   options: ['pattern'],
   validate: (cmd) => assertPattern(cmd.pattern),
   apply: (actor, cmd) => actor.backend.entries(cmd.pattern),
-  answer: mapOf,
 });
 
 export const clear = defineCommand<{ type: 'kv.clear' }>({

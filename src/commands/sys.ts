@@ -9,6 +9,7 @@ export const stats = defineCommand<{ type: 'sys.stats' }>({
   fields: [],
   validate: nothing,
   apply: (actor) => actor.stats(),
+  fresh: true,
 });
 
 /** A client says goodbye (or went away): its subscriptions are dropped. */

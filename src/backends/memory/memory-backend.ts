@@ -88,10 +88,10 @@ class MemoryBackend implements Backend, ScanSource {
     return out;
   }
 
-  entries(pattern: string | undefined): Array<[string, unknown]> {
-    const out: Array<[string, unknown]> = [];
+  entries(pattern: string | undefined): Map<string, unknown> {
+    const out = new Map<string, unknown>();
     const values = this.#values;
-    this.#scan(pattern, (key, cell) => out.push([key, values[cell]]));
+    this.#scan(pattern, (key, cell) => out.set(key, values[cell]));
     return out;
   }
 

@@ -94,11 +94,13 @@ class RedisBackend implements Backend {
     return this.#run(() => this.#scan(pattern));
   }
 
-  entries(pattern: string | undefined): Promise<Array<[string, unknown]>> {
+  entries(pattern: string | undefined): Promise<Map<string, unknown>> {
     return this.#run(async () => {
       const keys = await this.#scan(pattern);
       const entries = await Promise.all(keys.map((key) => this.get(key).then((entry) => [key, entry] as const)));
-      return entries.flatMap(([key, entry]) => (entry ? [[key, entry.value] as [string, unknown]] : []));
+      const out = new Map<string, unknown>();
+      for (const [key, entry] of entries) if (entry) out.set(key, entry.value);
+      return out;
     });
   }
 
