@@ -79,5 +79,17 @@ export function describe(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
   if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? `an object (${value.constructor?.name ?? 'null prototype'})` : typeof value;
+  return typeof value === 'object' ? `an object (${className(value)})` : typeof value;
+}
+
+/** The name of an object's class, read from its prototype (an own `constructor` key from a wire could be anything). */
+function className(value: object): string {
+  try {
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto === null) return 'null prototype';
+    const name: unknown = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === 'string' && name.length > 0 ? name : 'anonymous class';
+  } catch {
+    return 'unreadable'; // a Proxy whose trap throws
+  }
 }
