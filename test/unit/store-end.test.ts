@@ -152,7 +152,7 @@ describe('RemoteConnection (store end)', () => {
   it("sends a tick's replies as one [ANSWERS, n, ...] message after a microtask, before the tick's events", async () => {
     const { conn, stream } = connect();
     conn.reply(1, true, 'one');
-    conn.deliver(5, { type: 'set', key: 'k', value: { v: 1 }, revision: 9 }, false);
+    conn.deliver(5, { type: 'set', key: 'k', value: { v: 1 }, revision: 9 }, 'changes');
     conn.reply(2, false, new KvbusError('ERR_CONFLICT', 'moved on'));
     conn.reply(3, true, undefined);
     expect(stream.posted).toEqual([]);
@@ -180,8 +180,8 @@ describe('RemoteConnection (store end)', () => {
 
   it("sends a tick's events alone when it has no replies, and nothing for an empty tick", async () => {
     const { conn, stream } = connect();
-    conn.deliver(1, { type: 'delete', key: 'k', revision: 3 }, false);
-    conn.deliver(2, { type: 'clear', key: '*', revision: 4 }, false);
+    conn.deliver(1, { type: 'delete', key: 'k', revision: 3 }, 'changes');
+    conn.deliver(2, { type: 'clear', key: '*', revision: 4 }, 'changes');
     await endOfTick();
     const posted = stream.take();
     expect(posted).toHaveLength(1);
@@ -194,35 +194,36 @@ describe('RemoteConnection (store end)', () => {
 
   it("sends a channel subscription's message as (-sid, data)", async () => {
     const { conn, stream } = connect();
-    conn.deliver(3, msg({ x: 1 }), true);
-    conn.deliver(4, { type: 'message', channel: 'other', data: 2 }, false);
+    conn.deliver(3, msg({ x: 1 }), 'channel');
+    conn.deliver(4, { type: 'message', channel: 'other', data: 2 }, 'pattern');
     await endOfTick();
     expect(stream.take()).toEqual([[ANSWERS, 0, -3, { x: 1 }, 4, 0, 'other', 2]]);
   });
 
-  it('posts at most a window of unacknowledged events, and sends the rest as the client acknowledges', async () => {
+  it('posts at most a window of unacknowledged events, and sends the rest as the client acknowledges messages', async () => {
     const { conn, stream, gate } = connect({ buffer: { size: 8, overflow: 'drop-oldest' } }); // window 4
-    for (let i = 0; i < 7; i++) conn.deliver(1, msg(i), true);
+    for (let i = 0; i < 7; i++) conn.deliver(1, msg(i), 'channel');
     await endOfTick();
     expect(dataOf(stream.take())).toEqual([0, 1, 2, 3]);
-    // The client acknowledges 2 on a request batch: 2 more fit.
+    // The client acknowledges that message (the first) on a request batch: 4 more fit.
     const withAck = requests([1, { type: 'kv.get', key: 'a' }]);
-    withAck[1] = 2;
+    withAck[1] = 1;
     stream.receive(withAck);
     expect(gate.sent).toHaveLength(1);
     await endOfTick();
-    expect(dataOf(stream.take())).toEqual([4, 5]);
-    // An ack alone, larger than what is in flight, frees the whole window.
+    expect(dataOf(stream.take())).toEqual([4, 5, 6]);
+    // Three events are still unacknowledged: 1 more fits, the others wait for the next ack.
+    for (let i = 7; i < 12; i++) conn.deliver(1, msg(i), 'channel');
+    await endOfTick();
+    expect(dataOf(stream.take())).toEqual([7]);
+    // An ack alone; an ack not past the last one changes nothing.
+    stream.receive([REQUESTS, 2, 0]);
+    stream.receive([REQUESTS, 1, 0]);
+    await endOfTick();
+    expect(dataOf(stream.take())).toEqual([8, 9, 10]);
     stream.receive([REQUESTS, 100, 0]);
     await endOfTick();
-    expect(dataOf(stream.take())).toEqual([6]);
-    // One event is still unacknowledged: 3 more fit, the others wait for the next ack.
-    for (let i = 7; i < 12; i++) conn.deliver(1, msg(i), true);
-    await endOfTick();
-    expect(dataOf(stream.take())).toEqual([7, 8, 9]);
-    stream.receive([REQUESTS, 4, 0]);
-    await endOfTick();
-    expect(dataOf(stream.take())).toEqual([10, 11]);
+    expect(dataOf(stream.take())).toEqual([11]);
     expect(gate.dropped).toBe(0);
   });
 
@@ -235,7 +236,7 @@ describe('RemoteConnection (store end)', () => {
 
   function overflow(policy: OverflowPolicy) {
     const setup = connect({ buffer: { size: 4, overflow: policy } }); // window 2, 2 more may wait
-    for (let i = 0; i < 6; i++) setup.conn.deliver(1, msg(i), true);
+    for (let i = 0; i < 6; i++) setup.conn.deliver(1, msg(i), 'channel');
     return setup;
   }
 
@@ -244,7 +245,7 @@ describe('RemoteConnection (store end)', () => {
     expect(gate.dropped).toBe(2);
     await endOfTick();
     expect(dataOf(stream.take())).toEqual([0, 1]);
-    stream.receive([REQUESTS, 2, 0]);
+    stream.receive([REQUESTS, 1, 0]);
     await endOfTick();
     expect(dataOf(stream.take())).toEqual([4, 5]);
     stream.receive([REQUESTS, 2, 0]);
@@ -257,21 +258,21 @@ describe('RemoteConnection (store end)', () => {
     expect(gate.dropped).toBe(2);
     await endOfTick();
     expect(dataOf(stream.take())).toEqual([0, 1]);
-    stream.receive([REQUESTS, 2, 0]);
+    stream.receive([REQUESTS, 1, 0]);
     await endOfTick();
     expect(dataOf(stream.take())).toEqual([2, 3]);
   });
 
   it("ends the subscription past the buffer with 'error': an end event after the accepted events, and a seq-0 sub.remove", async () => {
     const { conn, stream, gate } = connect({ buffer: { size: 4, overflow: 'error' } });
-    for (let i = 0; i < 5; i++) conn.deliver(1, msg(i), true);
+    for (let i = 0; i < 5; i++) conn.deliver(1, msg(i), 'channel');
     expect(gate.dropped).toBe(1);
     expect(gate.sent).toEqual([[0, { type: 'sub.remove', sid: 1 }]]);
     // Events for the ended subscription are not sent any more.
-    conn.deliver(1, msg('late'), true);
+    conn.deliver(1, msg('late'), 'channel');
     await endOfTick();
     expect(dataOf(stream.take())).toEqual([0, 1]);
-    stream.receive([REQUESTS, 2, 0]);
+    stream.receive([REQUESTS, 1, 0]);
     await endOfTick();
     expect(dataOf(stream.take())).toEqual([2, 3]);
     stream.receive([REQUESTS, 2, 0]);
@@ -291,7 +292,7 @@ describe('RemoteConnection (store end)', () => {
     conn.reply(1, true, 'fine');
     conn.reply(2, true, { fn: () => {} });
     conn.reply(3, false, new KvbusError('ERR_TYPE', 'not a number'));
-    conn.deliver(4, msg('event'), true);
+    conn.deliver(4, msg('event'), 'channel');
     await endOfTick();
     const posted = stream.take();
     expect(posted).toHaveLength(4);
@@ -308,7 +309,7 @@ describe('RemoteConnection (store end)', () => {
   it('counts a batch of events that cannot be cloned as dropped, and still answers the replies', async () => {
     const { conn, stream, gate } = connect();
     conn.reply(1, true, 'fine');
-    conn.deliver(2, { type: 'set', key: 'k', value: () => {}, revision: 1 }, false);
+    conn.deliver(2, { type: 'set', key: 'k', value: () => {}, revision: 1 }, 'changes');
     await endOfTick();
     expect(stream.take()).toEqual([[ANSWERS, 1, 1, 'fine']]);
     expect(gate.dropped).toBe(1);
@@ -319,14 +320,14 @@ describe('RemoteConnection (store end)', () => {
   // the window shrinks for good (here to nothing, so later events never leave).
   it('sends the events it can when one cannot be cloned, and gives the window back for the lost one', async () => {
     const { conn, stream, gate } = connect({ buffer: { size: 4, overflow: 'drop-oldest' } }); // window 2
-    conn.deliver(1, { type: 'set', key: 'k', value: () => {}, revision: 1 }, false);
-    conn.deliver(1, { type: 'set', key: 'k', value: 'fine', revision: 2 }, false);
+    conn.deliver(1, { type: 'set', key: 'k', value: () => {}, revision: 1 }, 'changes');
+    conn.deliver(1, { type: 'set', key: 'k', value: 'fine', revision: 2 }, 'changes');
     await endOfTick();
     const first = stream.take();
     expect(first.flatMap((message) => decode(message).events)).toEqual([[1, { type: 'set', key: 'k', value: 'fine', revision: 2 }]]);
     expect(gate.dropped).toBe(1);
     // The window holds 2: one taken by 'fine' (not acknowledged yet), none by the lost event.
-    conn.deliver(1, { type: 'set', key: 'k', value: 'later', revision: 3 }, false);
+    conn.deliver(1, { type: 'set', key: 'k', value: 'later', revision: 3 }, 'changes');
     await endOfTick();
     const posted = stream.take();
     expect(posted, 'the later event was never sent: the lost event still fills the window').toHaveLength(1);
@@ -362,7 +363,7 @@ describe('RemoteConnection (store end)', () => {
     expect(gone()).toBe(1);
     expect(gate.closed).toBe(0); // the store closed: the actor is ending every session itself
     conn.reply(2, true, 'too late');
-    conn.deliver(1, msg('too late'), true);
+    conn.deliver(1, msg('too late'), 'channel');
     conn.end();
     conn.disconnect();
     stream.receive(requests([3, { type: 'kv.get', key: 'a' }]));

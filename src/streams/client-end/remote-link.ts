@@ -6,9 +6,21 @@ import { KvbusError } from '../../errors.js';
 import { PendingCalls } from '../../pending-calls.js';
 import type { Topic } from '../../types.js';
 import type { MessageStream } from '../message-stream.js';
+import { Arrivals } from '../protocol/arrivals.js';
 import { eventSid, nextEvent, readEvent } from '../protocol/events.js';
-import { ANSWER_HEADER, ANSWERS, type ControlMessage, PROTOCOL, REPLY_SLOTS, REQUEST_HEADER, REQUESTS } from '../protocol/framing.js';
+import {
+  ANSWER_HEADER,
+  ANSWERS,
+  type ControlMessage,
+  PROTOCOL,
+  REPLY_SLOTS,
+  REQUEST_HEADER,
+  REQUESTS,
+  RESENT_ANSWERS,
+  RESENT_REQUESTS,
+} from '../protocol/framing.js';
 import { nextRequest, pushRequest, readRequest } from '../protocol/requests.js';
+import { SentLog } from '../protocol/sent-log.js';
 import { decodeError, type WireError } from '../protocol/wire-error.js';
 import { CallTimer } from './call-timer.js';
 import { SharedTopics, type TopicEntry } from './shared-topics.js';
@@ -39,6 +51,12 @@ export class RemoteLink implements Link {
    */
   #ackEvery = ackEvery(SUBSCRIBER_BUFFER_SIZE);
   #unacked = 0;
+  /** The request messages posted and not known to be read, each marked with its first seq (see framing.ts). */
+  readonly #sent = new SentLog();
+  /** The answer messages received, in order; holds back those behind one that could not be read. */
+  readonly #arrivals = new Arrivals((message) => this.#answers(message));
+  /** The last lost message handled (a blocked call may hear of it before the event loop does). */
+  #redone = 0;
   #failure: KvbusError | undefined;
   #referenced = false;
 
@@ -52,6 +70,10 @@ export class RemoteLink implements Link {
     // The store's welcome says the real timeout; until then, the default.
     this.#timer = new CallTimer(REQUEST_TIMEOUT_MS, (late) => this.#expire(late));
     stream.onMessage((message) => this.#receive(message));
+    stream.onUndecodable(() => {
+      // Tell the store, which sends that message's replies and events again one by one.
+      if (!this.#failure) this.#stream.post({ p: PROTOCOL, lost: this.#arrivals.lost() } satisfies ControlMessage);
+    });
     stream.onClose(() =>
       this.#fail(
         new KvbusError('ERR_DISCONNECTED', 'The connection to the kvbus store was lost (the parent closed the channel or exited)'),
@@ -68,7 +90,11 @@ export class RemoteLink implements Link {
       batch = this.#batch = [REQUESTS, 0, 0];
       queueMicrotask(this.#flushTask);
     }
-    pushRequest(batch, seq, cmd, spec);
+    try {
+      pushRequest(batch, seq, cmd, spec);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
       this.#pending.add(seq, resolve, reject, cmd.type, this.#timer.tick);
       this.#hold();
@@ -87,10 +113,14 @@ export class RemoteLink implements Link {
     // Earlier async requests go first (same channel, so in order): the blocked call sees their effects.
     this.#flush();
     const seq = ++this.#seq;
-    const message: unknown[] = [REQUESTS, 0, seq];
+    const message: unknown[] = [REQUESTS, this.#arrivals.count, seq];
     pushRequest(message, seq, cmd, spec);
     this.#post(message, cmd);
-    return awaitSyncReply(sync, seq, this.#timer.timeoutMs, cmd.type);
+    const number = this.#sent.add(message, seq);
+    const value = awaitSyncReply(sync, seq, this.#timer.timeoutMs, cmd.type, number, (lost) => this.#lost(lost));
+    // Answered: the store has read every message up to this one.
+    this.#sent.forgetMarksThrough(seq);
+    return value;
   }
 
   subscribe(topic: Topic, handlers: SubscriptionHandlers): () => void {
@@ -127,8 +157,14 @@ export class RemoteLink implements Link {
   }
 
   #receive(message: unknown): void {
-    if (Array.isArray(message) && message[0] === ANSWERS) return this.#answers(message);
+    if (Array.isArray(message)) {
+      const tag = message[0];
+      if (tag === ANSWERS || tag === RESENT_ANSWERS) this.#arrivals.arrive(message, tag === RESENT_ANSWERS);
+      return;
+    }
     const control = message as ControlMessage;
+    if (control.lost !== undefined) this.#lost(control.lost);
+    if (control.redone !== undefined) this.#arrivals.redone(control.redone);
     if (control.welcome) {
       this.#timer.setTimeout(control.welcome.requestTimeoutMs);
       this.#ackEvery = ackEvery(control.welcome.window);
@@ -139,11 +175,17 @@ export class RemoteLink implements Link {
 
   #answers(m: unknown[]): void {
     const repliesEnd = ANSWER_HEADER + (m[1] as number) * REPLY_SLOTS;
-    for (let at = ANSWER_HEADER; at < repliesEnd; at += REPLY_SLOTS) {
-      // An error answers -seq.
-      const seq = m[at] as number;
-      if (seq > 0) this.#settle(seq, true, m[at + 1]);
-      else this.#settle(-seq, false, m[at + 1]);
+    if (repliesEnd > ANSWER_HEADER) {
+      let last = 0;
+      for (let at = ANSWER_HEADER; at < repliesEnd; at += REPLY_SLOTS) {
+        // An error answers -seq.
+        const seq = m[at] as number;
+        if (seq > 0) this.#settle(seq, true, m[at + 1]);
+        else this.#settle(-seq, false, m[at + 1]);
+        if (seq > last || -seq > last) last = seq > 0 ? seq : -seq;
+      }
+      // A reply to `last` means the store has read every message up to the one that carried it.
+      this.#sent.forgetMarksThrough(last);
     }
     if (m.length === repliesEnd) return;
     let events = 0;
@@ -162,7 +204,8 @@ export class RemoteLink implements Link {
     }
     this.#unacked += events;
     if (this.#unacked >= this.#ackEvery) {
-      this.#stream.post([REQUESTS, this.#unacked, 0]);
+      this.#stream.post([REQUESTS, this.#arrivals.count, 0]);
+      this.#sent.add(undefined, 0);
       this.#unacked = 0;
     }
   }
@@ -191,27 +234,67 @@ export class RemoteLink implements Link {
     const batch = this.#batch;
     if (!batch) return;
     this.#batch = undefined;
-    batch[1] = this.#unacked;
+    const ack = (batch[1] = this.#arrivals.count);
     this.#unacked = 0;
     try {
       this.#stream.post(batch);
     } catch {
       // One value could not be cloned: send one by one, so only its own call fails.
-      // The acknowledgement rides on the first that leaves (or alone).
-      let ack = batch[1] as number;
       for (let at = REQUEST_HEADER; at < batch.length; ) {
         const next = nextRequest(batch, at);
+        const message = [REQUESTS, ack, 0, ...batch.slice(at, next)];
         try {
-          this.#stream.post([REQUESTS, ack, 0, ...batch.slice(at, next)]);
-          ack = 0;
+          this.#stream.post(message);
+          this.#sent.add(message, batch[at] as number);
         } catch (cause) {
           this.#pending.settle(batch[at] as number, false, notCloneable(readRequest(batch, at)!, cause));
         }
         at = next;
       }
-      if (ack > 0) this.#stream.post([REQUESTS, ack, 0]);
       this.#release();
+      return;
     }
+    this.#sent.add(batch.length > REQUEST_HEADER ? batch : undefined, batch[REQUEST_HEADER] as number);
+  }
+
+  /**
+   * The store could not read our message `number`: send each of its requests
+   * again alone, then say so; a request that was already alone fails.
+   * @returns the error of a request that failed (for a blocked call waiting on it)
+   */
+  #lost(number: number): KvbusError | undefined {
+    if (this.#failure || number <= this.#redone) return undefined;
+    this.#redone = number;
+    const taken = this.#sent.take(number);
+    let failed: KvbusError | undefined;
+    if (taken) {
+      const batch = taken[0];
+      const alone = nextRequest(batch, REQUEST_HEADER) === batch.length;
+      for (let at = REQUEST_HEADER; at < batch.length; ) {
+        const next = nextRequest(batch, at);
+        const seq = batch[at] as number;
+        if (alone || !this.#resend(batch.slice(at, next), seq)) {
+          failed = unreadable(readRequest(batch, at)!);
+          this.#pending.settle(seq, false, failed);
+        }
+        at = next;
+      }
+    }
+    this.#stream.post({ p: PROTOCOL, redone: number } satisfies ControlMessage);
+    this.#release();
+    return failed;
+  }
+
+  /** Sends one request of a lost message again, alone; false when it cannot be posted. */
+  #resend(request: unknown[], seq: number): boolean {
+    const message = [RESENT_REQUESTS, this.#arrivals.count, 0, ...request];
+    try {
+      this.#stream.post(message);
+    } catch {
+      return false;
+    }
+    this.#sent.add(message, seq);
+    return true;
   }
 
   #post(message: unknown[], cmd: Command): void {
@@ -272,9 +355,24 @@ function ackEvery(window: number): number {
   return Math.max(1, Math.min(window >> 2, 1024));
 }
 
+function subject(cmd: Command): string {
+  return 'key' in cmd
+    ? `key ${JSON.stringify(cmd.key)}`
+    : 'channel' in cmd
+      ? `channel ${JSON.stringify(cmd.channel)}`
+      : `command ${cmd.type}`;
+}
+
+/** The error of a request the store received but could not read, even alone. */
+function unreadable(cmd: Command): KvbusError {
+  return new KvbusError(
+    'ERR_NOT_CLONEABLE',
+    `The store could not read the ${cmd.type} request for ${subject(cmd)}: its value is nested too deeply for the main thread to deserialize; send flatter data`,
+  );
+}
+
 function notCloneable(cmd: Command, cause: unknown): KvbusError {
-  const what =
-    'key' in cmd ? `key ${JSON.stringify(cmd.key)}` : 'channel' in cmd ? `channel ${JSON.stringify(cmd.channel)}` : `command ${cmd.type}`;
+  const what = subject(cmd);
   return new KvbusError(
     'ERR_NOT_CLONEABLE',
     `The value for ${what} cannot be structured-cloned (${(cause as Error).message}); send plain data`,
