@@ -8,7 +8,15 @@ import type { ActorGate, Session } from '../../src/commands/gate.js';
 import type { Command } from '../../src/commands/table.js';
 import { KvbusError } from '../../src/errors.js';
 import { nextEvent, readEvent } from '../../src/streams/protocol/events.js';
-import { ANSWER_HEADER, ANSWERS, PROTOCOL, REPLY_SLOTS, REQUESTS } from '../../src/streams/protocol/framing.js';
+import {
+  ANSWER_HEADER,
+  ANSWERS,
+  PROTOCOL,
+  REPLY_SLOTS,
+  REQUESTS,
+  RESENT_ANSWERS,
+  RESENT_REQUESTS,
+} from '../../src/streams/protocol/framing.js';
 import { pushRequest } from '../../src/streams/protocol/requests.js';
 import { RemoteConnection, type RemoteConnectionOptions } from '../../src/streams/store-end/remote-connection.js';
 import type { OverflowPolicy } from '../../src/types.js';
@@ -418,4 +426,88 @@ describe('RemoteConnection (store end)', () => {
     await endOfTick();
     expect(stream.take()).toEqual([[ANSWERS, 1, 2, 'again']]);
   });
+
+  it('counts a message it cannot read as malformed, says so, and holds back what came after it until the client has sent it again', async () => {
+    const { gate, stream, flag, receive } = withSync();
+    stream.receive(requests([1, { type: 'kv.get', key: 'a' }]));
+    stream.receiveUndecodable();
+    expect(gate.malformed).toBe(1);
+    expect(stream.take()).toEqual([{ p: PROTOCOL, lost: 2 }]);
+    // A blocked client hears it on the sync port.
+    expect(receive()).toEqual([0, false, 2]);
+    expect(Atomics.load(flag, 0)).toBe(1);
+    stream.receive(requests([5, { type: 'kv.get', key: 'later' }]));
+    expect(gate.sent.map(([seq]) => seq)).toEqual([1]);
+    // What the lost message carried, sent again, goes first, and then what was held back.
+    stream.receive([RESENT_REQUESTS, 0, 0, ...requests([3, { type: 'kv.incr', key: 'n', by: 1 }]).slice(3)]);
+    stream.receiveUndecodable(); // the other request of message 2, alone: lost again (message 5)
+    expect(stream.take()).toEqual([{ p: PROTOCOL, lost: 5 }]);
+    expect(gate.sent.map(([seq]) => seq)).toEqual([1, 3]);
+    stream.receive({ p: PROTOCOL, redone: 2 });
+    expect(gate.sent.map(([seq]) => seq)).toEqual([1, 3, 5]);
+    stream.receive({ p: PROTOCOL, redone: 5 });
+    stream.receive(requests([6, { type: 'kv.get', key: 'b' }]));
+    expect(gate.sent.map(([seq]) => seq)).toEqual([1, 3, 5, 6]);
+    expect(gate.malformed).toBe(2);
+    // A 'redone' for nothing lost is malformed.
+    stream.receive({ p: PROTOCOL, redone: 9 });
+    expect(gate.malformed).toBe(3);
+  });
+
+  it('sends each reply and event of a message the client could not read again alone; one already alone fails', async () => {
+    const { conn, stream, gate } = connect();
+    conn.reply(1, true, 'one');
+    conn.reply(2, true, 'two');
+    conn.deliver(4, msg('event'), 'channel');
+    await endOfTick();
+    expect(stream.take()).toEqual([[ANSWERS, 2, 1, 'one', 2, 'two', -4, 'event']]);
+    stream.receive({ p: PROTOCOL, lost: 1 });
+    expect(stream.take()).toEqual([
+      [RESENT_ANSWERS, 1, 1, 'one'],
+      [RESENT_ANSWERS, 1, 2, 'two'],
+      [RESENT_ANSWERS, 0, -4, 'event'],
+      { p: PROTOCOL, redone: 1 },
+    ]);
+    // Lost again, alone: the call gets an error, the event is dropped (and its place in the window freed).
+    stream.receive({ p: PROTOCOL, lost: 3 });
+    stream.receive({ p: PROTOCOL, lost: 4 });
+    const [error, redone3, redone4] = stream.take() as unknown[][];
+    expect(error!.slice(0, 3)).toEqual([RESENT_ANSWERS, 1, -2]);
+    expect(error![3]).toMatchObject({ code: 'ERR_NOT_CLONEABLE', message: expect.stringMatching(/could not read the reply/) });
+    expect([redone3, redone4]).toEqual([
+      { p: PROTOCOL, redone: 3 },
+      { p: PROTOCOL, redone: 4 },
+    ]);
+    expect(gate.dropped).toBe(1);
+    // A message the client acknowledged is forgotten: nothing to send again.
+    stream.receive([REQUESTS, 5, 0]);
+    stream.receive({ p: PROTOCOL, lost: 2 });
+    expect(stream.take()).toEqual([{ p: PROTOCOL, redone: 2 }]);
+  });
+
+  for (const overflow of ['drop-oldest', 'drop-newest', 'error'] as OverflowPolicy[]) {
+    it(`keeps only the latest waiting event of a watch, whatever the policy ('${overflow}'), counting each replaced one`, async () => {
+      const { conn, stream, gate } = connect({ buffer: { size: 4, overflow } }); // window 2
+      const set = (value: number): SubEvent => ({ type: 'set', key: 'k', value, revision: value });
+      for (let i = 1; i <= 10; i++) conn.deliver(1, set(i), 'key');
+      // A channel's events keep their policy alongside.
+      for (let i = 0; i < 3; i++) conn.deliver(2, msg(i), 'channel');
+      expect(gate.sent).toEqual(overflow === 'error' ? [[0, { type: 'sub.remove', sid: 2 }]] : []);
+      await endOfTick();
+      const values = (messages: unknown[]) =>
+        messages.flatMap((m) => decode(m).events.map(([, e]) => (e as { value?: unknown }).value ?? e?.type));
+      expect(values(stream.take())).toEqual([1, 2]);
+      expect(gate.dropped).toBe(7 + (overflow === 'error' ? 1 : 2));
+      stream.receive([REQUESTS, 1, 0]);
+      await endOfTick();
+      // The watch's latest value first; then the channel's events as its policy left them.
+      const next = values(stream.take());
+      expect(next[0]).toBe(10);
+      conn.deliver(1, set(11), 'key');
+      stream.receive([REQUESTS, 2, 0]);
+      stream.receive([REQUESTS, 3, 0]);
+      await endOfTick();
+      expect(values(stream.take()).filter((v) => typeof v === 'number' && v > 2)).toContain(11);
+    });
+  }
 });

@@ -8,21 +8,10 @@ import type { Topic } from '../../types.js';
 import type { MessageStream } from '../message-stream.js';
 import { Arrivals } from '../protocol/arrivals.js';
 import { eventSid, nextEvent, readEvent } from '../protocol/events.js';
-import {
-  ANSWER_HEADER,
-  ANSWERS,
-  type ControlMessage,
-  PROTOCOL,
-  REPLY_SLOTS,
-  REQUEST_HEADER,
-  REQUESTS,
-  RESENT_ANSWERS,
-  RESENT_REQUESTS,
-} from '../protocol/framing.js';
-import { nextRequest, pushRequest, readRequest } from '../protocol/requests.js';
-import { SentLog } from '../protocol/sent-log.js';
+import { ANSWER_HEADER, ANSWERS, type ControlMessage, PROTOCOL, REPLY_SLOTS, RESENT_ANSWERS } from '../protocol/framing.js';
 import { decodeError, type WireError } from '../protocol/wire-error.js';
 import { CallTimer } from './call-timer.js';
+import { RequestSender } from './request-sender.js';
 import { SharedTopics, type TopicEntry } from './shared-topics.js';
 import { awaitSyncReply, type SyncChannel } from './sync-call.js';
 
@@ -41,8 +30,7 @@ export class RemoteLink implements Link {
   readonly #topics = new SharedTopics();
   readonly #timer: CallTimer;
   readonly #sync: SyncChannel | undefined;
-  /** The requests of this tick: [REQUESTS, ack, syncSeq, (seq, opcode, ...fields)*]. */
-  #batch: unknown[] | undefined;
+  readonly #sender: RequestSender;
   #seq = 0;
   /**
    * Consumed events are acknowledged in chunks of up to a quarter of the store's
@@ -51,12 +39,8 @@ export class RemoteLink implements Link {
    */
   #ackEvery = ackEvery(SUBSCRIBER_BUFFER_SIZE);
   #unacked = 0;
-  /** The request messages posted and not known to be read, each marked with its first seq (see framing.ts). */
-  readonly #sent = new SentLog();
   /** The answer messages received, in order; holds back those behind one that could not be read. */
   readonly #arrivals = new Arrivals((message) => this.#answers(message));
-  /** The last lost message handled (a blocked call may hear of it before the event loop does). */
-  #redone = 0;
   #failure: KvbusError | undefined;
   #referenced = false;
 
@@ -69,6 +53,17 @@ export class RemoteLink implements Link {
     this.#sync = sync;
     // The store's welcome says the real timeout; until then, the default.
     this.#timer = new CallTimer(REQUEST_TIMEOUT_MS, (late) => this.#expire(late));
+    this.#sender = new RequestSender(
+      stream,
+      () => {
+        // Every message carries the acknowledgement of what arrived, so no separate one is due yet.
+        this.#unacked = 0;
+        return this.#arrivals.count;
+      },
+      (seq, error) => {
+        if (this.#pending.settle(seq, false, error)) this.#release();
+      },
+    );
     stream.onMessage((message) => this.#receive(message));
     stream.onUndecodable(() => {
       // Tell the store, which sends that message's replies and events again one by one.
@@ -85,13 +80,8 @@ export class RemoteLink implements Link {
   request(cmd: Command, spec?: AnySpec): Promise<unknown> {
     if (this.#failure) return Promise.reject(this.#failure);
     const seq = ++this.#seq;
-    let batch = this.#batch;
-    if (!batch) {
-      batch = this.#batch = [REQUESTS, 0, 0];
-      queueMicrotask(this.#flushTask);
-    }
     try {
-      pushRequest(batch, seq, cmd, spec);
+      this.#sender.push(seq, cmd, spec);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -111,15 +101,10 @@ export class RemoteLink implements Link {
     const sync = this.#sync;
     if (!sync) throw new KvbusError('ERR_WOULD_DEADLOCK', 'store.sync is not available here: use the async API');
     // Earlier async requests go first (same channel, so in order): the blocked call sees their effects.
-    this.#flush();
     const seq = ++this.#seq;
-    const message: unknown[] = [REQUESTS, this.#arrivals.count, seq];
-    pushRequest(message, seq, cmd, spec);
-    this.#post(message, cmd);
-    const number = this.#sent.add(message, seq);
+    const number = this.#sender.postBlocking(seq, cmd, spec);
     const value = awaitSyncReply(sync, seq, this.#timer.timeoutMs, cmd.type, number, (lost) => this.#lost(lost));
-    // Answered: the store has read every message up to this one.
-    this.#sent.forgetMarksThrough(seq);
+    this.#sender.answered(seq);
     return value;
   }
 
@@ -150,7 +135,7 @@ export class RemoteLink implements Link {
   /** Tells the store goodbye; pending and later calls reject with `ERR_CLOSED`. */
   async close(): Promise<void> {
     if (this.#failure) return;
-    this.#flush();
+    this.#sender.flush();
     this.#stream.post({ p: PROTOCOL, bye: true } satisfies ControlMessage);
     this.#fail(new KvbusError('ERR_CLOSED', 'This client was closed with store.close()'), true);
     this.#stream.close();
@@ -184,8 +169,7 @@ export class RemoteLink implements Link {
         else this.#settle(-seq, false, m[at + 1]);
         if (seq > last || -seq > last) last = seq > 0 ? seq : -seq;
       }
-      // A reply to `last` means the store has read every message up to the one that carried it.
-      this.#sent.forgetMarksThrough(last);
+      this.#sender.answered(last);
     }
     if (m.length === repliesEnd) return;
     let events = 0;
@@ -203,11 +187,7 @@ export class RemoteLink implements Link {
       if (event?.type === 'end') sid = 0;
     }
     this.#unacked += events;
-    if (this.#unacked >= this.#ackEvery) {
-      this.#stream.post([REQUESTS, this.#arrivals.count, 0]);
-      this.#sent.add(undefined, 0);
-      this.#unacked = 0;
-    }
+    if (this.#unacked >= this.#ackEvery) this.#sender.postAck();
   }
 
   #dispatch(entry: TopicEntry, event: SubEvent): void {
@@ -227,82 +207,8 @@ export class RemoteLink implements Link {
     if (this.#pending.size === 0) this.#release();
   }
 
-  readonly #flushTask = (): void => this.#flush();
-
-  /** Sends the requests of this tick, with the acknowledgement of consumed events. */
-  #flush(): void {
-    const batch = this.#batch;
-    if (!batch) return;
-    this.#batch = undefined;
-    const ack = (batch[1] = this.#arrivals.count);
-    this.#unacked = 0;
-    try {
-      this.#stream.post(batch);
-    } catch {
-      // One value could not be cloned: send one by one, so only its own call fails.
-      for (let at = REQUEST_HEADER; at < batch.length; ) {
-        const next = nextRequest(batch, at);
-        const message = [REQUESTS, ack, 0, ...batch.slice(at, next)];
-        try {
-          this.#stream.post(message);
-          this.#sent.add(message, batch[at] as number);
-        } catch (cause) {
-          this.#pending.settle(batch[at] as number, false, notCloneable(readRequest(batch, at)!, cause));
-        }
-        at = next;
-      }
-      this.#release();
-      return;
-    }
-    this.#sent.add(batch.length > REQUEST_HEADER ? batch : undefined, batch[REQUEST_HEADER] as number);
-  }
-
-  /**
-   * The store could not read our message `number`: send each of its requests
-   * again alone, then say so; a request that was already alone fails.
-   * @returns the error of a request that failed (for a blocked call waiting on it)
-   */
   #lost(number: number): KvbusError | undefined {
-    if (this.#failure || number <= this.#redone) return undefined;
-    this.#redone = number;
-    const taken = this.#sent.take(number);
-    let failed: KvbusError | undefined;
-    if (taken) {
-      const batch = taken[0];
-      const alone = nextRequest(batch, REQUEST_HEADER) === batch.length;
-      for (let at = REQUEST_HEADER; at < batch.length; ) {
-        const next = nextRequest(batch, at);
-        const seq = batch[at] as number;
-        if (alone || !this.#resend(batch.slice(at, next), seq)) {
-          failed = unreadable(readRequest(batch, at)!);
-          this.#pending.settle(seq, false, failed);
-        }
-        at = next;
-      }
-    }
-    this.#stream.post({ p: PROTOCOL, redone: number } satisfies ControlMessage);
-    this.#release();
-    return failed;
-  }
-
-  /** Sends one request of a lost message again, alone; false when it cannot be posted. */
-  #resend(request: unknown[], seq: number): boolean {
-    const message = [RESENT_REQUESTS, this.#arrivals.count, 0, ...request];
-    try {
-      this.#stream.post(message);
-    } catch {
-      return false;
-    }
-    this.#sent.add(message, seq);
-    return true;
-  }
-
-  #post(message: unknown[], cmd: Command): void {
-    try {
-      this.#stream.post(message);
-    } catch (cause) {
-      throw notCloneable(cmd, cause);
-    }
+    return this.#failure ? undefined : this.#sender.lost(number);
   }
 
   #drop(entry: TopicEntry): void {
@@ -353,31 +259,4 @@ export class RemoteLink implements Link {
 
 function ackEvery(window: number): number {
   return Math.max(1, Math.min(window >> 2, 1024));
-}
-
-function subject(cmd: Command): string {
-  return 'key' in cmd
-    ? `key ${JSON.stringify(cmd.key)}`
-    : 'channel' in cmd
-      ? `channel ${JSON.stringify(cmd.channel)}`
-      : `command ${cmd.type}`;
-}
-
-/** The error of a request the store received but could not read, even alone. */
-function unreadable(cmd: Command): KvbusError {
-  return new KvbusError(
-    'ERR_NOT_CLONEABLE',
-    `The store could not read the ${cmd.type} request for ${subject(cmd)}: its value is nested too deeply for the main thread to deserialize; send flatter data`,
-  );
-}
-
-function notCloneable(cmd: Command, cause: unknown): KvbusError {
-  const what = subject(cmd);
-  return new KvbusError(
-    'ERR_NOT_CLONEABLE',
-    `The value for ${what} cannot be structured-cloned (${(cause as Error).message}); send plain data`,
-    {
-      cause,
-    },
-  );
 }

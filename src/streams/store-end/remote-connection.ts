@@ -152,14 +152,17 @@ export class RemoteConnection implements Connection {
     const ack = (raw as unknown[])[1];
     if (typeof ack === 'number' && ack > this.#acked) {
       this.#acked = ack;
-      this.#outbox.acknowledge(ack, (events) => {
-        this.#inflight -= events;
-      });
+      this.#outbox.acknowledge(ack, this.#delivered);
       if (this.#inflight < 0) this.#inflight = 0;
       if (this.#events.length > 0) this.#outbox.schedule();
     }
     this.#arrivals.arrive(raw as unknown[], tag === RESENT_REQUESTS);
   }
+
+  /** Events of an acknowledged message left the window. */
+  readonly #delivered = (events: number): void => {
+    this.#inflight -= events;
+  };
 
   #receiveControl(control: ControlMessage | null): void {
     if (control?.p === PROTOCOL) {
