@@ -435,6 +435,20 @@ describe('RemoteLink (client end)', () => {
     expect(stream.posted).toEqual([]);
   });
 
+  it('acknowledges what arrived once idle for a timer tick, so the store can forget what it sent', async () => {
+    const { stream, link } = open({ timeoutMs: 40 }); // a tick every 10 ms
+    const a = track(link.request({ type: 'kv.get', key: 'a' }));
+    await tick();
+    stream.take();
+    stream.receive([ANSWERS, 1, 1, 'A']);
+    await tick();
+    expect(a.value).toBe('A');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(stream.take()).toEqual([[REQUESTS, 1, 0]]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(stream.posted).toEqual([]); // once
+  });
+
   it('rejects (does not throw) a command that cannot be sent', async () => {
     const { link } = open();
     let result: Promise<unknown> | undefined;

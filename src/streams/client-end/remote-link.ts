@@ -41,6 +41,8 @@ export class RemoteLink implements Link {
   #unacked = 0;
   /** The answer messages received, in order; holds back those behind one that could not be read. */
   readonly #arrivals = new Arrivals((message) => this.#answers(message));
+  /** Answer messages arrived at the last timer tick. */
+  #arrivedLastTick = 0;
   #failure: KvbusError | undefined;
   #referenced = false;
 
@@ -233,6 +235,10 @@ export class RemoteLink implements Link {
   }
 
   #expire(lateTick: number): void {
+    // The store keeps what it sent until we acknowledge it: an idle client does so once a tick.
+    const arrived = this.#arrivals.count;
+    if (arrived > this.#sender.acked && arrived === this.#arrivedLastTick && !this.#failure) this.#sender.postAck();
+    this.#arrivedLastTick = arrived;
     const timeoutMs = this.#timer.timeoutMs;
     this.#pending.expire(
       lateTick,

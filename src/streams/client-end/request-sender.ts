@@ -20,10 +20,12 @@ export class RequestSender {
   #batch: unknown[] | undefined;
   /** The last lost message handled (a blocked call may hear of it before the event loop does). */
   #redone = 0;
+  /** The last acknowledgement sent. */
+  #acked = 0;
 
   /**
    * @param stream - the channel to the store
-   * @param ack - the acknowledgement to send: how many answer messages have arrived
+   * @param ack - the acknowledgement to send: how many answer messages have arrived (called only to send it)
    * @param fail - rejects a request that cannot be sent (or read by the store)
    */
   constructor(stream: MessageStream, ack: () => number, fail: (seq: number, error: KvbusError) => void) {
@@ -51,7 +53,7 @@ export class RequestSender {
    */
   postBlocking(seq: number, cmd: Command, spec?: AnySpec): number {
     this.flush();
-    const message: unknown[] = [REQUESTS, this.#ack(), seq];
+    const message: unknown[] = [REQUESTS, this.#takeAck(), seq];
     pushRequest(message, seq, cmd, spec);
     try {
       this.#stream.post(message);
@@ -61,9 +63,19 @@ export class RequestSender {
     return this.#sent.add(message, seq);
   }
 
+  /** The last acknowledgement sent. */
+  get acked(): number {
+    return this.#acked;
+  }
+
+  #takeAck(): number {
+    this.#acked = this.#ack();
+    return this.#acked;
+  }
+
   /** Posts an acknowledgement alone. */
   postAck(): void {
-    this.#stream.post([REQUESTS, this.#ack(), 0]);
+    this.#stream.post([REQUESTS, this.#takeAck(), 0]);
     this.#sent.add(undefined, 0);
   }
 
@@ -82,7 +94,7 @@ export class RequestSender {
     const batch = this.#batch;
     if (!batch) return;
     this.#batch = undefined;
-    const ack = (batch[1] = this.#ack());
+    const ack = (batch[1] = this.#takeAck());
     try {
       this.#stream.post(batch);
     } catch {
@@ -130,7 +142,7 @@ export class RequestSender {
 
   /** Sends one request of a lost message again, alone; false when it cannot be posted. */
   #resend(request: unknown[], seq: number): boolean {
-    const message = [RESENT_REQUESTS, this.#ack(), 0, ...request];
+    const message = [RESENT_REQUESTS, this.#takeAck(), 0, ...request];
     try {
       this.#stream.post(message);
     } catch {
