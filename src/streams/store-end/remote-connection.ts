@@ -29,7 +29,10 @@ export interface RemoteConnectionOptions {
  * tick leave as one message. Events are flow-controlled: at most `buffer.size`
  * of them may be unacknowledged by the client plus waiting here; past that the
  * overflow policy drops (or ends the subscription), so a slow reader never
- * blocks a publisher and never grows the store's memory without bound.
+ * blocks a publisher and never grows the store's memory without bound. A
+ * watch is never dropped that way: it keeps only its latest waiting event.
+ * A message either side could not read is sent again item by item, in order
+ * (see protocol/framing.ts).
  */
 export class RemoteConnection implements Connection {
   readonly id: number;
