@@ -85,10 +85,11 @@ export class SentLog {
 
   #moveHead(head: number): void {
     if (head === this.#numbers.length) {
+      // Emptied (the usual case: everything sent was read): reuse the arrays, allocate nothing.
       if (head > 0) {
-        this.#numbers = [];
-        this.#messages = [];
-        this.#marks = [];
+        this.#numbers.length = 0;
+        this.#messages.length = 0;
+        this.#marks.length = 0;
       }
       this.#head = 0;
     } else if (head > 1024 && head * 2 > this.#numbers.length) {
