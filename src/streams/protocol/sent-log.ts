@@ -1,17 +1,19 @@
+// Past this many slots an emptied log starts over (and a long one drops the records it forgot).
+const RESET_AT = 3 * 1024;
+
 /**
  * The data messages one side has posted and the other side may not have read
  * yet, so that a message reported lost (see framing.ts) can be sent again item
  * by item. Messages are numbered from 1 in the order they were posted; each
  * record keeps the message (not a copy: it is not touched after posting) and a
  * number the owner chooses (the client: the message's first seq; the store:
- * how many events it carried). Records live in parallel arrays with a moving
- * head, so keeping and forgetting one costs O(1) and allocates nothing.
+ * how many events it carried). Records are flat (number, message, mark)
+ * triples in one array with a moving head, so keeping and forgetting one costs
+ * O(1) and allocates nothing: this runs once per message on the hot path.
  */
 export class SentLog {
   #posted = 0;
-  #numbers: number[] = [];
-  #messages: Array<unknown[] | undefined> = [];
-  #marks: number[] = [];
+  #records: unknown[] = [];
   #head = 0;
 
   /** Data messages posted so far (the number of the last one). */
@@ -21,7 +23,7 @@ export class SentLog {
 
   /** Records kept. */
   get size(): number {
-    return this.#numbers.length - this.#head;
+    return (this.#records.length - this.#head) / 3;
   }
 
   /**
@@ -32,11 +34,7 @@ export class SentLog {
    */
   add(message: unknown[] | undefined, mark: number): number {
     const number = ++this.#posted;
-    if (message !== undefined) {
-      this.#numbers.push(number);
-      this.#messages.push(message);
-      this.#marks.push(mark);
-    }
+    if (message !== undefined) this.#records.push(number, message, mark);
     return number;
   }
 
@@ -46,23 +44,24 @@ export class SentLog {
    * @param forget - called with the mark of each record forgotten (not of those taken)
    */
   forgetThrough(number: number, forget?: (mark: number) => void): void {
-    const numbers = this.#numbers;
+    const records = this.#records;
     let head = this.#head;
-    for (; head < numbers.length && numbers[head]! <= number; head++) {
-      if (forget && this.#messages[head] !== undefined) forget(this.#marks[head]!);
-      this.#messages[head] = undefined;
+    for (; head < records.length && (records[head] as number) <= number; head += 3) {
+      if (forget && records[head + 1] !== undefined) forget(records[head + 2] as number);
+      records[head + 1] = undefined;
     }
     this.#moveHead(head);
   }
 
   /**
-   * Forgets the records, oldest first, while their mark is at most `mark` (marks must grow with numbers).
+   * Forgets the records, oldest first, while their mark is at most `mark` (marks grow with numbers,
+   * but for messages sent again, which wait behind the ones before them).
    * @param mark - the largest mark to forget
    */
   forgetMarksThrough(mark: number): void {
-    const marks = this.#marks;
+    const records = this.#records;
     let head = this.#head;
-    for (; head < marks.length && marks[head]! <= mark; head++) this.#messages[head] = undefined;
+    for (; head < records.length && (records[head + 2] as number) <= mark; head += 3) records[head + 1] = undefined;
     this.#moveHead(head);
   }
 
@@ -72,30 +71,26 @@ export class SentLog {
    * @returns the message and its mark, or undefined when it is not kept (forgotten, taken, never kept)
    */
   take(number: number): [message: unknown[], mark: number] | undefined {
-    const numbers = this.#numbers;
-    for (let i = this.#head; i < numbers.length; i++) {
-      if (numbers[i] !== number) continue;
-      const message = this.#messages[i];
+    const records = this.#records;
+    for (let i = this.#head; i < records.length; i += 3) {
+      if (records[i] !== number) continue;
+      const message = records[i + 1] as unknown[] | undefined;
       if (message === undefined) return undefined;
-      this.#messages[i] = undefined;
-      return [message, this.#marks[i]!];
+      records[i + 1] = undefined;
+      return [message, records[i + 2] as number];
     }
     return undefined;
   }
 
   #moveHead(head: number): void {
-    if (head === this.#numbers.length) {
-      // Emptied (the usual case: everything sent was read): reuse the arrays, allocate nothing.
-      if (head > 0) {
-        this.#numbers.length = 0;
-        this.#messages.length = 0;
-        this.#marks.length = 0;
-      }
+    const length = this.#records.length;
+    if (head < RESET_AT) {
+      this.#head = head;
+    } else if (head === length) {
+      this.#records = [];
       this.#head = 0;
-    } else if (head > 1024 && head * 2 > this.#numbers.length) {
-      this.#numbers = this.#numbers.slice(head);
-      this.#messages = this.#messages.slice(head);
-      this.#marks = this.#marks.slice(head);
+    } else if (head * 2 > length) {
+      this.#records = this.#records.slice(head);
       this.#head = 0;
     } else {
       this.#head = head;
