@@ -218,8 +218,8 @@ export class StoreActor implements ActorContext, ActorGate {
     if (!subs) this.#subs.set(conn, (subs = new Map()));
     if (subs.has(sid)) throw new KvbusError('ERR_BAD_ARGUMENT', `Subscription id ${sid} is already in use by this client`);
 
-    const channel = topic.kind === 'channel';
-    const sink: Sink = { deliver: (event) => conn.deliver(sid, event, channel) };
+    const kind = topic.kind;
+    const sink: Sink = { deliver: (event) => conn.deliver(sid, event, kind) };
     subs.set(sid, { topic, sink });
     const first = this.#router.add(topic, sink);
     let interest = first ? this.backend.interest(topic, true) : undefined;

@@ -1,3 +1,4 @@
+import type { TopicKind } from '../types.js';
 import type { SubEvent } from './events.js';
 
 /** What kind of client a connection serves. */
@@ -16,9 +17,10 @@ export interface Connection {
   reply(seq: number, ok: boolean, value: unknown): void;
   /**
    * Hands an event to this client's subscription `sid`.
-   * @param channel - true when the subscription is to one channel, so a message need not repeat its name
+   * @param kind - what the subscription is to: a `'channel'`'s messages need not repeat its name, and a
+   *   `'key'` (a watch) needs only its latest event when the client falls behind
    */
-  deliver(sid: number, event: SubEvent, channel: boolean): void;
+  deliver(sid: number, event: SubEvent, kind: TopicKind): void;
   /** The store closed: complete every subscription, reject what is pending. */
   end(): void;
 }

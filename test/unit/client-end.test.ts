@@ -10,7 +10,16 @@ import { CallTimer } from '../../src/streams/client-end/call-timer.js';
 import { RemoteLink } from '../../src/streams/client-end/remote-link.js';
 import { SharedTopics } from '../../src/streams/client-end/shared-topics.js';
 import type { SyncChannel } from '../../src/streams/client-end/sync-call.js';
-import { ANSWERS, type ControlMessage, PROTOCOL, REQUEST_HEADER, REQUESTS, type WireReply } from '../../src/streams/protocol/framing.js';
+import {
+  ANSWERS,
+  type ControlMessage,
+  PROTOCOL,
+  REQUEST_HEADER,
+  REQUESTS,
+  RESENT_ANSWERS,
+  RESENT_REQUESTS,
+  type WireReply,
+} from '../../src/streams/protocol/framing.js';
 import { nextRequest, readRequest } from '../../src/streams/protocol/requests.js';
 import type { Topic } from '../../src/types.js';
 import { FakeStream } from '../helpers/fake-stream.js';
@@ -184,7 +193,7 @@ describe('RemoteLink (client end)', () => {
     expect(lateChan.log.next).toEqual([]);
   });
 
-  it("acknowledges events in chunks of a quarter of the store's window, and requests carry the rest", async () => {
+  it("acknowledges in chunks of a quarter of the store's window of events, with the count of answer messages received; requests carry it too", async () => {
     const { stream, link } = open({ window: 8 }); // acks every 2 events
     link.subscribe(channel('ch'), observer().handlers);
     await tick();
@@ -192,13 +201,13 @@ describe('RemoteLink (client end)', () => {
     stream.receive([ANSWERS, 1, 1, true, -1, 'a']);
     expect(stream.posted).toEqual([]);
     stream.receive([ANSWERS, 0, -1, 'b', -1, 'c']);
-    expect(stream.take()).toEqual([[REQUESTS, 3, 0]]);
+    expect(stream.take()).toEqual([[REQUESTS, 2, 0]]);
     // Events of subscriptions this client no longer has were still sent: they count too.
     stream.receive([ANSWERS, 0, -9, 'gone']);
     expect(stream.posted).toEqual([]);
     void link.request({ type: 'kv.get', key: 'a' });
     await tick();
-    expect(readBatch(stream.take()[0]).ack).toBe(1);
+    expect(readBatch(stream.take()[0]).ack).toBe(3);
   });
 
   it('acknowledges every 1024 events at most, whatever the window', () => {
@@ -209,7 +218,7 @@ describe('RemoteLink (client end)', () => {
     stream.receive([ANSWERS, 0, ...events]);
     expect(stream.posted).toEqual([]);
     stream.receive([ANSWERS, 0, -1, 'last']);
-    expect(stream.take()).toEqual([[REQUESTS, 1024, 0]]);
+    expect(stream.take()).toEqual([[REQUESTS, 2, 0]]);
   });
 
   it('errors the observers of a subscription the store ended, after its last events, and forgets it', async () => {
@@ -424,6 +433,122 @@ describe('RemoteLink (client end)', () => {
       expect.objectContaining({ code: 'ERR_NOT_CLONEABLE' }),
     );
     expect(stream.posted).toEqual([]);
+  });
+
+  it('acknowledges what arrived once idle for a timer tick, so the store can forget what it sent', async () => {
+    const { stream, link } = open({ timeoutMs: 40 }); // a tick every 10 ms
+    const a = track(link.request({ type: 'kv.get', key: 'a' }));
+    await tick();
+    stream.take();
+    stream.receive([ANSWERS, 1, 1, 'A']);
+    await tick();
+    expect(a.value).toBe('A');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(stream.take()).toEqual([[REQUESTS, 1, 0]]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(stream.posted).toEqual([]); // once
+  });
+
+  it('rejects (does not throw) a command that cannot be sent', async () => {
+    const { link } = open();
+    let result: Promise<unknown> | undefined;
+    expect(() => {
+      result = link.request({ type: 'sys.nope' } as unknown as Command);
+    }).not.toThrow();
+    await expect(result).rejects.toMatchObject({ code: 'ERR_BAD_ARGUMENT' });
+  });
+
+  it('sends the requests of a message the store could not read again one by one, then says so; one already alone fails', async () => {
+    const { stream, link } = open();
+    const a = track(link.request({ type: 'kv.get', key: 'a' }));
+    const b = track(link.request({ type: 'kv.set', key: 'b', value: 'deep' }));
+    const c = track(link.request({ type: 'kv.incr', key: 'c', by: 1 }));
+    await tick();
+    stream.take();
+    stream.receive({ p: PROTOCOL, lost: 1 });
+    const resent = stream.take() as unknown[][];
+    expect(resent.map((m) => m[0])).toEqual([RESENT_REQUESTS, RESENT_REQUESTS, RESENT_REQUESTS, undefined]);
+    expect(resent.slice(0, 3).map((m) => readBatch([REQUESTS, ...m.slice(1)]).requests[0]![0])).toEqual([1, 2, 3]);
+    expect(resent[3]).toEqual({ p: PROTOCOL, redone: 1 });
+    // The store could not read the second one alone (message 3): it fails at once, naming its key.
+    stream.receive({ p: PROTOCOL, lost: 3 });
+    expect(stream.take()).toEqual([{ p: PROTOCOL, redone: 3 }]);
+    await tick();
+    expect(b.state).toBe('rejected');
+    expectKvbusError(b.error, 'ERR_NOT_CLONEABLE');
+    expect((b.error as Error).message).toMatch(/kv.set request for key "b"/);
+    stream.receive([ANSWERS, 2, 1, 'A', 3, 1]);
+    await tick();
+    expect([a.value, c.value]).toEqual(['A', 1]);
+    // Answered: nothing is kept to send again.
+    stream.receive({ p: PROTOCOL, lost: 4 });
+    expect(stream.take()).toEqual([{ p: PROTOCOL, redone: 4 }]);
+  });
+
+  it('tells the store of an answer it could not read, and holds back later answers until the store has sent it again', async () => {
+    const { stream, link } = open();
+    const a = track(link.request({ type: 'kv.get', key: 'a' }));
+    const b = track(link.request({ type: 'kv.get', key: 'b' }));
+    await tick();
+    stream.take();
+    stream.receiveUndecodable();
+    expect(stream.take()).toEqual([{ p: PROTOCOL, lost: 1 }]);
+    stream.receive([ANSWERS, 1, 2, 'B']);
+    await tick();
+    expect(b.state).toBe('pending');
+    stream.receive([RESENT_ANSWERS, 1, 1, 'A']);
+    await tick();
+    expect(a.value).toBe('A');
+    expect(b.state).toBe('pending');
+    stream.receive({ p: PROTOCOL, redone: 1 });
+    await tick();
+    expect(b.value).toBe('B');
+    // Every message carries how many answer messages arrived (three, one unreadable).
+    void link.request({ type: 'kv.get', key: 'c' });
+    await tick();
+    expect(readBatch(stream.take()[0]).ack).toBe(3);
+  });
+
+  it('requestSync fails at once when the store could not read its request, after sending earlier lost calls again', async () => {
+    const replies: WireReply[] = [];
+    const sync = syncChannel(replies);
+    const { stream, link } = open({ sync });
+    const earlier = track(link.request({ type: 'kv.incr', key: 'n', by: 1 }));
+    const other = track(link.request({ type: 'kv.get', key: 'm' }));
+    // The store could read neither the async batch (message 1) nor the blocking call (message 2).
+    replies.push([0, false, 1], [0, false, 2]);
+    expect(() => link.requestSync({ type: 'kv.set', key: 'deep', value: 1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_NOT_CLONEABLE', message: expect.stringMatching(/key "deep"/) }),
+    );
+    // The batch, the blocking call, then the batch's two calls again alone (from inside the blocked call).
+    const posted = stream.take() as unknown[][];
+    expect(posted.map((m) => (Array.isArray(m) ? m[0] : m))).toEqual([
+      REQUESTS,
+      REQUESTS,
+      RESENT_REQUESTS,
+      RESENT_REQUESTS,
+      { p: PROTOCOL, redone: 1 },
+      { p: PROTOCOL, redone: 2 },
+    ]);
+    await tick();
+    expect([earlier.state, other.state]).toEqual(['pending', 'pending']);
+    // The same notices on the stream later change nothing.
+    stream.receive({ p: PROTOCOL, lost: 1 });
+    stream.receive({ p: PROTOCOL, lost: 2 });
+    expect(stream.posted).toEqual([]);
+  });
+
+  it('requestSync throws ERR_NOT_CLONEABLE when its reply cannot be read in this thread', () => {
+    const sync: SyncChannel = {
+      flag: new Int32Array(new SharedArrayBuffer(4)),
+      receive: () => {
+        throw new RangeError('Maximum call stack size exceeded');
+      },
+    };
+    const { link } = open({ sync });
+    expect(() => link.requestSync({ type: 'kv.get', key: 'deep' })).toThrow(
+      expect.objectContaining({ code: 'ERR_NOT_CLONEABLE', message: expect.stringMatching(/could not be read in this thread/) }),
+    );
   });
 
   it('requestSync throws ERR_TIMEOUT when no reply comes within the timeout', () => {

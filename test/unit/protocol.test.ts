@@ -8,9 +8,19 @@ import type { CommandSpec } from '../../src/commands/define.js';
 import type { SubEvent } from '../../src/commands/events.js';
 import { COMMANDS, type Command, SPEC_BY_CODE, SPEC_BY_TYPE, specOf } from '../../src/commands/table.js';
 import { ERROR_CODES, isKvbusError, KvbusError, type KvbusErrorCode } from '../../src/errors.js';
+import { Arrivals } from '../../src/streams/protocol/arrivals.js';
 import { eventSid, nextEvent, pushEvent, readEvent } from '../../src/streams/protocol/events.js';
-import { ANSWER_HEADER, ANSWERS, REQUEST_HEADER, REQUESTS } from '../../src/streams/protocol/framing.js';
+import {
+  ANSWER_HEADER,
+  ANSWERS,
+  isProtocolMessage,
+  REQUEST_HEADER,
+  REQUESTS,
+  RESENT_ANSWERS,
+  RESENT_REQUESTS,
+} from '../../src/streams/protocol/framing.js';
 import { nextRequest, pushRequest, readRequest } from '../../src/streams/protocol/requests.js';
+import { SentLog } from '../../src/streams/protocol/sent-log.js';
 import { decodeError, encodeError, type WireError } from '../../src/streams/protocol/wire-error.js';
 
 const ALL_SPECS = COMMANDS as readonly unknown[] as readonly CommandSpec[];
@@ -397,5 +407,67 @@ describe('protocol: errors', () => {
         expect(decoded.name).toBe(name);
       }),
     );
+  });
+});
+
+describe('lost messages', () => {
+  it('tags messages sent again as kvbus messages', () => {
+    expect(isProtocolMessage([RESENT_REQUESTS, 0, 0])).toBe(true);
+    expect(isProtocolMessage([RESENT_ANSWERS, 1, 1, 'x'])).toBe(true);
+    expect(isProtocolMessage(['kvbus/3:x'])).toBe(false);
+  });
+
+  it('SentLog numbers every message, keeps those it is given, and forgets by number or by mark', () => {
+    const log = new SentLog();
+    const m1 = ['one'];
+    const m3 = ['three'];
+    const m4 = ['four'];
+    expect(log.add(m1, 10)).toBe(1);
+    expect(log.add(undefined, 0)).toBe(2); // counted, nothing to keep
+    expect(log.add(m3, 20)).toBe(3);
+    expect(log.add(m4, 30)).toBe(4);
+    expect(log.size).toBe(3);
+    expect(log.take(2)).toBeUndefined();
+    expect(log.take(3)).toEqual([m3, 20]);
+    expect(log.take(3)).toBeUndefined(); // taken once
+    const forgotten: number[] = [];
+    log.forgetThrough(3, (mark) => forgotten.push(mark));
+    expect(forgotten).toEqual([10]); // not the taken one
+    expect(log.size).toBe(1);
+    log.forgetMarksThrough(29);
+    expect(log.take(4)).toEqual([m4, 30]);
+    log.forgetMarksThrough(30);
+    expect(log.size).toBe(0);
+    expect(log.posted).toBe(4);
+  });
+
+  it('SentLog stays bounded under a long run of messages forgotten as they go', () => {
+    const log = new SentLog();
+    for (let i = 1; i <= 100_000; i++) {
+      log.add([i], i);
+      if (i % 7 === 0) log.forgetThrough(i - 3);
+    }
+    expect(log.size).toBeLessThan(10);
+    expect(log.take(100_000)).toEqual([[100_000], 100_000]);
+  });
+
+  it('Arrivals counts every arrival, holds back what follows a lost one until redone, and lets content sent again through', () => {
+    const handled: unknown[] = [];
+    const arrivals = new Arrivals((m) => handled.push(m[0]));
+    arrivals.arrive(['a'], false);
+    expect(arrivals.lost()).toBe(2);
+    expect(arrivals.holding).toBe(true);
+    arrivals.arrive(['b'], false);
+    arrivals.arrive(['again'], true);
+    expect(arrivals.lost()).toBe(5);
+    arrivals.arrive(['c'], false);
+    expect(handled).toEqual(['a', 'again']);
+    expect(arrivals.redone(5)).toBe(false); // not the one waited for first
+    expect(arrivals.redone(2)).toBe(true);
+    expect(handled).toEqual(['a', 'again', 'b']);
+    expect(arrivals.redone(5)).toBe(true);
+    expect(handled).toEqual(['a', 'again', 'b', 'c']);
+    expect(arrivals.holding).toBe(false);
+    expect(arrivals.count).toBe(6);
   });
 });

@@ -8,7 +8,15 @@ import type { ActorGate, Session } from '../../src/commands/gate.js';
 import type { Command } from '../../src/commands/table.js';
 import { KvbusError } from '../../src/errors.js';
 import { nextEvent, readEvent } from '../../src/streams/protocol/events.js';
-import { ANSWER_HEADER, ANSWERS, PROTOCOL, REPLY_SLOTS, REQUESTS } from '../../src/streams/protocol/framing.js';
+import {
+  ANSWER_HEADER,
+  ANSWERS,
+  PROTOCOL,
+  REPLY_SLOTS,
+  REQUESTS,
+  RESENT_ANSWERS,
+  RESENT_REQUESTS,
+} from '../../src/streams/protocol/framing.js';
 import { pushRequest } from '../../src/streams/protocol/requests.js';
 import { RemoteConnection, type RemoteConnectionOptions } from '../../src/streams/store-end/remote-connection.js';
 import type { OverflowPolicy } from '../../src/types.js';
@@ -152,7 +160,7 @@ describe('RemoteConnection (store end)', () => {
   it("sends a tick's replies as one [ANSWERS, n, ...] message after a microtask, before the tick's events", async () => {
     const { conn, stream } = connect();
     conn.reply(1, true, 'one');
-    conn.deliver(5, { type: 'set', key: 'k', value: { v: 1 }, revision: 9 }, false);
+    conn.deliver(5, { type: 'set', key: 'k', value: { v: 1 }, revision: 9 }, 'changes');
     conn.reply(2, false, new KvbusError('ERR_CONFLICT', 'moved on'));
     conn.reply(3, true, undefined);
     expect(stream.posted).toEqual([]);
@@ -180,8 +188,8 @@ describe('RemoteConnection (store end)', () => {
 
   it("sends a tick's events alone when it has no replies, and nothing for an empty tick", async () => {
     const { conn, stream } = connect();
-    conn.deliver(1, { type: 'delete', key: 'k', revision: 3 }, false);
-    conn.deliver(2, { type: 'clear', key: '*', revision: 4 }, false);
+    conn.deliver(1, { type: 'delete', key: 'k', revision: 3 }, 'changes');
+    conn.deliver(2, { type: 'clear', key: '*', revision: 4 }, 'changes');
     await endOfTick();
     const posted = stream.take();
     expect(posted).toHaveLength(1);
@@ -194,35 +202,36 @@ describe('RemoteConnection (store end)', () => {
 
   it("sends a channel subscription's message as (-sid, data)", async () => {
     const { conn, stream } = connect();
-    conn.deliver(3, msg({ x: 1 }), true);
-    conn.deliver(4, { type: 'message', channel: 'other', data: 2 }, false);
+    conn.deliver(3, msg({ x: 1 }), 'channel');
+    conn.deliver(4, { type: 'message', channel: 'other', data: 2 }, 'pattern');
     await endOfTick();
     expect(stream.take()).toEqual([[ANSWERS, 0, -3, { x: 1 }, 4, 0, 'other', 2]]);
   });
 
-  it('posts at most a window of unacknowledged events, and sends the rest as the client acknowledges', async () => {
+  it('posts at most a window of unacknowledged events, and sends the rest as the client acknowledges messages', async () => {
     const { conn, stream, gate } = connect({ buffer: { size: 8, overflow: 'drop-oldest' } }); // window 4
-    for (let i = 0; i < 7; i++) conn.deliver(1, msg(i), true);
+    for (let i = 0; i < 7; i++) conn.deliver(1, msg(i), 'channel');
     await endOfTick();
     expect(dataOf(stream.take())).toEqual([0, 1, 2, 3]);
-    // The client acknowledges 2 on a request batch: 2 more fit.
+    // The client acknowledges that message (the first) on a request batch: 4 more fit.
     const withAck = requests([1, { type: 'kv.get', key: 'a' }]);
-    withAck[1] = 2;
+    withAck[1] = 1;
     stream.receive(withAck);
     expect(gate.sent).toHaveLength(1);
     await endOfTick();
-    expect(dataOf(stream.take())).toEqual([4, 5]);
-    // An ack alone, larger than what is in flight, frees the whole window.
+    expect(dataOf(stream.take())).toEqual([4, 5, 6]);
+    // Three events are still unacknowledged: 1 more fits, the others wait for the next ack.
+    for (let i = 7; i < 12; i++) conn.deliver(1, msg(i), 'channel');
+    await endOfTick();
+    expect(dataOf(stream.take())).toEqual([7]);
+    // An ack alone; an ack not past the last one changes nothing.
+    stream.receive([REQUESTS, 2, 0]);
+    stream.receive([REQUESTS, 1, 0]);
+    await endOfTick();
+    expect(dataOf(stream.take())).toEqual([8, 9, 10]);
     stream.receive([REQUESTS, 100, 0]);
     await endOfTick();
-    expect(dataOf(stream.take())).toEqual([6]);
-    // One event is still unacknowledged: 3 more fit, the others wait for the next ack.
-    for (let i = 7; i < 12; i++) conn.deliver(1, msg(i), true);
-    await endOfTick();
-    expect(dataOf(stream.take())).toEqual([7, 8, 9]);
-    stream.receive([REQUESTS, 4, 0]);
-    await endOfTick();
-    expect(dataOf(stream.take())).toEqual([10, 11]);
+    expect(dataOf(stream.take())).toEqual([11]);
     expect(gate.dropped).toBe(0);
   });
 
@@ -235,7 +244,7 @@ describe('RemoteConnection (store end)', () => {
 
   function overflow(policy: OverflowPolicy) {
     const setup = connect({ buffer: { size: 4, overflow: policy } }); // window 2, 2 more may wait
-    for (let i = 0; i < 6; i++) setup.conn.deliver(1, msg(i), true);
+    for (let i = 0; i < 6; i++) setup.conn.deliver(1, msg(i), 'channel');
     return setup;
   }
 
@@ -244,7 +253,7 @@ describe('RemoteConnection (store end)', () => {
     expect(gate.dropped).toBe(2);
     await endOfTick();
     expect(dataOf(stream.take())).toEqual([0, 1]);
-    stream.receive([REQUESTS, 2, 0]);
+    stream.receive([REQUESTS, 1, 0]);
     await endOfTick();
     expect(dataOf(stream.take())).toEqual([4, 5]);
     stream.receive([REQUESTS, 2, 0]);
@@ -257,21 +266,21 @@ describe('RemoteConnection (store end)', () => {
     expect(gate.dropped).toBe(2);
     await endOfTick();
     expect(dataOf(stream.take())).toEqual([0, 1]);
-    stream.receive([REQUESTS, 2, 0]);
+    stream.receive([REQUESTS, 1, 0]);
     await endOfTick();
     expect(dataOf(stream.take())).toEqual([2, 3]);
   });
 
   it("ends the subscription past the buffer with 'error': an end event after the accepted events, and a seq-0 sub.remove", async () => {
     const { conn, stream, gate } = connect({ buffer: { size: 4, overflow: 'error' } });
-    for (let i = 0; i < 5; i++) conn.deliver(1, msg(i), true);
+    for (let i = 0; i < 5; i++) conn.deliver(1, msg(i), 'channel');
     expect(gate.dropped).toBe(1);
     expect(gate.sent).toEqual([[0, { type: 'sub.remove', sid: 1 }]]);
     // Events for the ended subscription are not sent any more.
-    conn.deliver(1, msg('late'), true);
+    conn.deliver(1, msg('late'), 'channel');
     await endOfTick();
     expect(dataOf(stream.take())).toEqual([0, 1]);
-    stream.receive([REQUESTS, 2, 0]);
+    stream.receive([REQUESTS, 1, 0]);
     await endOfTick();
     expect(dataOf(stream.take())).toEqual([2, 3]);
     stream.receive([REQUESTS, 2, 0]);
@@ -291,7 +300,7 @@ describe('RemoteConnection (store end)', () => {
     conn.reply(1, true, 'fine');
     conn.reply(2, true, { fn: () => {} });
     conn.reply(3, false, new KvbusError('ERR_TYPE', 'not a number'));
-    conn.deliver(4, msg('event'), true);
+    conn.deliver(4, msg('event'), 'channel');
     await endOfTick();
     const posted = stream.take();
     expect(posted).toHaveLength(4);
@@ -308,7 +317,7 @@ describe('RemoteConnection (store end)', () => {
   it('counts a batch of events that cannot be cloned as dropped, and still answers the replies', async () => {
     const { conn, stream, gate } = connect();
     conn.reply(1, true, 'fine');
-    conn.deliver(2, { type: 'set', key: 'k', value: () => {}, revision: 1 }, false);
+    conn.deliver(2, { type: 'set', key: 'k', value: () => {}, revision: 1 }, 'changes');
     await endOfTick();
     expect(stream.take()).toEqual([[ANSWERS, 1, 1, 'fine']]);
     expect(gate.dropped).toBe(1);
@@ -319,14 +328,14 @@ describe('RemoteConnection (store end)', () => {
   // the window shrinks for good (here to nothing, so later events never leave).
   it('sends the events it can when one cannot be cloned, and gives the window back for the lost one', async () => {
     const { conn, stream, gate } = connect({ buffer: { size: 4, overflow: 'drop-oldest' } }); // window 2
-    conn.deliver(1, { type: 'set', key: 'k', value: () => {}, revision: 1 }, false);
-    conn.deliver(1, { type: 'set', key: 'k', value: 'fine', revision: 2 }, false);
+    conn.deliver(1, { type: 'set', key: 'k', value: () => {}, revision: 1 }, 'changes');
+    conn.deliver(1, { type: 'set', key: 'k', value: 'fine', revision: 2 }, 'changes');
     await endOfTick();
     const first = stream.take();
     expect(first.flatMap((message) => decode(message).events)).toEqual([[1, { type: 'set', key: 'k', value: 'fine', revision: 2 }]]);
     expect(gate.dropped).toBe(1);
     // The window holds 2: one taken by 'fine' (not acknowledged yet), none by the lost event.
-    conn.deliver(1, { type: 'set', key: 'k', value: 'later', revision: 3 }, false);
+    conn.deliver(1, { type: 'set', key: 'k', value: 'later', revision: 3 }, 'changes');
     await endOfTick();
     const posted = stream.take();
     expect(posted, 'the later event was never sent: the lost event still fills the window').toHaveLength(1);
@@ -362,7 +371,7 @@ describe('RemoteConnection (store end)', () => {
     expect(gone()).toBe(1);
     expect(gate.closed).toBe(0); // the store closed: the actor is ending every session itself
     conn.reply(2, true, 'too late');
-    conn.deliver(1, msg('too late'), true);
+    conn.deliver(1, msg('too late'), 'channel');
     conn.end();
     conn.disconnect();
     stream.receive(requests([3, { type: 'kv.get', key: 'a' }]));
@@ -417,4 +426,88 @@ describe('RemoteConnection (store end)', () => {
     await endOfTick();
     expect(stream.take()).toEqual([[ANSWERS, 1, 2, 'again']]);
   });
+
+  it('counts a message it cannot read as malformed, says so, and holds back what came after it until the client has sent it again', async () => {
+    const { gate, stream, flag, receive } = withSync();
+    stream.receive(requests([1, { type: 'kv.get', key: 'a' }]));
+    stream.receiveUndecodable();
+    expect(gate.malformed).toBe(1);
+    expect(stream.take()).toEqual([{ p: PROTOCOL, lost: 2 }]);
+    // A blocked client hears it on the sync port.
+    expect(receive()).toEqual([0, false, 2]);
+    expect(Atomics.load(flag, 0)).toBe(1);
+    stream.receive(requests([5, { type: 'kv.get', key: 'later' }]));
+    expect(gate.sent.map(([seq]) => seq)).toEqual([1]);
+    // What the lost message carried, sent again, goes first, and then what was held back.
+    stream.receive([RESENT_REQUESTS, 0, 0, ...requests([3, { type: 'kv.incr', key: 'n', by: 1 }]).slice(3)]);
+    stream.receiveUndecodable(); // the other request of message 2, alone: lost again (message 5)
+    expect(stream.take()).toEqual([{ p: PROTOCOL, lost: 5 }]);
+    expect(gate.sent.map(([seq]) => seq)).toEqual([1, 3]);
+    stream.receive({ p: PROTOCOL, redone: 2 });
+    expect(gate.sent.map(([seq]) => seq)).toEqual([1, 3, 5]);
+    stream.receive({ p: PROTOCOL, redone: 5 });
+    stream.receive(requests([6, { type: 'kv.get', key: 'b' }]));
+    expect(gate.sent.map(([seq]) => seq)).toEqual([1, 3, 5, 6]);
+    expect(gate.malformed).toBe(2);
+    // A 'redone' for nothing lost is malformed.
+    stream.receive({ p: PROTOCOL, redone: 9 });
+    expect(gate.malformed).toBe(3);
+  });
+
+  it('sends each reply and event of a message the client could not read again alone; one already alone fails', async () => {
+    const { conn, stream, gate } = connect();
+    conn.reply(1, true, 'one');
+    conn.reply(2, true, 'two');
+    conn.deliver(4, msg('event'), 'channel');
+    await endOfTick();
+    expect(stream.take()).toEqual([[ANSWERS, 2, 1, 'one', 2, 'two', -4, 'event']]);
+    stream.receive({ p: PROTOCOL, lost: 1 });
+    expect(stream.take()).toEqual([
+      [RESENT_ANSWERS, 1, 1, 'one'],
+      [RESENT_ANSWERS, 1, 2, 'two'],
+      [RESENT_ANSWERS, 0, -4, 'event'],
+      { p: PROTOCOL, redone: 1 },
+    ]);
+    // Lost again, alone: the call gets an error, the event is dropped (and its place in the window freed).
+    stream.receive({ p: PROTOCOL, lost: 3 });
+    stream.receive({ p: PROTOCOL, lost: 4 });
+    const [error, redone3, redone4] = stream.take() as unknown[][];
+    expect(error!.slice(0, 3)).toEqual([RESENT_ANSWERS, 1, -2]);
+    expect(error![3]).toMatchObject({ code: 'ERR_NOT_CLONEABLE', message: expect.stringMatching(/could not read the reply/) });
+    expect([redone3, redone4]).toEqual([
+      { p: PROTOCOL, redone: 3 },
+      { p: PROTOCOL, redone: 4 },
+    ]);
+    expect(gate.dropped).toBe(1);
+    // A message the client acknowledged is forgotten: nothing to send again.
+    stream.receive([REQUESTS, 5, 0]);
+    stream.receive({ p: PROTOCOL, lost: 2 });
+    expect(stream.take()).toEqual([{ p: PROTOCOL, redone: 2 }]);
+  });
+
+  for (const overflow of ['drop-oldest', 'drop-newest', 'error'] as OverflowPolicy[]) {
+    it(`keeps only the latest waiting event of a watch, whatever the policy ('${overflow}'), counting each replaced one`, async () => {
+      const { conn, stream, gate } = connect({ buffer: { size: 4, overflow } }); // window 2
+      const set = (value: number): SubEvent => ({ type: 'set', key: 'k', value, revision: value });
+      for (let i = 1; i <= 10; i++) conn.deliver(1, set(i), 'key');
+      // A channel's events keep their policy alongside.
+      for (let i = 0; i < 3; i++) conn.deliver(2, msg(i), 'channel');
+      expect(gate.sent).toEqual(overflow === 'error' ? [[0, { type: 'sub.remove', sid: 2 }]] : []);
+      await endOfTick();
+      const values = (messages: unknown[]) =>
+        messages.flatMap((m) => decode(m).events.map(([, e]) => (e as { value?: unknown }).value ?? e?.type));
+      expect(values(stream.take())).toEqual([1, 2]);
+      expect(gate.dropped).toBe(7 + (overflow === 'error' ? 1 : 2));
+      stream.receive([REQUESTS, 1, 0]);
+      await endOfTick();
+      // The watch's latest value first; then the channel's events as its policy left them.
+      const next = values(stream.take());
+      expect(next[0]).toBe(10);
+      conn.deliver(1, set(11), 'key');
+      stream.receive([REQUESTS, 2, 0]);
+      stream.receive([REQUESTS, 3, 0]);
+      await endOfTick();
+      expect(values(stream.take()).filter((v) => typeof v === 'number' && v > 2)).toContain(11);
+    });
+  }
 });

@@ -6,11 +6,12 @@ import { KvbusError } from '../../errors.js';
 import { PendingCalls } from '../../pending-calls.js';
 import type { Topic } from '../../types.js';
 import type { MessageStream } from '../message-stream.js';
+import { Arrivals } from '../protocol/arrivals.js';
 import { eventSid, nextEvent, readEvent } from '../protocol/events.js';
-import { ANSWER_HEADER, ANSWERS, type ControlMessage, PROTOCOL, REPLY_SLOTS, REQUEST_HEADER, REQUESTS } from '../protocol/framing.js';
-import { nextRequest, pushRequest, readRequest } from '../protocol/requests.js';
+import { ANSWER_HEADER, ANSWERS, type ControlMessage, PROTOCOL, REPLY_SLOTS, RESENT_ANSWERS } from '../protocol/framing.js';
 import { decodeError, type WireError } from '../protocol/wire-error.js';
 import { CallTimer } from './call-timer.js';
+import { RequestSender } from './request-sender.js';
 import { SharedTopics, type TopicEntry } from './shared-topics.js';
 import { awaitSyncReply, type SyncChannel } from './sync-call.js';
 
@@ -29,8 +30,7 @@ export class RemoteLink implements Link {
   readonly #topics = new SharedTopics();
   readonly #timer: CallTimer;
   readonly #sync: SyncChannel | undefined;
-  /** The requests of this tick: [REQUESTS, ack, syncSeq, (seq, opcode, ...fields)*]. */
-  #batch: unknown[] | undefined;
+  readonly #sender: RequestSender;
   #seq = 0;
   /**
    * Consumed events are acknowledged in chunks of up to a quarter of the store's
@@ -39,6 +39,10 @@ export class RemoteLink implements Link {
    */
   #ackEvery = ackEvery(SUBSCRIBER_BUFFER_SIZE);
   #unacked = 0;
+  /** The answer messages received, in order; holds back those behind one that could not be read. */
+  readonly #arrivals = new Arrivals((message) => this.#answers(message));
+  /** Answer messages arrived at the last timer tick. */
+  #arrivedLastTick = 0;
   #failure: KvbusError | undefined;
   #referenced = false;
 
@@ -51,7 +55,22 @@ export class RemoteLink implements Link {
     this.#sync = sync;
     // The store's welcome says the real timeout; until then, the default.
     this.#timer = new CallTimer(REQUEST_TIMEOUT_MS, (late) => this.#expire(late));
+    this.#sender = new RequestSender(
+      stream,
+      () => {
+        // Every message carries the acknowledgement of what arrived, so no separate one is due yet.
+        this.#unacked = 0;
+        return this.#arrivals.count;
+      },
+      (seq, error) => {
+        if (this.#pending.settle(seq, false, error)) this.#release();
+      },
+    );
     stream.onMessage((message) => this.#receive(message));
+    stream.onUndecodable(() => {
+      // Tell the store, which sends that message's replies and events again one by one.
+      if (!this.#failure) this.#stream.post({ p: PROTOCOL, lost: this.#arrivals.lost() } satisfies ControlMessage);
+    });
     stream.onClose(() =>
       this.#fail(
         new KvbusError('ERR_DISCONNECTED', 'The connection to the kvbus store was lost (the parent closed the channel or exited)'),
@@ -63,12 +82,11 @@ export class RemoteLink implements Link {
   request(cmd: Command, spec?: AnySpec): Promise<unknown> {
     if (this.#failure) return Promise.reject(this.#failure);
     const seq = ++this.#seq;
-    let batch = this.#batch;
-    if (!batch) {
-      batch = this.#batch = [REQUESTS, 0, 0];
-      queueMicrotask(this.#flushTask);
+    try {
+      this.#sender.push(seq, cmd, spec);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    pushRequest(batch, seq, cmd, spec);
     return new Promise((resolve, reject) => {
       this.#pending.add(seq, resolve, reject, cmd.type, this.#timer.tick);
       this.#hold();
@@ -85,12 +103,11 @@ export class RemoteLink implements Link {
     const sync = this.#sync;
     if (!sync) throw new KvbusError('ERR_WOULD_DEADLOCK', 'store.sync is not available here: use the async API');
     // Earlier async requests go first (same channel, so in order): the blocked call sees their effects.
-    this.#flush();
     const seq = ++this.#seq;
-    const message: unknown[] = [REQUESTS, 0, seq];
-    pushRequest(message, seq, cmd, spec);
-    this.#post(message, cmd);
-    return awaitSyncReply(sync, seq, this.#timer.timeoutMs, cmd.type);
+    const number = this.#sender.postBlocking(seq, cmd, spec);
+    const value = awaitSyncReply(sync, seq, this.#timer.timeoutMs, cmd.type, number, (lost) => this.#lost(lost));
+    this.#sender.answered(seq);
+    return value;
   }
 
   subscribe(topic: Topic, handlers: SubscriptionHandlers): () => void {
@@ -120,15 +137,21 @@ export class RemoteLink implements Link {
   /** Tells the store goodbye; pending and later calls reject with `ERR_CLOSED`. */
   async close(): Promise<void> {
     if (this.#failure) return;
-    this.#flush();
+    this.#sender.flush();
     this.#stream.post({ p: PROTOCOL, bye: true } satisfies ControlMessage);
     this.#fail(new KvbusError('ERR_CLOSED', 'This client was closed with store.close()'), true);
     this.#stream.close();
   }
 
   #receive(message: unknown): void {
-    if (Array.isArray(message) && message[0] === ANSWERS) return this.#answers(message);
+    if (Array.isArray(message)) {
+      const tag = message[0];
+      if (tag === ANSWERS || tag === RESENT_ANSWERS) this.#arrivals.arrive(message, tag === RESENT_ANSWERS);
+      return;
+    }
     const control = message as ControlMessage;
+    if (control.lost !== undefined) this.#lost(control.lost);
+    if (control.redone !== undefined) this.#arrivals.redone(control.redone);
     if (control.welcome) {
       this.#timer.setTimeout(control.welcome.requestTimeoutMs);
       this.#ackEvery = ackEvery(control.welcome.window);
@@ -139,11 +162,16 @@ export class RemoteLink implements Link {
 
   #answers(m: unknown[]): void {
     const repliesEnd = ANSWER_HEADER + (m[1] as number) * REPLY_SLOTS;
-    for (let at = ANSWER_HEADER; at < repliesEnd; at += REPLY_SLOTS) {
-      // An error answers -seq.
-      const seq = m[at] as number;
-      if (seq > 0) this.#settle(seq, true, m[at + 1]);
-      else this.#settle(-seq, false, m[at + 1]);
+    if (repliesEnd > ANSWER_HEADER) {
+      let last = 0;
+      for (let at = ANSWER_HEADER; at < repliesEnd; at += REPLY_SLOTS) {
+        // An error answers -seq.
+        const seq = m[at] as number;
+        if (seq > 0) this.#settle(seq, true, m[at + 1]);
+        else this.#settle(-seq, false, m[at + 1]);
+        if (seq > last || -seq > last) last = seq > 0 ? seq : -seq;
+      }
+      this.#sender.answered(last);
     }
     if (m.length === repliesEnd) return;
     let events = 0;
@@ -161,10 +189,7 @@ export class RemoteLink implements Link {
       if (event?.type === 'end') sid = 0;
     }
     this.#unacked += events;
-    if (this.#unacked >= this.#ackEvery) {
-      this.#stream.post([REQUESTS, this.#unacked, 0]);
-      this.#unacked = 0;
-    }
+    if (this.#unacked >= this.#ackEvery) this.#sender.postAck();
   }
 
   #dispatch(entry: TopicEntry, event: SubEvent): void {
@@ -184,42 +209,8 @@ export class RemoteLink implements Link {
     if (this.#pending.size === 0) this.#release();
   }
 
-  readonly #flushTask = (): void => this.#flush();
-
-  /** Sends the requests of this tick, with the acknowledgement of consumed events. */
-  #flush(): void {
-    const batch = this.#batch;
-    if (!batch) return;
-    this.#batch = undefined;
-    batch[1] = this.#unacked;
-    this.#unacked = 0;
-    try {
-      this.#stream.post(batch);
-    } catch {
-      // One value could not be cloned: send one by one, so only its own call fails.
-      // The acknowledgement rides on the first that leaves (or alone).
-      let ack = batch[1] as number;
-      for (let at = REQUEST_HEADER; at < batch.length; ) {
-        const next = nextRequest(batch, at);
-        try {
-          this.#stream.post([REQUESTS, ack, 0, ...batch.slice(at, next)]);
-          ack = 0;
-        } catch (cause) {
-          this.#pending.settle(batch[at] as number, false, notCloneable(readRequest(batch, at)!, cause));
-        }
-        at = next;
-      }
-      if (ack > 0) this.#stream.post([REQUESTS, ack, 0]);
-      this.#release();
-    }
-  }
-
-  #post(message: unknown[], cmd: Command): void {
-    try {
-      this.#stream.post(message);
-    } catch (cause) {
-      throw notCloneable(cmd, cause);
-    }
+  #lost(number: number): KvbusError | undefined {
+    return this.#failure ? undefined : this.#sender.lost(number);
   }
 
   #drop(entry: TopicEntry): void {
@@ -244,6 +235,10 @@ export class RemoteLink implements Link {
   }
 
   #expire(lateTick: number): void {
+    // The store keeps what it sent until we acknowledge it: an idle client does so once a tick.
+    const arrived = this.#arrivals.count;
+    if (arrived > this.#sender.acked && arrived === this.#arrivedLastTick && !this.#failure) this.#sender.postAck();
+    this.#arrivedLastTick = arrived;
     const timeoutMs = this.#timer.timeoutMs;
     this.#pending.expire(
       lateTick,
@@ -270,16 +265,4 @@ export class RemoteLink implements Link {
 
 function ackEvery(window: number): number {
   return Math.max(1, Math.min(window >> 2, 1024));
-}
-
-function notCloneable(cmd: Command, cause: unknown): KvbusError {
-  const what =
-    'key' in cmd ? `key ${JSON.stringify(cmd.key)}` : 'channel' in cmd ? `channel ${JSON.stringify(cmd.channel)}` : `command ${cmd.type}`;
-  return new KvbusError(
-    'ERR_NOT_CLONEABLE',
-    `The value for ${what} cannot be structured-cloned (${(cause as Error).message}); send plain data`,
-    {
-      cause,
-    },
-  );
 }

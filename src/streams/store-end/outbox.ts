@@ -1,17 +1,22 @@
+import type { SubEvent } from '../../commands/events.js';
 import { KvbusError } from '../../errors.js';
 import type { MessageStream } from '../message-stream.js';
-import { nextEvent } from '../protocol/events.js';
-import { ANSWER_HEADER, ANSWERS, REPLY_SLOTS } from '../protocol/framing.js';
+import { nextEvent, pushEvent } from '../protocol/events.js';
+import { ANSWER_HEADER, ANSWERS, REPLY_SLOTS, RESENT_ANSWERS } from '../protocol/framing.js';
+import { SentLog } from '../protocol/sent-log.js';
 import { encodeError } from '../protocol/wire-error.js';
 
 /**
  * What the store sends one client in one tick, sent as one message at the end
- * of it: the replies, then the events already encoded for the wire.
+ * of it: the replies, then the events already encoded for the wire. Each
+ * message posted is kept (with how many events it carried) until the client
+ * acknowledges it, so one the client could not read can be sent again.
  */
 export class Outbox {
   readonly #stream: MessageStream;
-  readonly #beforeSend: (events: unknown[]) => void;
+  readonly #beforeSend: (events: unknown[]) => number;
   readonly #onLost: () => void;
+  readonly #sent = new SentLog();
   /** This tick's replies: (seq, value | -seq, error)*. */
   #replies: unknown[] = [];
   /**
@@ -19,23 +24,31 @@ export class Outbox {
    * the tick has no replies, the usual case for a subscriber, it is posted as it is.
    */
   #events: unknown[] = [ANSWERS, 0];
+  /** Events in #events. */
+  #eventCount = 0;
   #scheduled = false;
   #closed = false;
 
   /**
    * @param stream - the channel to the client
-   * @param beforeSend - adds what waits to be sent to `events` (the buffered events that now fit the window)
-   * @param onLost - an event could not be sent (it cannot be cloned): it will never be acknowledged
+   * @param beforeSend - adds what waits to be sent to `events` (the buffered events that now fit the window); returns how many
+   * @param onLost - an event was never delivered (it cannot be cloned, or the client could not read it): it will never be acknowledged
    */
-  constructor(stream: MessageStream, beforeSend: (events: unknown[]) => void, onLost: () => void) {
+  constructor(stream: MessageStream, beforeSend: (events: unknown[]) => number, onLost: () => void) {
     this.#stream = stream;
     this.#beforeSend = beforeSend;
     this.#onLost = onLost;
   }
 
-  /** Where this tick's events are encoded (see pushEvent). */
-  get events(): unknown[] {
-    return this.#events;
+  /** Answer messages posted so far. */
+  get posted(): number {
+    return this.#sent.posted;
+  }
+
+  /** Encodes an event into this tick's message. */
+  event(sid: number, event: SubEvent, channel: boolean): void {
+    pushEvent(this.#events, sid, event, channel);
+    this.#eventCount++;
   }
 
   /** Adds a reply to this tick's message. */
@@ -62,14 +75,24 @@ export class Outbox {
     this.#closed = true;
   }
 
+  /**
+   * The client received the messages numbered up to `count`.
+   * @param count - the client's acknowledgement
+   * @param delivered - called with how many events each message carried
+   */
+  acknowledge(count: number, delivered: (events: number) => void): void {
+    this.#sent.forgetThrough(count, delivered);
+  }
+
   /** Sends what this tick has so far, now. */
   flush(): void {
     if (this.#closed) return;
     const out = this.#events;
-    this.#beforeSend(out);
+    let events = this.#eventCount + this.#beforeSend(out);
     const replies = this.#replies;
     if (replies.length === 0 && out.length === ANSWER_HEADER) return;
     this.#events = [ANSWERS, 0];
+    this.#eventCount = 0;
     let message = out;
     if (replies.length > 0) {
       // Replies go first: [ANSWERS, replyCount, replies…, events…].
@@ -81,8 +104,49 @@ export class Outbox {
     try {
       this.#stream.post(message);
     } catch (cause) {
+      events = 0;
       this.#salvage(message, cause);
+      return;
     }
+    this.#sent.add(message, events);
+  }
+
+  /**
+   * The client could not read message `number`: send each of its replies and
+   * events alone; one that was already alone fails (an error reply, a dropped event).
+   * @param number - the lost message
+   */
+  resend(number: number): void {
+    const taken = this.#sent.take(number);
+    if (taken === undefined || this.#closed) return;
+    const [message, events] = taken;
+    const replyEnd = ANSWER_HEADER + (message[1] as number) * REPLY_SLOTS;
+    const alone = (message[1] as number) + events === 1;
+    for (let at = ANSWER_HEADER; at < replyEnd; at += REPLY_SLOTS) {
+      const seq = message[at] as number;
+      if (!alone && this.#post([RESENT_ANSWERS, 1, seq, message[at + 1]], 0)) continue;
+      const error = new KvbusError(
+        'ERR_NOT_CLONEABLE',
+        `The client could not read the reply to its request ${Math.abs(seq)} (a value nested too deeply for its stack?); store flatter values`,
+      );
+      this.#post([RESENT_ANSWERS, 1, -Math.abs(seq), encodeError(error)], 0);
+    }
+    for (let at = replyEnd; at < message.length; ) {
+      const next = nextEvent(message, at);
+      if (alone || !this.#post([RESENT_ANSWERS, 0, ...message.slice(at, next)], 1)) this.#onLost();
+      at = next;
+    }
+  }
+
+  /** Posts and keeps one message; false when it cannot be cloned. */
+  #post(message: unknown[], events: number): boolean {
+    try {
+      this.#stream.post(message);
+    } catch {
+      return false;
+    }
+    this.#sent.add(message, events);
+    return true;
   }
 
   /**
@@ -92,32 +156,22 @@ export class Outbox {
   #salvage(message: unknown[], cause: unknown): void {
     const replyEnd = ANSWER_HEADER + (message[1] as number) * REPLY_SLOTS;
     for (let at = ANSWER_HEADER; at < replyEnd; at += REPLY_SLOTS) {
-      const reply = message.slice(at, at + REPLY_SLOTS);
-      try {
-        this.#stream.post([ANSWERS, 1, ...reply]);
-      } catch {
-        const error = new KvbusError(
-          'ERR_NOT_CLONEABLE',
-          `The reply to request ${String(reply[0])} cannot be cloned (${(cause as Error).message}); with copy: false, store only cloneable values`,
-        );
-        this.#stream.post([ANSWERS, 1, -(reply[0] as number), encodeError(error)]);
-      }
+      if (this.#post([ANSWERS, 1, message[at], message[at + 1]], 0)) continue;
+      const error = new KvbusError(
+        'ERR_NOT_CLONEABLE',
+        `The reply to request ${String(message[at])} cannot be cloned (${(cause as Error).message}); with copy: false, store only cloneable values`,
+      );
+      this.#post([ANSWERS, 1, -(message[at] as number), encodeError(error)], 0);
     }
-    if (message.length > replyEnd) {
-      try {
-        this.#stream.post([ANSWERS, 0, ...message.slice(replyEnd)]);
-      } catch {
-        // One by one, so that only the events that cannot be cloned are lost.
-        for (let at = replyEnd; at < message.length; ) {
-          const next = nextEvent(message, at);
-          try {
-            this.#stream.post([ANSWERS, 0, ...message.slice(at, next)]);
-          } catch {
-            this.#onLost();
-          }
-          at = next;
-        }
-      }
+    if (message.length === replyEnd) return;
+    let count = 0;
+    for (let at = replyEnd; at < message.length; at = nextEvent(message, at)) count++;
+    if (this.#post([ANSWERS, 0, ...message.slice(replyEnd)], count)) return;
+    // One by one, so that only the events that cannot be cloned are lost.
+    for (let at = replyEnd; at < message.length; ) {
+      const next = nextEvent(message, at);
+      if (!this.#post([ANSWERS, 0, ...message.slice(at, next)], 1)) this.#onLost();
+      at = next;
     }
   }
 }

@@ -3,10 +3,10 @@ import type { Connection } from '../../commands/connection.js';
 import type { SubEvent } from '../../commands/events.js';
 import type { ActorGate, Session } from '../../commands/gate.js';
 import { KvbusError } from '../../errors.js';
-import type { SubscriberBufferOptions } from '../../types.js';
+import type { SubscriberBufferOptions, TopicKind } from '../../types.js';
 import type { MessageStream } from '../message-stream.js';
-import { pushEvent } from '../protocol/events.js';
-import { type ControlMessage, PROTOCOL, REQUEST_HEADER, REQUESTS, type WireReply } from '../protocol/framing.js';
+import { Arrivals } from '../protocol/arrivals.js';
+import { type ControlMessage, PROTOCOL, REQUEST_HEADER, REQUESTS, RESENT_REQUESTS, type WireReply } from '../protocol/framing.js';
 import { nextRequest, readRequest, requestSpec } from '../protocol/requests.js';
 import { encodeError } from '../protocol/wire-error.js';
 import { EventBuffer } from './event-buffer.js';
@@ -29,7 +29,10 @@ export interface RemoteConnectionOptions {
  * tick leave as one message. Events are flow-controlled: at most `buffer.size`
  * of them may be unacknowledged by the client plus waiting here; past that the
  * overflow policy drops (or ends the subscription), so a slow reader never
- * blocks a publisher and never grows the store's memory without bound.
+ * blocks a publisher and never grows the store's memory without bound. A
+ * watch is never dropped that way: it keeps only its latest waiting event.
+ * A message either side could not read is sent again item by item, in order
+ * (see protocol/framing.ts).
  */
 export class RemoteConnection implements Connection {
   readonly id: number;
@@ -50,6 +53,10 @@ export class RemoteConnection implements Connection {
    */
   readonly #window: number;
   #inflight = 0;
+  /** Answer messages the client has acknowledged (received, read or not). */
+  #acked = 0;
+  /** The request messages received, in order; holds back those behind one that could not be read. */
+  readonly #arrivals = new Arrivals((message) => this.#requests(message));
   #gone = false;
 
   /**
@@ -67,16 +74,20 @@ export class RemoteConnection implements Connection {
       stream,
       (out) => {
         const room = this.#window - this.#inflight;
-        if (room > 0 && this.#events.length > 0) this.#inflight += this.#events.drainInto(out, room);
+        if (room <= 0 || this.#events.length === 0) return 0;
+        const moved = this.#events.drainInto(out, room);
+        this.#inflight += moved;
+        return moved;
       },
       () => {
-        // An event that could not be sent is dropped, and gives its place in the window back.
+        // An event that could not be delivered is dropped, and gives its place in the window back.
         this.#inflight--;
         this.#session.dropped();
       },
     );
     this.#session = gate.open(this);
     stream.onMessage((message) => this.#receive(message));
+    stream.onUndecodable(() => this.#undecodable());
     stream.onClose(() => this.disconnect());
     this.#control({ p: PROTOCOL, welcome: { id: this.id, requestTimeoutMs: options.requestTimeoutMs, window: this.#window } });
   }
@@ -88,8 +99,14 @@ export class RemoteConnection implements Connection {
     this.#outbox.reply(seq, ok, value);
   }
 
-  deliver(sid: number, event: SubEvent, channel: boolean): void {
+  deliver(sid: number, event: SubEvent, kind: TopicKind): void {
     if (this.#gone || (this.#ended.size > 0 && this.#ended.has(sid))) return;
+    if (kind === 'key' && (this.#inflight >= this.#window || this.#events.length > 0)) {
+      // A watch needs only the key's latest value: it replaces the one still waiting, whatever the policy.
+      if (this.#events.putLatest(sid, event)) this.#session.dropped();
+      return this.#outbox.schedule();
+    }
+    const channel = kind === 'channel';
     if (this.#inflight + this.#events.length >= this.#options.buffer.size) {
       const { size, overflow } = this.#options.buffer;
       this.#session.dropped();
@@ -100,7 +117,7 @@ export class RemoteConnection implements Connection {
     }
     if (this.#inflight < this.#window && this.#events.length === 0) {
       // Within the window, and nothing waits before it: encode it for the wire now.
-      pushEvent(this.#outbox.events, sid, event, channel);
+      this.#outbox.event(sid, event, channel);
       this.#inflight++;
     } else {
       this.#events.push(sid, event, channel);
@@ -133,16 +150,52 @@ export class RemoteConnection implements Connection {
 
   #receive(raw: unknown): void {
     if (this.#gone) return;
-    if (!Array.isArray(raw) || raw[0] !== REQUESTS) {
-      if ((raw as ControlMessage | null)?.p === PROTOCOL && (raw as ControlMessage).bye) return this.disconnect();
-      // Nothing to answer: no sequence number to answer to.
-      return this.#session.malformed();
-    }
-    const ack = raw[1];
-    if (typeof ack === 'number' && ack > 0) {
-      this.#inflight = Math.max(0, this.#inflight - ack);
+    const tag = Array.isArray(raw) ? raw[0] : undefined;
+    if (tag !== REQUESTS && tag !== RESENT_REQUESTS) return this.#receiveControl(raw as ControlMessage | null);
+    const ack = (raw as unknown[])[1];
+    if (typeof ack === 'number' && ack > this.#acked) {
+      this.#acked = ack;
+      this.#outbox.acknowledge(ack, this.#delivered);
+      if (this.#inflight < 0) this.#inflight = 0;
       if (this.#events.length > 0) this.#outbox.schedule();
     }
+    this.#arrivals.arrive(raw as unknown[], tag === RESENT_REQUESTS);
+  }
+
+  /** Events of an acknowledged message left the window. */
+  readonly #delivered = (events: number): void => {
+    this.#inflight -= events;
+  };
+
+  #receiveControl(control: ControlMessage | null): void {
+    if (control?.p === PROTOCOL) {
+      if (control.bye) return this.disconnect();
+      if (typeof control.lost === 'number') {
+        // The client could not read one of our messages: send its content again, then say so.
+        this.#outbox.resend(control.lost);
+        return this.#control({ p: PROTOCOL, redone: control.lost });
+      }
+      if (typeof control.redone === 'number' && this.#arrivals.redone(control.redone)) return;
+    }
+    // Nothing to answer: no sequence number to answer to.
+    this.#session.malformed();
+  }
+
+  /**
+   * A message from the client could not be read here (a value nested too deeply
+   * for this thread's stack): count it, and tell the client, which sends its
+   * requests again one by one. A blocked client hears it on the sync port.
+   */
+  #undecodable(): void {
+    if (this.#gone) return;
+    this.#session.malformed();
+    const number = this.#arrivals.lost();
+    this.#control({ p: PROTOCOL, lost: number });
+    const sync = this.#options.sync;
+    if (sync) this.#wake(sync, [0, false, number]);
+  }
+
+  #requests(raw: unknown[]): void {
     const sync = raw[2];
     for (let at = REQUEST_HEADER; at < raw.length; ) {
       const seq = raw[at];
@@ -186,6 +239,10 @@ export class RemoteConnection implements Connection {
   #replySync(sync: { port: MessagePort; flag: Int32Array }, reply: WireReply): void {
     // Replies sent before this one must arrive first: flush them, then wake the blocked thread.
     this.#outbox.flush();
+    this.#wake(sync, reply);
+  }
+
+  #wake(sync: { port: MessagePort; flag: Int32Array }, reply: WireReply): void {
     try {
       sync.port.postMessage(reply);
     } catch (cause) {
