@@ -67,10 +67,12 @@ function acceptWorker(host: StoreHost, hello: Hello, worker: Worker, onGone: () 
   let exited = false;
   let exitCode: number | undefined;
   let announced = false;
+  let cutOff: string | undefined;
   const announce = () => {
     if (announced) return;
     announced = true;
-    host.announce(peer('exit', connection.id, 'worker', exitCode));
+    const event = peer('exit', connection.id, 'worker', exitCode);
+    host.announce(cutOff === undefined ? event : { ...event, reason: cutOff, threadId: hello.threadId });
   };
   const onExit = (code: number) => {
     exited = true;
@@ -78,8 +80,10 @@ function acceptWorker(host: StoreHost, hello: Hello, worker: Worker, onGone: () 
     connection.disconnect();
     announce();
   };
-  const connection = serve(host, portStream(hello.port), 'worker', { port: hello.syncPort, flag: hello.syncFlag }, () => {
+  const connection = serve(host, portStream(hello.port), 'worker', { port: hello.syncPort, flag: hello.syncFlag }, (reason) => {
     onGone();
+    // Cut off by the store: the worker lives on, so no exit code will come.
+    if (reason !== undefined) return ((cutOff = `cut off: ${reason}`), announce());
     // A dying worker's port closes a moment before its 'exit': give the exit code a
     // moment to arrive, so peers() can report it. A detached, living worker has none.
     if (exited) return announce();

@@ -70,8 +70,9 @@ export function attachChild(host: StoreHost, child: ChildProcess, pipe: Socket |
     cutOff = reason;
   };
   const start = (stream: MessageStream) => {
-    connection = serve(host, stream, 'process', undefined, () => {
+    connection = serve(host, stream, 'process', undefined, (reason) => {
       const id = connection!.id;
+      if (reason !== undefined) cutOff ??= `cut off: ${reason}`;
       if (cutOff !== undefined) {
         const event = peer('exit', id, 'process');
         return host.announce({ ...event, reason: cutOff, ...(child.pid === undefined ? {} : { pid: child.pid }) });

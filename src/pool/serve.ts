@@ -10,7 +10,7 @@ import type { StoreHost } from './store-host.js';
  * @param stream - the channel to the client
  * @param kind - a worker or a child process
  * @param sync - for workers: where blocking calls are answered
- * @param onGone - called once when the connection is gone
+ * @param onGone - called once when the connection is gone (with why, when the store cut the client off)
  * @returns the connection
  */
 export function serve(
@@ -18,7 +18,7 @@ export function serve(
   stream: MessageStream,
   kind: 'worker' | 'process',
   sync: { port: MessagePort; flag: Int32Array } | undefined,
-  onGone: () => void,
+  onGone: (reason?: string) => void,
 ): RemoteConnection {
   const id = host.nextClientId();
   const connection = new RemoteConnection(host.gate, stream, {

@@ -3,6 +3,7 @@
 // the calls that were fine are sent again on their own and succeed, the one
 // that cannot be read fails at once with ERR_NOT_CLONEABLE, not a timeout.
 import { Worker } from 'node:worker_threads';
+import type { PeerEvent } from 'kvbus';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixtureUrl } from '../helpers/fixtures.js';
 import { messageFrom } from '../helpers/processes.js';
@@ -131,5 +132,40 @@ describe('a message the worker cannot read', () => {
     await store.set('w', 'last');
     const { seen } = await watched;
     expect(seen).toEqual(['first', 'last']);
+  });
+});
+
+describe('a client that never sends a lost message again', () => {
+  const MUTE = fixtureUrl('faults/lost-mute-worker.mjs');
+
+  async function mute(requestTimeoutMs: number, count: number) {
+    const store = res.store({ requestTimeoutMs });
+    const peers: PeerEvent[] = [];
+    store.peers().subscribe((event) => peers.push(event)); // completes when the store closes
+    const worker = res.worker(new Worker(MUTE, { workerData: { count } }));
+    const closed = messageFrom<{ replies: number; lost: number }>(worker, (m) => m?.type === 'closed', 'the store to cut the worker off');
+    store.attach(worker);
+    const report = await closed;
+    return { store, peers, report };
+  }
+
+  it('is cut off after requestTimeoutMs: its held requests are not applied, peers() says why, the store goes on', async () => {
+    const { store, peers, report } = await mute(500, 10);
+    expect(report.lost, 'the store asked for the message again').toBe(1);
+    expect(report.replies, 'nothing held behind the lost message was answered').toBe(0);
+    expect(await store.get('mute:n')).toBeUndefined();
+    const exit = peers.find((event) => event.type === 'exit');
+    expect(exit?.reason).toMatch(/did not send again, within requestTimeoutMs \(500 ms\), a message it lost/);
+    const stats = await waitForStats(store, (s) => s.clients === 0, 'the worker to be dropped');
+    expect(stats.malformed, 'the unreadable message and the cut-off').toBe(2);
+    expect(await store.incr('other')).toBe(1);
+  });
+
+  it('is cut off at once when it sends 10 000 messages behind the lost one', async () => {
+    const { store, peers, report } = await mute(60_000, 10_001);
+    expect(report.replies).toBe(0);
+    expect(peers.find((event) => event.type === 'exit')?.reason).toMatch(/sent 10000 messages after one it lost/);
+    const stats = await waitForStats(store, (s) => s.clients === 0, 'the worker to be dropped');
+    expect(stats.malformed).toBe(2);
   });
 });

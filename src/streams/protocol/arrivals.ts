@@ -28,6 +28,11 @@ export class Arrivals {
     return this.#held !== undefined;
   }
 
+  /** How many messages are held back (lost ones included). */
+  get held(): number {
+    return this.#held?.length ?? 0;
+  }
+
   /**
    * A data message arrived.
    * @param message - the message

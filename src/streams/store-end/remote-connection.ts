@@ -12,6 +12,12 @@ import { encodeError } from '../protocol/wire-error.js';
 import { EventBuffer } from './event-buffer.js';
 import { Outbox } from './outbox.js';
 
+/**
+ * Messages a client may send behind one it lost (see Arrivals) before it has
+ * sent that one again; a well-behaved client sends it again at once.
+ */
+const MAX_HELD = 10_000;
+
 /** What a remote connection needs to know. */
 export interface RemoteConnectionOptions {
   id: number;
@@ -20,8 +26,11 @@ export interface RemoteConnectionOptions {
   requestTimeoutMs: number;
   /** For workers: where synchronous replies go, and the flag to wake the blocked thread with. */
   sync?: { port: MessagePort; flag: Int32Array } | undefined;
-  /** Called once when the connection is gone (the other side closed, or the store did). */
-  onGone: () => void;
+  /**
+   * Called once when the connection is gone (the other side closed, or the store did).
+   * @param reason - why the store cut the client off, when it did (it broke the protocol)
+   */
+  onGone: (reason?: string) => void;
 }
 
 /**
@@ -58,6 +67,10 @@ export class RemoteConnection implements Connection {
   /** The request messages received, in order; holds back those behind one that could not be read. */
   readonly #arrivals = new Arrivals((message) => this.#requests(message));
   #gone = false;
+  /** Why the store cut this client off, when it did. */
+  #cutOff: string | undefined;
+  /** Runs while messages are held behind a lost one: a client that never sends it again is cut off. */
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param gate - the actor
@@ -145,7 +158,20 @@ export class RemoteConnection implements Connection {
   #release(): void {
     this.#gone = true;
     this.#outbox.close();
-    this.#options.onGone();
+    if (this.#holdTimer !== undefined) clearTimeout(this.#holdTimer);
+    this.#options.onGone(this.#cutOff);
+  }
+
+  /**
+   * Cuts off a client that broke the protocol in a way that would cost the store
+   * without bound: counted as malformed, dropped like a client that exited, and
+   * `peers()` says why.
+   */
+  #cut(reason: string): void {
+    if (this.#gone) return;
+    this.#session.malformed();
+    this.#cutOff = reason;
+    this.disconnect();
   }
 
   #receive(raw: unknown): void {
@@ -160,6 +186,9 @@ export class RemoteConnection implements Connection {
       if (this.#events.length > 0) this.#outbox.schedule();
     }
     this.#arrivals.arrive(raw as unknown[], tag === RESENT_REQUESTS);
+    if (this.#arrivals.held > MAX_HELD) {
+      this.#cut(`sent ${MAX_HELD} messages after one it lost, without sending that one again (the protocol's 'redone')`);
+    }
   }
 
   /** Events of an acknowledged message left the window. */
@@ -175,7 +204,10 @@ export class RemoteConnection implements Connection {
         this.#outbox.resend(control.lost);
         return this.#control({ p: PROTOCOL, redone: control.lost });
       }
-      if (typeof control.redone === 'number' && this.#arrivals.redone(control.redone)) return;
+      if (typeof control.redone === 'number' && this.#arrivals.redone(control.redone)) {
+        if (!this.#arrivals.holding) this.#stopHoldTimer();
+        return;
+      }
     }
     // Nothing to answer: no sequence number to answer to.
     this.#session.malformed();
@@ -190,9 +222,17 @@ export class RemoteConnection implements Connection {
     if (this.#gone) return;
     this.#session.malformed();
     const number = this.#arrivals.lost();
+    this.#holdTimer ??= setTimeout(() => {
+      this.#cut(`did not send again, within requestTimeoutMs (${this.#options.requestTimeoutMs} ms), a message it lost`);
+    }, this.#options.requestTimeoutMs).unref();
     this.#control({ p: PROTOCOL, lost: number });
     const sync = this.#options.sync;
     if (sync) this.#wake(sync, [0, false, number]);
+  }
+
+  #stopHoldTimer(): void {
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
   }
 
   #requests(raw: unknown[]): void {
