@@ -19,16 +19,12 @@
 //      (kvbus's default serializer), deserialized by the receiver.
 // Targets: f ≥ 0.8 × node-redis; g p50 ≤ 1.2 × node-redis; h ≥ 0.8 × node-redis.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { createClient } from 'redis';
 import { createStore } from '../dist/index.js';
 import { redisBackend } from '../dist/redis.js';
-import { findRedisServer, freePort, ping } from '../tools/redis-server.mjs';
-import { compare } from './lib.mjs';
+import { findRedisServer } from '../tools/redis-server.mjs';
+import { compare, startRedisServer } from './lib.mjs';
 import { compareReported, countedSide, describeLatency, latencySide, p50Ratio, printNotes } from './workers/measure.mjs';
 
 const KEYS = Array.from({ length: 1000 }, (_, i) => `key:${i}`);
@@ -45,7 +41,7 @@ export default async function run() {
     printNotes([`f–h. Redis benches SKIPPED: ${why} (apt-get install redis-server, or set KVBUS_REDIS_SERVER to the binary)`]);
     return [];
   }
-  const server = await startRedis(binary);
+  const server = await startRedisServer(binary);
   try {
     return await measure(server.url);
   } finally {
@@ -202,35 +198,4 @@ async function measure(url) {
       clock: pubsub.clock,
     },
   ];
-}
-
-// --- a private redis-server ------------------------------------------------------
-
-/** Starts redis-server without persistence on a free loopback port; resolves once it answers PING. */
-async function startRedis(binary) {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'kvbus-bench-redis-'));
-    const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-      stdio: 'ignore',
-    });
-    const kill = () => child.kill('SIGKILL');
-    process.once('exit', kill); // never leave it behind, even if the bench crashes
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    let up = false;
-    for (const deadline = Date.now() + 5000; Date.now() < deadline && child.exitCode === null; ) {
-      if ((up = await ping(port))) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const stop = async () => {
-      child.kill('SIGTERM');
-      await exited;
-      process.off('exit', kill);
-      rmSync(dir, { recursive: true, force: true });
-    };
-    if (up) return { url: `redis://127.0.0.1:${port}`, stop };
-    await stop();
-    // Another process may have taken the port between the probe and the start.
-    if (attempt === 3) throw new Error(`redis-server (${binary}) did not start on a free loopback port`);
-  }
 }
