@@ -4,6 +4,8 @@
 //
 // Layers (target layout of src/):
 //   entries   src/index.ts, src/redis.ts, src/inspector.ts  -> anything in src
+//             src/keyv.ts, src/unstorage.ts                   -> src/adapters/ only
+//   adapters  src/adapters/ -> adapters, and kvbus by its package name (the public API)
 //   pure      every other src/*.ts (errors, types, glob, ...) -> pure only
 //   commands  src/commands/  -> pure, commands, backends/backend.ts (type-only)
 //   backends  src/backends/  -> pure, backends (memory/ and redis/ apart)
@@ -16,9 +18,11 @@
 // directory depcruise runs in (the repo root), with forward slashes.
 
 /** The package entry points (tsup entries / package.json "exports"). */
-const ENTRIES = '^src/(?:index|redis|inspector)\\.ts$';
+const ENTRIES = '^src/(?:index|redis|inspector|keyv|unstorage)\\.ts$';
+/** The entries of the ecosystem adapters (`kvbus/keyv`, `kvbus/unstorage`). */
+const ADAPTER_ENTRIES = '^src/(?:keyv|unstorage)\\.ts$';
 /** Top-level modules of src/ that are not entries: the pure modules. */
-const PURE = '^src/(?!(?:index|redis|inspector)\\.ts$)[^/]+$';
+const PURE = '^src/(?!(?:index|redis|inspector|keyv|unstorage)\\.ts$)[^/]+$';
 /** The storage contract, the one backends/ file other layers may see. */
 const BACKEND_CONTRACT = '^src/backends/backend\\.ts$';
 /** Anything inside src/ (the `to` side of the layer rules). */
@@ -123,6 +127,57 @@ module.exports = {
       to: { path: ENTRIES },
     },
 
+    // Design rule "an adapter is a user of kvbus": src/adapters/ (the Keyv
+    // store, the unstorage driver) imports kvbus by its package name, as any
+    // user does, and nothing else of src/ but its own folder. So dist/keyv.js
+    // and dist/unstorage.js load the package's index instead of sharing chunks
+    // with it, and the main entry's output does not change.
+    {
+      name: 'adapters-use-public-api',
+      comment: "src/adapters/ may import only src/adapters/ and the public API, by name: import { ... } from 'kvbus'.",
+      severity: 'error',
+      from: { path: '^src/adapters/' },
+      to: { path: SRC, pathNot: '^src/adapters/' },
+    },
+
+    // ... and only the adapters import kvbus by name (from anywhere else in src
+    // that is a cycle through dist/).
+    {
+      name: 'only-adapters-import-kvbus-by-name',
+      comment: "Only src/adapters/ may import 'kvbus' by its package name; the rest of src imports relative paths.",
+      severity: 'error',
+      from: { path: SRC, pathNot: '^src/adapters/' },
+      to: { path: ['^dist/', '^kvbus(?:/|$)'] },
+    },
+
+    // Design rule "the adapters are entries of their own": only src/keyv.ts and
+    // src/unstorage.ts import src/adapters/, and they import nothing else, so
+    // the main entry never loads an adapter (or keyv, or unstorage).
+    {
+      name: 'adapters-only-from-their-entries',
+      comment: 'Only src/keyv.ts and src/unstorage.ts (and src/adapters/ itself) may import src/adapters/.',
+      severity: 'error',
+      from: { path: SRC, pathNot: ['^src/adapters/', ADAPTER_ENTRIES] },
+      to: { path: '^src/adapters/' },
+    },
+    {
+      name: 'adapter-entries-only-adapters',
+      comment: 'src/keyv.ts and src/unstorage.ts re-export src/adapters/ and import nothing else of src.',
+      severity: 'error',
+      from: { path: ADAPTER_ENTRIES },
+      to: { path: SRC, pathNot: '^src/adapters/' },
+    },
+
+    // Design rule "keyv and unstorage are optional peers, loaded only by their
+    // adapters": no other module of src imports them.
+    {
+      name: 'optional-peers-only-in-adapters',
+      comment: 'Only src/adapters/ may import keyv or unstorage (optional peer dependencies).',
+      severity: 'error',
+      from: { path: SRC, pathNot: '^src/adapters/' },
+      to: { path: '(?:^|/)node_modules/(?:keyv|unstorage|@keyv)/' },
+    },
+
     // Design rule "the worker side never loads the actor": nothing under
     // streams/client-end/, no pool/connect*.ts and not api/store-client.ts may
     // reach src/actors/, directly or through any chain of imports.
@@ -153,7 +208,8 @@ module.exports = {
     // The entries are left out of `to` since they need not reach each other.
     {
       name: 'no-orphans',
-      comment: 'This module is not reachable from any entry (index.ts, redis.ts, inspector.ts): nobody uses it. Import it or delete it.',
+      comment:
+        'This module is not reachable from any entry (index.ts, redis.ts, inspector.ts, keyv.ts, unstorage.ts): nobody uses it. Import it or delete it.',
       severity: 'error',
       from: { path: ENTRIES },
       to: { path: SRC, pathNot: ENTRIES, reachable: false },
@@ -177,13 +233,14 @@ module.exports = {
       comment: 'This import does not resolve to a file or an installed package.',
       severity: 'error',
       from: { path: SRC },
-      to: { couldNotResolve: true },
+      // 'kvbus' (the adapters' import of the public API) resolves to dist/, absent before a build.
+      to: { couldNotResolve: true, pathNot: '^kvbus$' },
     },
   ],
 
   options: {
     // Cruise src only; show packages as leaves but do not walk into them.
-    doNotFollow: { path: ['node_modules'] },
+    doNotFollow: { path: ['node_modules', '^dist/'] },
     // `import type` / `export type` edges are real edges for these rules.
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },

@@ -1,9 +1,15 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', redis: 'src/redis.ts' },
+  entry: { index: 'src/index.ts', redis: 'src/redis.ts', keyv: 'src/keyv.ts', unstorage: 'src/unstorage.ts' },
   format: ['esm', 'cjs'],
-  dts: true,
+  dts: {
+    // The adapters (src/adapters/) import kvbus by its name, like any user, so that
+    // dist/keyv.js and dist/unstorage.js load the package's own index instead of
+    // sharing chunks with it (which would reshape dist/index.js). The declaration
+    // build reads those types from src: dist/index.d.ts may not exist yet.
+    compilerOptions: { paths: { kvbus: ['./src/index.ts'] } },
+  },
   // Not cleaned by default: tests and benches rebuild while others read dist/; `npm run build` cleans.
   clean: false,
   shims: true,
@@ -11,5 +17,6 @@ export default defineConfig({
   platform: 'node',
   sourcemap: true,
   splitting: true,
-  external: ['rxjs', 'redis', 'piscina'],
+  // kvbus: the adapters' imports of the public API (see dts above); keyv and unstorage: optional peers, types only.
+  external: ['rxjs', 'redis', 'piscina', 'kvbus', 'keyv', 'unstorage'],
 });
