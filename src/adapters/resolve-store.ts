@@ -14,6 +14,12 @@ const METHODS = ['get', 'set', 'delete', 'has', 'keys', 'scan', 'clear', 'change
  */
 export function resolveStore(store: unknown, where: string): Store {
   if (store === undefined) return getStore();
+  if (typeof store === 'string') {
+    throw new KvbusError(
+      'ERR_BAD_ARGUMENT',
+      `${where}: expected \`store\` to be a kvbus Store, got the string ${JSON.stringify(store)}: pass a store, not a URL (for Redis: createStore({ backend: redisBackend({ url }) }) from 'kvbus' and 'kvbus/redis')`,
+    );
+  }
   if (typeof store !== 'object' || store === null) {
     throw badArgument(where, 'store', 'a kvbus Store (from createStore() or getStore()), or undefined for getStore()', store);
   }
