@@ -38,7 +38,7 @@ describe('KeyvKvbus', () => {
     for (let i = 0; i < 10; i++) await keyv.set(`k${i}`, i);
     await store.set('nX:k', 'not keyv');
     const seen = new Map<string, unknown>();
-    for await (const [key, value] of keyv.iterator?.() ?? []) seen.set(key, value);
+    for await (const [key, value] of keyv.iterator?.(undefined) ?? []) seen.set(key, value);
     expect(seen).toEqual(new Map(Array.from({ length: 10 }, (_, i) => [`k${i}`, i])));
   });
 

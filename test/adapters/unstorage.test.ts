@@ -106,8 +106,10 @@ describe('kvbusDriver', () => {
     const store = res.store();
     const storage = createStorage({ driver: kvbusDriver({ store, ttl: 0.05 }) });
     await storage.setItem('a', 1);
-    await storage.setItem('b', 2, { ttl: 60 });
+    await storage.setItem('b', 2, { ttl: 5 });
     await waitUntil(async () => !(await store.has('a')), 'the default TTL to expire a');
+    // Seconds, not milliseconds: b (5 s) outlives a (50 ms) by far.
+    await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await storage.getItem('b')).toBe(2);
   });
 
