@@ -138,3 +138,16 @@ export function compileGlob(pattern: string): (subject: string) => boolean {
   }
   return matcher;
 }
+
+/**
+ * Escapes the glob characters of a literal (`*`, `?`, `[`, `]`, `\`), so that it
+ * matches only itself in kvbus's Redis-style globs (`keys`, `scan`, `changes`,
+ * `pattern`) and in Redis's own (`SCAN MATCH`, `PSUBSCRIBE`).
+ * @param literal - a key prefix, such as a namespace
+ * @returns the literal, safe to put in front of a `*`
+ * @example
+ * escapeGlob('a*b'); // 'a\\*b': `${escapeGlob(ns)}:*` matches `a*b:x`, not `aXb:x`
+ */
+export function escapeGlob(literal: string): string {
+  return literal.replace(/[*?[\]\\]/g, '\\$&');
+}

@@ -12,7 +12,7 @@ export type { Clock } from './clock.js';
 // Errors
 export { ERROR_CODES, isKvbusError, KvbusError, type KvbusErrorCode } from './errors.js';
 // Glob matching (the same rules as Redis)
-export { globMatch } from './glob.js';
+export { escapeGlob, globMatch } from './glob.js';
 // Types
 export type {
   ChangeEvent,

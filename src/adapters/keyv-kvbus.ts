@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
-import type { SetOptions, Store } from 'kvbus';
+import { escapeGlob, type SetOptions, type Store } from 'kvbus';
 import { deleteMatching } from './delete-matching.js';
-import { escapeGlob } from './glob-literal.js';
 import { badArgument, optionalPositive, resolveStore } from './resolve-store.js';
 
 /** Options of {@link KeyvKvbus}. */

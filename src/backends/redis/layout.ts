@@ -2,7 +2,9 @@
 // strings it stores there. The layout itself is described in scripts.ts: the
 // Lua scripts read and write the same names and the same `<t><revision>|<value>`
 // strings as this module.
+
 import { KvbusError } from '../../errors.js';
+import { escapeGlob } from '../../glob.js';
 import type { Entry, KeyChange } from '../../types.js';
 import type { Serializer } from './serializer.js';
 
@@ -77,11 +79,6 @@ export class Layout {
   channelGlob(pattern: string): string {
     return `${this.#globPrefix}c:${pattern}`;
   }
-}
-
-/** Escapes the glob characters of a literal, so it matches only itself in SCAN MATCH and PSUBSCRIBE. */
-function escapeGlob(literal: string): string {
-  return literal.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 /** Turns values into what Redis stores and publishes, and back, with the store's serializer. */
