@@ -1,7 +1,7 @@
 // kvbus's demo: CPU jobs in a worker pool and an auditor in a child process,
 // sharing one in-memory store, watched live from the main thread.
 //
-// A createPool pool (one thread per core, 2 to 4) runs 60 real CPU jobs (SHA-256
+// A createPool pool (one thread per core, 2 to 4) runs 72 real CPU jobs (SHA-256
 // chains, primes, a blur over a typed array). Each job reads the shared
 // configuration from the store, incr's counters, publishes its progress and
 // stores its result with a TTL. A child forked with store.fork audits every
@@ -52,22 +52,22 @@ const THREADS = Math.max(2, Math.min(4, availableParallelism()));
 const KINDS = ['hash', 'primes', 'image'];
 const BUG_AT = 13; // this job stores a result with a function in it: ERR_NOT_CLONEABLE
 const CRASH_AT = 20; // this job kills its worker thread half-way (process.exit(3))
-const JOBS = Array.from({ length: 80 }, (_, n) => ({
+const JOBS = Array.from({ length: 72 }, (_, n) => ({
   n,
   id: `${KINDS[n % 3]}-${n + 1}`,
   kind: KINDS[n % 3],
-  units: 1 + ((n * 7) % 4), // 1..4 units of ~60 ms of CPU each (more on a busy machine)
+  units: 1 + ((n * 7) % 4), // 1..4 units of work (the summary prints how long they took)
   attempt: 1,
   ...(n + 1 === BUG_AT && { bug: true }),
   ...(n + 1 === CRASH_AT && { crash: true }),
 }));
 const CONFIG = {
-  hashRoundsPerUnit: 26_000,
+  hashRoundsPerUnit: 22_000,
   primesFrom: 1_000_000,
   primesStride: 10_000,
-  primeSpanPerUnit: 260_000,
+  primeSpanPerUnit: 220_000,
   imageSize: 512,
-  blurPassesPerUnit: 16,
+  blurPassesPerUnit: 12,
   resultTtlMs: 1_500,
 };
 const DEADLINE_MS = 60_000;

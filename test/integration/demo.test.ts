@@ -33,28 +33,28 @@ describe('npm run demo', () => {
 
       // Piped: plain appended lines, no ANSI escapes.
       expect(out).not.toContain('\x1b[');
-      expect(out).toMatch(/^kvbus demo: 80 CPU jobs on \d worker threads \(createPool\), an auditor child process \(store\.fork\)/);
+      expect(out).toMatch(/^kvbus demo: 72 CPU jobs on \d worker threads \(createPool\), an auditor child process \(store\.fork\)/);
       // The live part: the failure and the lost worker as they happened, and the auditor's alerts.
       expect(out).toMatch(/job hash-13 FAILED on thread \d+: ERR_NOT_CLONEABLE: The value for key "result:hash-13"/);
       expect(out).toMatch(/peers: a worker \(client #\d+\) exited with code 3/);
       expect(out).toContain('job primes-20 lost with its worker (worker exited with code: 3); retrying it');
       expect(out).toContain('alert from the auditor (warn): a job failed (count:jobs:failed = 1)');
       expect(out).toContain('alert from the auditor (warn): a worker died mid-job (count:jobs:lost = 1)');
-      expect(out).toMatch(/\d+\/80 done, \d failed, \d lost · per thread/); // the status lines
+      expect(out).toMatch(/\d+\/72 done, \d failed, \d lost · per thread/); // the status lines
 
       // The summary: what was measured.
       expect(out).toMatch(
-        /jobs: 79 done \(\d+–\d+ ms each, median \d+ ms\), 1 failed \(hash-13: ERR_NOT_CLONEABLE\), 1 lost with a worker and retried \(primes-20\)/,
+        /jobs: 71 done \(\d+–\d+ ms each, median \d+ ms\), 1 failed \(hash-13: ERR_NOT_CLONEABLE\), 1 lost with a worker and retried \(primes-20\)/,
       );
       const [, perWorker = '', sum] = out.match(/jobs per worker: (.*) \(sum (\d+)\)/) ?? [];
-      expect(sum).toBe('79');
+      expect(sum).toBe('71');
       const perThread = [...perWorker.matchAll(/thread \d+: (\d+)/g)].map((m) => Number(m[1]));
-      expect(perThread.reduce((a, b) => a + b, 0)).toBe(79);
+      expect(perThread.reduce((a, b) => a + b, 0)).toBe(71);
       expect(perWorker).toContain('(then died)');
       expect(out).toMatch(/store: [\d,]+ commands in [\d.]+s = [\d,]+ commands\/s/);
-      expect(out).toContain('count:jobs:started=81, count:jobs:done=79, count:jobs:failed=1, count:jobs:lost=1');
+      expect(out).toContain('count:jobs:started=73, count:jobs:done=71, count:jobs:failed=1, count:jobs:lost=1');
       expect(out).toMatch(
-        /auditor \(child pid \d+\): 79 results audited, 79 checked, 0 bad, 79 expiries seen, 2 alerts; exited with code 0/,
+        /auditor \(child pid \d+\): 71 results audited, 71 checked, 0 bad, 71 expiries seen, 2 alerts; exited with code 0/,
       );
 
       // And its checks, every one of them.
