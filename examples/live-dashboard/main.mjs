@@ -301,7 +301,12 @@ const auditorReady = firstValueFrom(store.channel('audit:ready'));
 auditor = store.fork(new URL('./auditor.mjs', import.meta.url));
 auditor.on('error', (error) => supervisor$.next(`auditor: ${error.message}`)); // e.g. EPIPE racing its exit
 const auditorExit = new Promise((resolve) => auditor.once('exit', (code, signal) => resolve({ code, signal })));
-auditorPid = (await auditorReady).pid;
+// An auditor that cannot start (a syntax error, a missing module) ends the demo at once.
+const auditorFailed = auditorExit.then(({ code, signal }) => {
+  throw new Error(`the auditor exited (${signal ?? `code ${code}`}) before it was ready`);
+});
+auditorFailed.catch(() => {}); // once ready, its exit is awaited at the end instead
+auditorPid = (await Promise.race([auditorReady, auditorFailed])).pid;
 
 const pool = createPool({ store, filename: new URL('./jobs.mjs', import.meta.url).href, minThreads: THREADS, maxThreads: THREADS });
 const before = await store.stats();
@@ -317,6 +322,7 @@ async function submit(job) {
     outcome.ms.push(ms);
     outcome.perThread.set(threadId, (outcome.perThread.get(threadId) ?? 0) + 1);
   } catch (error) {
+    // piscina rejects the task of a thread that died with 'worker exited with code: N'.
     if (/^worker exited/.test(error.message)) {
       // The thread died under this job: piscina replaces the thread, we retry the job.
       outcome.lost.push({ id: job.id, message: error.message });
