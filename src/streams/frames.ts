@@ -1,4 +1,4 @@
-import { DefaultSerializer, deserialize } from 'node:v8';
+import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
 
 // kvbus's own pipe to a child process carries length-prefixed frames: a 4-byte
 // big-endian length, then the message as `v8.serialize` writes it (what Node's
@@ -84,7 +84,7 @@ export class FrameReader {
       this.#need = -1;
       let message: unknown;
       try {
-        message = deserialize(body);
+        message = decode(body);
       } catch (error) {
         this.#sink.undecodable(error);
         continue;
@@ -117,4 +117,30 @@ export class FrameReader {
     this.#buffered -= n;
     return out;
   }
+}
+
+/**
+ * Node's deserializer makes a typed array a view over the bytes it reads, that
+ * is over the whole frame (and, for a small frame, over Node's shared pool of
+ * buffers): a stored `Uint8Array(4)` would carry, and keep alive, every other
+ * value of its batch. This one copies each view into a buffer of its own size.
+ */
+// `_readHostObject` is Node's documented hook (v8.Deserializer), missing from @types/node.
+const readHostObject = (DefaultDeserializer.prototype as unknown as { _readHostObject(): unknown })._readHostObject;
+
+class CopyingDeserializer extends DefaultDeserializer {
+  _readHostObject(): unknown {
+    const view = readHostObject.call(this) as ArrayBufferView;
+    if (Buffer.isBuffer(view)) return Buffer.from(view);
+    if (view instanceof DataView) return new DataView(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
+    const TypedArray = view.constructor as new (source: ArrayBufferView) => ArrayBufferView;
+    return new TypedArray(view);
+  }
+}
+
+/** `v8.deserialize`, with typed arrays copied out of the frame (see CopyingDeserializer). */
+function decode(body: Buffer): unknown {
+  const deserializer = new CopyingDeserializer(body);
+  deserializer.readHeader();
+  return deserializer.readValue();
 }

@@ -11,6 +11,7 @@ import { eventually, waitForStats, waitUntil } from '../helpers/wait.js';
 
 const DEEP = fixturePath('faults/deep-child.mjs');
 const WIRE = fixturePath('faults/wire-child.mjs');
+const TYPED = fixturePath('faults/typed-child.mjs');
 /** Enough stack in the child to build, copy and send {@link DEPTH} levels; the parent's default stack cannot read them. */
 const BIG_STACK = ['--stack-size=3900'];
 /** Deeper than the parent can decode (~4000 with the default stack), not more than the child's copy of it can send. */
@@ -107,6 +108,19 @@ describe('child processes cannot kill their parent', () => {
     await waitForStats(store, (s) => s.malformed === before.malformed + 1 && s.clients === 0, 'the cut-off to be counted');
     expect(await store.has('deep')).toBe(false);
     expect(await store.incr('main:still')).toBe(1);
+  });
+
+  it("copies a child's typed arrays out of their frame: a stored view holds its own bytes, not its batch's", async () => {
+    const store = res.store();
+    const child = res.child(store.fork(TYPED));
+    await messageFrom(child, (m) => m?.type === 'stored', 'the child to store its values');
+    const a = (await store.get('typed:a')) as Uint8Array;
+    expect([...a]).toEqual([1, 2, 3, 4]);
+    expect(a.buffer.byteLength, 'the view owns exactly its bytes').toBe(4);
+    expect(Buffer.from(a.buffer).includes('TOPSECRET')).toBe(false);
+    const view = (await store.get('typed:view')) as DataView;
+    expect(view.buffer.byteLength).toBe(3);
+    expect(view.getUint8(0)).toBe(9);
   });
 
   it('reads frames that cannot be decoded as lost, in order, and goes on on the same pipe', async () => {

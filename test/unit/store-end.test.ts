@@ -229,10 +229,27 @@ describe('RemoteConnection (store end)', () => {
     stream.receive([REQUESTS, 1, 0]);
     await endOfTick();
     expect(dataOf(stream.take())).toEqual([8, 9, 10]);
+    // An ack past what was posted cannot be true: ignored. The true one (4 messages) frees the window.
     stream.receive([REQUESTS, 100, 0]);
+    await endOfTick();
+    expect(dataOf(stream.take())).toEqual([]);
+    stream.receive([REQUESTS, 4, 0]);
     await endOfTick();
     expect(dataOf(stream.take())).toEqual([11]);
     expect(gate.dropped).toBe(0);
+  });
+
+  it('cuts off a client that asks and never acknowledges the answers (they are kept until it does)', async () => {
+    const gone: Array<string | undefined> = [];
+    const { stream, gate, conn } = connect({ buffer: { size: 8, overflow: 'drop-oldest' }, onGone: (reason) => gone.push(reason) }); // window 4
+    let seq = 0;
+    for (let i = 0; i < 10_010 && gone.length === 0; i++) {
+      stream.receive(requests([++seq, { type: 'kv.get', key: 'a' }]));
+      conn.reply(seq, true, 'v');
+      await endOfTick();
+    }
+    expect(gone[0]).toMatch(/did not acknowledge 10005 answers/);
+    expect(gate.malformed).toBe(1);
   });
 
   it('sends nothing on an ack when no event waits', async () => {

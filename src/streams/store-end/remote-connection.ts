@@ -11,12 +11,18 @@ import { nextRequest, readRequest, requestSpec } from '../protocol/requests.js';
 import { encodeError } from '../protocol/wire-error.js';
 import { EventBuffer } from './event-buffer.js';
 import { Outbox } from './outbox.js';
+import { wakeSync } from './sync-reply.js';
 
 /**
  * Messages a client may send behind one it lost (see Arrivals) before it has
  * sent that one again; a well-behaved client sends it again at once.
  */
 const MAX_HELD = 10_000;
+/**
+ * Answer messages a client may leave unacknowledged beyond its event window; a
+ * well-behaved client acknowledges with every request it sends.
+ */
+const MAX_UNACKED = 10_000;
 
 /** What a remote connection needs to know. */
 export interface RemoteConnectionOptions {
@@ -179,11 +185,19 @@ export class RemoteConnection implements Connection {
     const tag = Array.isArray(raw) ? raw[0] : undefined;
     if (tag !== REQUESTS && tag !== RESENT_REQUESTS) return this.#receiveControl(raw as ControlMessage | null);
     const ack = (raw as unknown[])[1];
-    if (typeof ack === 'number' && ack > this.#acked) {
+    // An ack past what was posted cannot be true (and would make every later, true one look old): ignored.
+    if (typeof ack === 'number' && ack > this.#acked && Number.isInteger(ack) && ack <= this.#outbox.posted) {
       this.#acked = ack;
       this.#outbox.acknowledge(ack, this.#delivered);
       if (this.#inflight < 0) this.#inflight = 0;
       if (this.#events.length > 0) this.#outbox.schedule();
+    }
+    // Answers are kept until acknowledged (to send them again if lost): a client that
+    // asks and never acknowledges would make the store keep every answer.
+    if (this.#outbox.posted - this.#acked > this.#window + MAX_UNACKED) {
+      return this.#cut(
+        `did not acknowledge ${this.#outbox.posted - this.#acked} answers (every request carries the count of answers received)`,
+      );
     }
     this.#arrivals.arrive(raw as unknown[], tag === RESENT_REQUESTS);
     if (this.#arrivals.held > MAX_HELD) {
@@ -227,7 +241,7 @@ export class RemoteConnection implements Connection {
     }, this.#options.requestTimeoutMs).unref();
     this.#control({ p: PROTOCOL, lost: number });
     const sync = this.#options.sync;
-    if (sync) this.#wake(sync, [0, false, number]);
+    if (sync) wakeSync(sync, [0, false, number]);
   }
 
   #stopHoldTimer(): void {
@@ -279,20 +293,6 @@ export class RemoteConnection implements Connection {
   #replySync(sync: { port: MessagePort; flag: Int32Array }, reply: WireReply): void {
     // Replies sent before this one must arrive first: flush them, then wake the blocked thread.
     this.#outbox.flush();
-    this.#wake(sync, reply);
-  }
-
-  #wake(sync: { port: MessagePort; flag: Int32Array }, reply: WireReply): void {
-    try {
-      sync.port.postMessage(reply);
-    } catch (cause) {
-      sync.port.postMessage([
-        reply[0],
-        false,
-        encodeError(new KvbusError('ERR_NOT_CLONEABLE', `The reply cannot be cloned (${(cause as Error).message})`)),
-      ]);
-    }
-    Atomics.store(sync.flag, 0, 1);
-    Atomics.notify(sync.flag, 0);
+    wakeSync(sync, reply);
   }
 }
