@@ -1,5 +1,5 @@
-import { isDataView, isMap, isSet, isSharedArrayBuffer } from 'node:util/types';
 import { KvbusError } from './errors.js';
+import { holdsSharedMemory } from './shared-memory.js';
 
 // Copy semantics: every value enters and leaves the store as a structured clone.
 
@@ -27,9 +27,7 @@ export function cloneValue<TValue>(value: TValue, label: string, name?: string):
   const copy = copyOrThrow(value, label, name);
   // The copy, not the original, is searched: it has no getters and no proxies, and is what would be stored.
   if (typeof copy === 'object' && copy !== null) {
-    quickBudget = QUICK_OBJECTS;
-    const quick = quickCheck(copy);
-    if (quick === SHARED || (quick === UNSURE && holdsShared(copy))) throw sharedError(label, name);
+    if (holdsSharedMemory(copy)) throw sharedError(label, name);
   }
   return copy;
 }
@@ -78,9 +76,7 @@ export function assertNotShared(value: unknown, label: string, name: string): vo
   if (value === vetted) return;
   let shared: boolean;
   try {
-    quickBudget = QUICK_OBJECTS;
-    const quick = quickCheck(value);
-    shared = quick === UNSURE ? holdsShared(value) : quick === SHARED;
+    shared = holdsSharedMemory(value);
   } catch (cause) {
     // A caller's own value (validation also runs before the copy): a getter or a proxy that throws.
     throw notCloneable(label, name, `cannot be structured-cloned (${describeCause(cause)}); store plain data`, cause);
@@ -103,122 +99,6 @@ function sharedError(label: string, name: string | undefined): KvbusError {
 
 function describeCause(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
-}
-
-// Read through the intrinsic getters: a view's own `buffer` property could say anything.
-const typedArrayBuffer = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer')!.get!;
-const dataViewBuffer = Object.getOwnPropertyDescriptor(DataView.prototype, 'buffer')!.get!;
-
-const CLEAN = 0;
-const SHARED = 1;
-const UNSURE = 2;
-// Past this many objects, or at anything but plain objects, arrays and views, the full walk decides.
-const QUICK_OBJECTS = 32;
-let quickBudget = 0;
-
-/**
- * The common case first: small plain data (objects, arrays, typed arrays),
- * checked by a bounded recursion that allocates nothing (the budget also ends
- * a cycle). CLEAN or SHARED when it could tell, UNSURE otherwise.
- */
-function quickCheck(value: object): number {
-  if (--quickBudget < 0) return UNSURE;
-  if (Array.isArray(value)) {
-    const length = value.length;
-    for (let i = 0; i < length; i++) {
-      const item: unknown = value[i];
-      if (typeof item === 'object' && item !== null) {
-        const result = quickCheck(item);
-        if (result !== CLEAN) return result;
-      }
-    }
-    // Named properties (or holes): see holdsShared.
-    const keys = Object.keys(value);
-    return keys.length === 0 || keys[keys.length - 1] === String(length - 1) ? CLEAN : UNSURE;
-  }
-  if (isPlainObject(value)) {
-    for (const key in value) {
-      const item: unknown = (value as Record<string, unknown>)[key];
-      if (typeof item === 'object' && item !== null) {
-        const result = quickCheck(item);
-        if (result !== CLEAN) return result;
-      }
-    }
-    return CLEAN;
-  }
-  if (ArrayBuffer.isView(value) && !isDataView(value)) return isSharedArrayBuffer(typedArrayBuffer.call(value)) ? SHARED : CLEAN;
-  return UNSURE;
-}
-
-/**
- * True when a `SharedArrayBuffer` is reachable from `root` the way a structured
- * clone reaches things. Iterative; a flat object allocates nothing, and the
- * bookkeeping of visited objects (cycles, shared references) starts only when
- * an object nests another.
- */
-function holdsShared(root: object): boolean {
-  let stack: object[] | undefined;
-  let seen: Set<object> | undefined;
-  let value: object | undefined = root;
-  while (value !== undefined) {
-    if (Array.isArray(value)) {
-      const length = value.length;
-      for (let i = 0; i < length; i++) {
-        const item: unknown = value[i];
-        if (typeof item === 'object' && item !== null) (stack ??= []).push(item);
-      }
-      // Named properties of an array are cloned too. Keys list indices first, so a
-      // dense array without any ends with the last index; otherwise look at them all.
-      const keys = Object.keys(value);
-      if (keys.length > 0 && keys[keys.length - 1] !== String(length - 1)) {
-        for (const key of keys) {
-          const item: unknown = (value as unknown as Record<string, unknown>)[key];
-          if (typeof item === 'object' && item !== null) (stack ??= []).push(item);
-        }
-      }
-    } else if (isPlainObject(value)) {
-      for (const key in value) {
-        const item: unknown = (value as Record<string, unknown>)[key];
-        if (typeof item === 'object' && item !== null) (stack ??= []).push(item);
-      }
-    } else if (ArrayBuffer.isView(value)) {
-      if (isSharedArrayBuffer((isDataView(value) ? dataViewBuffer : typedArrayBuffer).call(value))) return true;
-    } else if (isSharedArrayBuffer(value)) {
-      return true;
-    } else if (isMap(value)) {
-      stack ??= [];
-      for (const [k, v] of value as Map<unknown, unknown>) {
-        if (typeof k === 'object' && k !== null) stack.push(k);
-        if (typeof v === 'object' && v !== null) stack.push(v);
-      }
-    } else if (isSet(value)) {
-      stack ??= [];
-      for (const item of value as Set<unknown>) if (typeof item === 'object' && item !== null) stack.push(item);
-    } else {
-      // Errors (their cause), class instances (cloned as plain objects), Dates and the like (no own data to speak of).
-      stack ??= [];
-      if (value instanceof Error && typeof value.cause === 'object' && value.cause !== null) stack.push(value.cause);
-      for (const key of Object.keys(value)) {
-        const item: unknown = (value as Record<string, unknown>)[key];
-        if (typeof item === 'object' && item !== null) stack.push(item);
-      }
-    }
-    value = undefined;
-    while (stack !== undefined && stack.length > 0) {
-      const next = stack.pop()!;
-      seen ??= new Set([root]);
-      if (seen.has(next)) continue;
-      seen.add(next);
-      value = next;
-      break;
-    }
-  }
-  return false;
-}
-
-function isPlainObject(value: object): boolean {
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /** A copy {@link cloneVetted} just made, which the validation of its command need not walk again. */

@@ -9,6 +9,7 @@ import { KvbusError } from '../errors.js';
 import type { KeyChange, StoreOp, StoreStats, Topic } from '../types.js';
 import { CommandSubject } from './command-subject.js';
 import { Mailbox } from './mailbox.js';
+import { isThenable, then } from './maybe-promise.js';
 import { Router, type Sink } from './router.js';
 import { ScanCursors } from './scan-cursors.js';
 
@@ -292,13 +293,4 @@ export class StoreActor implements ActorContext, ActorGate {
 /** Answers a command; seq 0 is a connection's own housekeeping, which wants no answer. */
 function reply(conn: Connection, seq: number, ok: boolean, value: unknown): void {
   if (seq !== 0) conn.reply(seq, ok, value);
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
-}
-
-/** Maps a result that may or may not be a promise, without adding a tick when it is not. */
-function then<TIn, TOut>(value: MaybePromise<TIn>, fn: (value: TIn) => TOut): MaybePromise<TOut> {
-  return isThenable(value) ? (value as Promise<TIn>).then(fn) : fn(value as TIn);
 }
