@@ -6,6 +6,6 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /** Maps a result that may or may not be a promise, without adding a tick when it is not. */
-export function then<TIn, TOut>(value: MaybePromise<TIn>, fn: (value: TIn) => TOut): MaybePromise<TOut> {
+export function mapMaybe<TIn, TOut>(value: MaybePromise<TIn>, fn: (value: TIn) => TOut): MaybePromise<TOut> {
   return isThenable(value) ? (value as Promise<TIn>).then(fn) : fn(value as TIn);
 }

@@ -9,7 +9,7 @@ import { KvbusError } from '../errors.js';
 import type { KeyChange, StoreOp, StoreStats, Topic } from '../types.js';
 import { CommandSubject } from './command-subject.js';
 import { Mailbox } from './mailbox.js';
-import { isThenable, then } from './maybe-promise.js';
+import { isThenable, mapMaybe } from './maybe-promise.js';
 import { Router, type Sink } from './router.js';
 import { ScanCursors } from './scan-cursors.js';
 
@@ -235,7 +235,7 @@ export class StoreActor implements ActorContext, ActorGate {
     if (topic.kind !== 'key') return interest;
     // A watch starts with the current value, delivered before any later change.
     const snapshot = () =>
-      then(this.backend.get(topic.name), (entry) => {
+      mapMaybe(this.backend.get(topic.name), (entry) => {
         sink.deliver({ type: 'snapshot', key: topic.name, value: entry?.value, revision: entry?.revision ?? 0 });
       });
     return isThenable(interest) ? interest.then(snapshot) : snapshot();
@@ -247,7 +247,7 @@ export class StoreActor implements ActorContext, ActorGate {
     if (!sub) return false;
     subs!.delete(sid);
     const last = this.#router.remove(sub.topic, sub.sink);
-    return then(last ? this.backend.interest(sub.topic, false) : undefined, () => true);
+    return mapMaybe(last ? this.backend.interest(sub.topic, false) : undefined, () => true);
   }
 
   disconnect(conn: Connection): unknown {
@@ -265,7 +265,7 @@ export class StoreActor implements ActorContext, ActorGate {
   stats(): MaybePromise<StoreStats> {
     let clients = 0;
     for (const conn of this.#subs.keys()) if (conn.kind !== 'local') clients++;
-    return then(this.backend.size(), (keys) => ({
+    return mapMaybe(this.backend.size(), (keys) => ({
       keys,
       clients,
       subscriptions: this.#router.size,
