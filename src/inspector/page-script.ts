@@ -77,6 +77,7 @@ function keyRow(key, value, fresh) {
   }
   tr.className = fresh ? 'fresh' : '';
   tr.lastChild.textContent = oneLine(value);
+  $('keys-count').textContent = rows.size + ' shown' + (cursor ? ' (more to load)' : '');
   return tr;
 }
 async function loadKeys(next) {
