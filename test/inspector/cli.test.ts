@@ -35,7 +35,7 @@ describe('kvbus inspect --redis', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>kvbus inspector</title>');
     expect((await fetch(url.replace(/token=\w+/, 'token=wrong-token'))).status).toBe(401);
-    const keys = await (await fetch(new URL(`/api/keys${new URL(url).search}&glob=*`, url))).json();
+    const keys = (await (await fetch(new URL(`/api/keys${new URL(url).search}&glob=*`, url))).json()) as { keys: unknown[] };
     expect(keys.keys).toEqual([{ key: '<b>order</b>:1', value: { $t: 'Object', v: [['total', { $t: 'bigint', v: '42' }]] } }]);
     child.kill('SIGINT');
     expect((await childExit(child, 10_000)).code).toBe(0);

@@ -79,7 +79,7 @@ describe('inspect() over HTTP', () => {
     sub.unsubscribe();
     const bad = await post(at(inspector.url, '/api/set'), { key: 'k', json: 'not json' });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toMatch(/not valid JSON/);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/not valid JSON/);
     expect((await fetch(at(inspector.url, '/api/set'))).status).toBe(405);
   });
 
