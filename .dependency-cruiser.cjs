@@ -5,7 +5,9 @@
 // Layers (target layout of src/):
 //   entries   src/index.ts, src/redis.ts, src/inspector.ts  -> anything in src
 //             src/keyv.ts, src/unstorage.ts                   -> src/adapters/ only
+//             src/inspector.ts, src/cli.ts                    -> src/inspector/ only
 //   adapters  src/adapters/ -> adapters, and kvbus by its package name (the public API)
+//   inspector src/inspector/ -> inspector, and kvbus / kvbus/redis by name (the public API)
 //   pure      every other src/*.ts (errors, types, glob, ...) -> pure only
 //   commands  src/commands/  -> pure, commands, backends/backend.ts (type-only)
 //   backends  src/backends/  -> pure, backends (memory/ and redis/ apart)
@@ -18,11 +20,15 @@
 // directory depcruise runs in (the repo root), with forward slashes.
 
 /** The package entry points (tsup entries / package.json "exports"). */
-const ENTRIES = '^src/(?:index|redis|inspector|keyv|unstorage)\\.ts$';
+const ENTRIES = '^src/(?:index|redis|inspector|keyv|unstorage|cli)\\.ts$';
 /** The entries of the ecosystem adapters (`kvbus/keyv`, `kvbus/unstorage`). */
 const ADAPTER_ENTRIES = '^src/(?:keyv|unstorage)\\.ts$';
 /** Top-level modules of src/ that are not entries: the pure modules. */
-const PURE = '^src/(?!(?:index|redis|inspector|keyv|unstorage)\\.ts$)[^/]+$';
+const PURE = '^src/(?!(?:index|redis|inspector|keyv|unstorage|cli)\\.ts$)[^/]+$';
+/** The entries of the inspector (`kvbus/inspector`, the `kvbus` command). */
+const INSPECTOR_ENTRIES = '^src/(?:inspector|cli)\\.ts$';
+/** The folders that use kvbus through its public API, by name: the adapters and the inspector. */
+const PUBLIC_API_USERS = '^src/(?:adapters|inspector)/';
 /** The storage contract, the one backends/ file other layers may see. */
 const BACKEND_CONTRACT = '^src/backends/backend\\.ts$';
 /** Anything inside src/ (the `to` side of the layer rules). */
@@ -140,13 +146,39 @@ module.exports = {
       to: { path: SRC, pathNot: '^src/adapters/' },
     },
 
-    // ... and only the adapters import kvbus by name (from anywhere else in src
+    // Design rule "the inspector is a user of kvbus", as the adapters are:
+    // src/inspector/ imports 'kvbus' and 'kvbus/redis' by name and nothing else
+    // of src but its own folder, so dist/inspector.js and dist/cli.js load the
+    // package's entries and the main entry's output does not change.
+    {
+      name: 'inspector-uses-public-api',
+      comment: "src/inspector/ may import only src/inspector/ and the public API, by name: 'kvbus', 'kvbus/redis'.",
+      severity: 'error',
+      from: { path: '^src/inspector/' },
+      to: { path: SRC, pathNot: '^src/inspector/' },
+    },
+    {
+      name: 'inspector-only-from-its-entries',
+      comment: 'Only src/inspector.ts and src/cli.ts (and src/inspector/ itself) may import src/inspector/.',
+      severity: 'error',
+      from: { path: SRC, pathNot: ['^src/inspector/', INSPECTOR_ENTRIES] },
+      to: { path: '^src/inspector/' },
+    },
+    {
+      name: 'inspector-entries-only-inspector',
+      comment: 'src/inspector.ts and src/cli.ts import src/inspector/ and nothing else of src.',
+      severity: 'error',
+      from: { path: INSPECTOR_ENTRIES },
+      to: { path: SRC, pathNot: '^src/inspector/' },
+    },
+
+    // ... and only the adapters and the inspector import kvbus by name (from anywhere else in src
     // that is a cycle through dist/).
     {
       name: 'only-adapters-import-kvbus-by-name',
-      comment: "Only src/adapters/ may import 'kvbus' by its package name; the rest of src imports relative paths.",
+      comment: "Only src/adapters/ and src/inspector/ may import 'kvbus' by its package name; the rest of src imports relative paths.",
       severity: 'error',
-      from: { path: SRC, pathNot: '^src/adapters/' },
+      from: { path: SRC, pathNot: PUBLIC_API_USERS },
       to: { path: ['^dist/', '^kvbus(?:/|$)'] },
     },
 
@@ -209,7 +241,7 @@ module.exports = {
     {
       name: 'no-orphans',
       comment:
-        'This module is not reachable from any entry (index.ts, redis.ts, inspector.ts, keyv.ts, unstorage.ts): nobody uses it. Import it or delete it.',
+        'This module is not reachable from any entry (index.ts, redis.ts, inspector.ts, keyv.ts, unstorage.ts, cli.ts): nobody uses it. Import it or delete it.',
       severity: 'error',
       from: { path: ENTRIES },
       to: { path: SRC, pathNot: ENTRIES, reachable: false },
@@ -234,7 +266,7 @@ module.exports = {
       severity: 'error',
       from: { path: SRC },
       // 'kvbus' (the adapters' import of the public API) resolves to dist/, absent before a build.
-      to: { couldNotResolve: true, pathNot: '^kvbus$' },
+      to: { couldNotResolve: true, pathNot: '^kvbus(?:/redis)?$' },
     },
   ],
 

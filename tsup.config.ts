@@ -1,14 +1,20 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', redis: 'src/redis.ts', keyv: 'src/keyv.ts', unstorage: 'src/unstorage.ts' },
+const library: Options = {
+  entry: {
+    index: 'src/index.ts',
+    redis: 'src/redis.ts',
+    keyv: 'src/keyv.ts',
+    unstorage: 'src/unstorage.ts',
+    inspector: 'src/inspector.ts',
+  },
   format: ['esm', 'cjs'],
   dts: {
     // The adapters (src/adapters/) import kvbus by its name, like any user, so that
     // dist/keyv.js and dist/unstorage.js load the package's own index instead of
     // sharing chunks with it (which would reshape dist/index.js). The declaration
     // build reads those types from src: dist/index.d.ts may not exist yet.
-    compilerOptions: { paths: { kvbus: ['./src/index.ts'] } },
+    compilerOptions: { paths: { kvbus: ['./src/index.ts'], 'kvbus/redis': ['./src/redis.ts'] } },
   },
   // Not cleaned by default: tests and benches rebuild while others read dist/; `npm run build` cleans.
   clean: false,
@@ -19,4 +25,20 @@ export default defineConfig({
   splitting: true,
   // kvbus: the adapters' imports of the public API (see dts above); keyv and unstorage: optional peers, types only.
   external: ['rxjs', 'redis', 'piscina', 'kvbus', 'keyv', 'unstorage'],
-});
+};
+
+// The `kvbus` command (package.json "bin"): ESM only, an executable script that
+// loads the package by name like the adapters and the inspector do.
+const cli: Options = {
+  entry: { cli: 'src/cli.ts' },
+  format: ['esm'],
+  dts: false,
+  clean: false,
+  target: 'node20',
+  platform: 'node',
+  sourcemap: true,
+  banner: { js: '#!/usr/bin/env node' },
+  external: ['rxjs', 'redis', 'piscina', 'kvbus', 'keyv', 'unstorage'],
+};
+
+export default defineConfig([library, cli]);
