@@ -16,6 +16,7 @@ export { escapeGlob, globMatch } from './glob.js';
 // Types
 export type {
   ChangeEvent,
+  ClientInfo,
   Entry,
   KeyChange,
   OverflowPolicy,

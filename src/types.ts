@@ -86,6 +86,23 @@ export interface PeerEvent {
   pid?: number;
 }
 
+/** A worker or child connected to a store, from {@link MainStore.clients}. */
+export interface ClientInfo {
+  /** The id `peers()` events carry. */
+  id: number;
+  kind: 'worker' | 'process';
+  /** A worker's thread id. */
+  threadId?: number;
+  /** A child's process id. */
+  pid?: number;
+  /** Its subscriptions in the store (one per topic, however many local observers). */
+  subscriptions: number;
+  /** Events sent and not yet acknowledged, plus those waiting to be sent. */
+  buffered: number;
+  /** Events its buffer dropped (overflow policy, or unreadable). */
+  dropped: number;
+}
+
 /** Counters of a store, from {@link Store.stats}. */
 export interface StoreStats {
   /**
@@ -148,6 +165,11 @@ export interface Store {
   delete(key: string): Promise<boolean>;
   /** Tells whether a key is present. */
   has(key: string): Promise<boolean>;
+  /**
+   * A key's remaining time to live, in ms: `Infinity` when it has no TTL,
+   * `undefined` when it is absent (Redis's `PTTL`, without its -1 and -2).
+   */
+  ttl(key: string): Promise<number | undefined>;
   /** Lists the keys that match a Redis-style glob (all keys without one). */
   keys(pattern?: string): Promise<string[]>;
   /** A snapshot copy of the matching entries; never the live store. */

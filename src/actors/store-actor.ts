@@ -6,7 +6,7 @@ import type { ActorContext } from '../commands/define.js';
 import type { ActorGate, Session } from '../commands/gate.js';
 import { type AnySpec, type Command, SPEC_BY_TYPE, specOf } from '../commands/table.js';
 import { KvbusError } from '../errors.js';
-import type { KeyChange, StoreOp, StoreStats, Topic } from '../types.js';
+import type { ClientInfo, KeyChange, StoreOp, StoreStats, Topic } from '../types.js';
 import { CommandSubject } from './command-subject.js';
 import { Mailbox } from './mailbox.js';
 import { isThenable, mapMaybe } from './maybe-promise.js';
@@ -36,6 +36,7 @@ interface Subscription {
 }
 
 const noop = () => {};
+const NO_DETAIL = { buffered: 0, dropped: 0 };
 
 /**
  * The store actor: one `Subject` of commands, applied one at a time to
@@ -274,6 +275,14 @@ export class StoreActor implements ActorContext, ActorGate {
       dropped: this.#counters.dropped,
       malformed: this.#counters.malformed,
     }));
+  }
+
+  clients(): ClientInfo[] {
+    const out: ClientInfo[] = [];
+    for (const [conn, subs] of this.#subs) {
+      if (conn.kind !== 'local') out.push({ id: conn.id, kind: conn.kind, subscriptions: subs.size, ...(conn.describe?.() ?? NO_DETAIL) });
+    }
+    return out;
   }
 
   scan(conn: Connection, cursor: number, pattern: string | undefined, count: number): unknown {

@@ -5,12 +5,13 @@ import { LocalLink } from '../actors/local-link.js';
 import { StoreActor } from '../actors/store-actor.js';
 import type { Backend } from '../backends/backend.js';
 import type { Clock } from '../clock.js';
+import * as sys from '../commands/sys.js';
 import { describe, KvbusError } from '../errors.js';
 import { attach } from '../pool/attach.js';
 import { fork } from '../pool/fork.js';
 import { REACHABLE } from '../pool/marks.js';
 import { STORE_HOST, type StoreHost } from '../pool/store-host.js';
-import type { PeerEvent, StoreOp, SubscriberBufferOptions } from '../types.js';
+import type { ClientInfo, PeerEvent, StoreOp, SubscriberBufferOptions } from '../types.js';
 import { assertName } from '../validate.js';
 import { StoreClient, type StoreClientOptions } from './store-client.js';
 import { createSyncStore, refusingSyncStore } from './sync-store.js';
@@ -38,6 +39,7 @@ export class MainStore extends StoreClient {
   readonly #config: MainStoreConfig;
   readonly #peers$ = new Subject<PeerEvent>();
   readonly #ready: Promise<void>;
+  readonly #link: LocalLink;
 
   /** @internal Use {@link createStore}. */
   constructor(config: MainStoreConfig) {
@@ -56,6 +58,7 @@ export class MainStore extends StoreClient {
     super(link, { copyIn: config.copy, onError: config.onError, sync, peers: () => peers$.asObservable() });
     this.#peers$ = peers$;
     this.#actor = actor;
+    this.#link = link;
     this.#config = config;
     let clients = 0;
     // What is refused before a client has a connection (a bad hello) is counted
@@ -92,6 +95,15 @@ export class MainStore extends StoreClient {
   /** Resolves once the backend is open (at once for the memory backend). */
   ready(): Promise<void> {
     return this.#ready;
+  }
+
+  /**
+   * The workers and child processes connected now, with their subscriptions and
+   * how their buffers fare (a snapshot; `peers()` tells of joins and exits).
+   * @returns one entry per remote client
+   */
+  clients(): Promise<ClientInfo[]> {
+    return this.#link.request({ type: 'sys.clients' }, sys.clients) as Promise<ClientInfo[]>;
   }
 
   /**

@@ -97,6 +97,10 @@ export class StoreClient implements Store {
     return this.#call(kv.has, { type: 'kv.has', key }) as Promise<boolean>;
   }
 
+  ttl(key: string): Promise<number | undefined> {
+    return this.#call(kv.ttl, { type: 'kv.ttl', key }) as Promise<number | undefined>;
+  }
+
   keys(pattern?: string): Promise<string[]> {
     return this.#call(kv.keys, pattern === undefined ? { type: 'kv.keys' } : { type: 'kv.keys', pattern }) as Promise<string[]>;
   }

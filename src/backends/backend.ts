@@ -70,6 +70,8 @@ export interface Backend {
   set(key: string, value: unknown, options: BackendSetOptions): MaybePromise<number>;
   delete(key: string, ifRevision?: number): MaybePromise<boolean>;
   has(key: string): MaybePromise<boolean>;
+  /** The key's remaining time to live in ms: `Infinity` without a TTL, `undefined` when absent. */
+  ttl(key: string): MaybePromise<number | undefined>;
   keys(pattern: string | undefined): MaybePromise<string[]>;
   /** The matching entries, in a Map made for the caller (its values are the stored ones). */
   entries(pattern: string | undefined): MaybePromise<Map<string, unknown>>;

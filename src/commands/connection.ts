@@ -23,4 +23,16 @@ export interface Connection {
   deliver(sid: number, event: SubEvent, kind: TopicKind): void;
   /** The store closed: complete every subscription, reject what is pending. */
   end(): void;
+  /** What a remote client is, and how its buffer fares (for `clients()`). */
+  describe?(): ConnectionDetail;
+}
+
+/** What a remote connection tells of itself. */
+export interface ConnectionDetail {
+  threadId?: number;
+  pid?: number;
+  /** Events posted and not yet acknowledged, plus those waiting to be posted. */
+  buffered: number;
+  /** Events this client's buffer dropped. */
+  dropped: number;
 }

@@ -18,6 +18,8 @@ export interface ActorContext {
   disconnect(conn: Connection): unknown;
   /** The store's counters. */
   stats(): unknown;
+  /** The remote clients connected now, with their subscriptions and buffers. */
+  clients(): unknown;
   /** Expires what is due (a TTL timer fired). */
   expireDue(): unknown;
   /**

@@ -27,6 +27,14 @@ export const getEntry = defineCommand<{ type: 'kv.getEntry'; key: string }>({
   answer: entryOf,
 });
 
+export const ttl = defineCommand<{ type: 'kv.ttl'; key: string }>({
+  type: 'kv.ttl',
+  code: 17,
+  fields: ['key'],
+  validate: checkKey,
+  apply: (actor, cmd) => actor.backend.ttl(cmd.key),
+});
+
 export const has = defineCommand<{ type: 'kv.has'; key: string }>({
   type: 'kv.has',
   code: 2,

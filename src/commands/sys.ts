@@ -12,6 +12,15 @@ export const stats = defineCommand<{ type: 'sys.stats' }>({
   fresh: true,
 });
 
+/** The remote clients connected now. Main thread only: it has no wire code. */
+export const clients = defineCommand<{ type: 'sys.clients' }>({
+  type: 'sys.clients',
+  fields: [],
+  validate: nothing,
+  apply: (actor) => actor.clients(),
+  fresh: true,
+});
+
 /** A client says goodbye (or went away): its subscriptions are dropped. */
 export const disconnect = defineCommand<{ type: 'sys.disconnect' }>({
   type: 'sys.disconnect',

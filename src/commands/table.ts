@@ -10,6 +10,7 @@ export const COMMANDS = [
   kv.get,
   kv.getEntry,
   kv.has,
+  kv.ttl,
   kv.set,
   kv.delete,
   kv.incr,
@@ -23,6 +24,7 @@ export const COMMANDS = [
   bus.subscribe,
   bus.unsubscribe,
   sys.stats,
+  sys.clients,
   sys.disconnect,
   sys.expire,
 ] as const;

@@ -101,7 +101,9 @@ let openedKey = null;
 async function openKey(key) {
   openedKey = key;
   const r = await (await fetch(api('/api/key', { key: key }))).json();
-  $('detail-head').textContent = r.found ? key + '  ·  revision ' + r.revision : key + '  ·  (absent)';
+  $('detail-head').textContent = r.found
+    ? key + '  ·  revision ' + r.revision + '  ·  ' + (r.ttlMs === null ? 'no TTL' : 'TTL ' + (r.ttlMs / 1000).toFixed(1) + ' s')
+    : key + '  ·  (absent)';
   $('detail').textContent = r.found ? show(r.value) : '';
   if ($('set-key')) $('set-key').value = key;
 }

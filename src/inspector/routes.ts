@@ -60,8 +60,11 @@ export async function route(ctx: RouteContext, req: IncomingMessage, res: Server
     }
     case '/api/key': {
       const key = url.searchParams.get('key') ?? '';
-      const entry = await ctx.store.getEntry(key);
-      return reply(res, 200, entry ? { found: true, revision: entry.revision, value: encodeValue(entry.value) } : { found: false });
+      const [entry, ttlMs] = await Promise.all([ctx.store.getEntry(key), ctx.store.ttl(key)]);
+      if (!entry) return reply(res, 200, { found: false });
+      // JSON has no Infinity: null says "no TTL".
+      const ttl = ttlMs === undefined || ttlMs === Number.POSITIVE_INFINITY ? null : ttlMs;
+      return reply(res, 200, { found: true, revision: entry.revision, ttlMs: ttl, value: encodeValue(entry.value) });
     }
     case '/api/set':
     case '/api/delete':

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { portStream } from '../streams/message-stream.js';
 import { type Hello, parseHello, releaseHello } from './hello.js';
-import { peer, serve } from './serve.js';
+import { peer, serve, withWho } from './serve.js';
 import type { StoreHost } from './store-host.js';
 
 /** The door through which workers' hellos come in (see {@link acceptWorkers}). */
@@ -71,8 +71,8 @@ function acceptWorker(host: StoreHost, hello: Hello, worker: Worker, onGone: () 
   const announce = () => {
     if (announced) return;
     announced = true;
-    const event = peer('exit', connection.id, 'worker', exitCode);
-    host.announce(cutOff === undefined ? event : { ...event, reason: cutOff, threadId: hello.threadId });
+    const event = withWho(peer('exit', connection.id, 'worker', exitCode), { threadId: hello.threadId });
+    host.announce(cutOff === undefined ? event : { ...event, reason: cutOff });
   };
   const onExit = (code: number) => {
     exited = true;
@@ -80,18 +80,25 @@ function acceptWorker(host: StoreHost, hello: Hello, worker: Worker, onGone: () 
     connection.disconnect();
     announce();
   };
-  const connection = serve(host, portStream(hello.port), 'worker', { port: hello.syncPort, flag: hello.syncFlag }, (reason) => {
-    onGone();
-    // Cut off by the store: the worker lives on, so no exit code will come.
-    if (reason !== undefined) return ((cutOff = `cut off: ${reason}`), announce());
-    // A dying worker's port closes a moment before its 'exit': give the exit code a
-    // moment to arrive, so peers() can report it. A detached, living worker has none.
-    if (exited) return announce();
-    setTimeout(() => {
-      worker.off('exit', onExit);
-      announce();
-    }, 1000).unref();
-  });
+  const connection = serve(
+    host,
+    portStream(hello.port),
+    'worker',
+    { port: hello.syncPort, flag: hello.syncFlag },
+    (reason) => {
+      onGone();
+      // Cut off by the store: the worker lives on, so no exit code will come.
+      if (reason !== undefined) return ((cutOff = `cut off: ${reason}`), announce());
+      // A dying worker's port closes a moment before its 'exit': give the exit code a
+      // moment to arrive, so peers() can report it. A detached, living worker has none.
+      if (exited) return announce();
+      setTimeout(() => {
+        worker.off('exit', onExit);
+        announce();
+      }, 1000).unref();
+    },
+    { threadId: hello.threadId },
+  );
   worker.once('exit', onExit);
   return () => connection.disconnect();
 }

@@ -9,7 +9,7 @@ import type { RemoteConnection } from '../streams/store-end/remote-connection.js
 import { acceptWorkers } from './accept-workers.js';
 import { isChildHello } from './hello.js';
 import { guardIpc } from './ipc-guard.js';
-import { peer, serve } from './serve.js';
+import { peer, serve, withWho } from './serve.js';
 import type { StoreHost } from './store-host.js';
 
 /**
@@ -70,20 +70,27 @@ export function attachChild(host: StoreHost, child: ChildProcess, pipe: Socket |
     cutOff = reason;
   };
   const start = (stream: MessageStream) => {
-    connection = serve(host, stream, 'process', undefined, (reason) => {
-      const id = connection!.id;
-      if (reason !== undefined) cutOff ??= `cut off: ${reason}`;
-      if (cutOff !== undefined) {
-        const event = peer('exit', id, 'process');
-        return host.announce({ ...event, reason: cutOff, ...(child.pid === undefined ? {} : { pid: child.pid }) });
-      }
-      const emit = () => {
-        const event = peer('exit', id, 'process', child.exitCode);
-        host.announce(child.signalCode ? { ...event, signal: child.signalCode } : event);
-      };
-      if (child.exitCode === null && child.signalCode === null) child.once('exit', emit);
-      else emit();
-    });
+    connection = serve(
+      host,
+      stream,
+      'process',
+      undefined,
+      (reason) => {
+        const id = connection!.id;
+        if (reason !== undefined) cutOff ??= `cut off: ${reason}`;
+        if (cutOff !== undefined) {
+          const event = peer('exit', id, 'process');
+          return host.announce({ ...event, reason: cutOff, ...(child.pid === undefined ? {} : { pid: child.pid }) });
+        }
+        const emit = () => {
+          const event = withWho(peer('exit', id, 'process', child.exitCode), { pid: child.pid });
+          host.announce(child.signalCode ? { ...event, signal: child.signalCode } : event);
+        };
+        if (child.exitCode === null && child.signalCode === null) child.once('exit', emit);
+        else emit();
+      },
+      { pid: child.pid },
+    );
   };
 
   if (pipe) {

@@ -11,6 +11,7 @@ import type { StoreHost } from './store-host.js';
  * @param kind - a worker or a child process
  * @param sync - for workers: where blocking calls are answered
  * @param onGone - called once when the connection is gone (with why, when the store cut the client off)
+ * @param who - the worker's thread id or the child's process id, when known
  * @returns the connection
  */
 export function serve(
@@ -19,6 +20,7 @@ export function serve(
   kind: 'worker' | 'process',
   sync: { port: MessagePort; flag: Int32Array } | undefined,
   onGone: (reason?: string) => void,
+  who: { threadId?: number | undefined; pid?: number | undefined } = {},
 ): RemoteConnection {
   const id = host.nextClientId();
   const connection = new RemoteConnection(host.gate, stream, {
@@ -28,8 +30,10 @@ export function serve(
     requestTimeoutMs: host.requestTimeoutMs,
     sync,
     onGone,
+    threadId: who.threadId,
+    pid: who.pid,
   });
-  host.announce(peer('join', id, kind));
+  host.announce(withWho(peer('join', id, kind), who));
   return connection;
 }
 
@@ -43,4 +47,16 @@ export function serve(
  */
 export function peer(type: PeerEvent['type'], id: number, kind: 'worker' | 'process', exitCode?: number | null): PeerEvent {
   return exitCode === undefined || exitCode === null ? { type, id, kind } : { type, id, kind, exitCode };
+}
+
+/**
+ * A `peers()` event with the client's thread id or process id, when known.
+ * @param event - the event
+ * @param who - the worker's thread id or the child's process id
+ * @returns the event, with them
+ */
+export function withWho(event: PeerEvent, who: { threadId?: number | undefined; pid?: number | undefined }): PeerEvent {
+  if (who.threadId !== undefined) event.threadId = who.threadId;
+  if (who.pid !== undefined) event.pid = who.pid;
+  return event;
 }

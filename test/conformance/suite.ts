@@ -67,6 +67,22 @@ export function conformance(name: string, makeStore: MakeStore): void {
         expect(await store.has('nope')).toBe(false);
       });
 
+      it('ttl: undefined when absent, Infinity without a TTL, the time left with one; set without ttlMs removes it', async () => {
+        const store = await newStore();
+        expect(await store.ttl('none')).toBeUndefined();
+        await store.set('plain', 1);
+        expect(await store.ttl('plain')).toBe(Number.POSITIVE_INFINITY);
+        await store.set('timed', 1, { ttlMs: 60_000 });
+        const left = await store.ttl('timed');
+        expect(left).toBeGreaterThan(50_000);
+        expect(left).toBeLessThanOrEqual(60_000);
+        await store.incr('timed');
+        expect(await store.ttl('timed')).toBeGreaterThan(50_000);
+        await store.set('timed', 2);
+        expect(await store.ttl('timed')).toBe(Number.POSITIVE_INFINITY);
+        await expectCode(store.ttl('' as string), 'ERR_BAD_KEY');
+      });
+
       it('set returns a positive revision; get and getEntry read it back', async () => {
         const store = await newStore();
         const r1 = await store.set('a', { n: 1 });

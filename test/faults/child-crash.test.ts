@@ -54,7 +54,9 @@ describe('a child SIGKILLed mid-load', () => {
     loaded.kill('SIGKILL');
     expect(await childExit(loaded)).toEqual({ code: null, signal: 'SIGKILL' });
     await waitUntil(() => peers.some((e) => e.type === 'exit'), 'peers() to report the exit');
-    expect(peers.filter((e) => e.type === 'exit')).toEqual([{ type: 'exit', id: expect.any(Number), kind: 'process', signal: 'SIGKILL' }]);
+    expect(peers.filter((e) => e.type === 'exit')).toEqual([
+      { type: 'exit', id: expect.any(Number), kind: 'process', signal: 'SIGKILL', pid: expect.any(Number) },
+    ]);
     await waitForStats(
       store,
       (s) => s.clients === baseline.clients && s.subscriptions === baseline.subscriptions && s.queueDepth === 0,

@@ -52,7 +52,7 @@ describe('the inspector page', () => {
     store = createStore();
     await store.set('user:1', { name: 'Ada', tags: new Set(['x']), born: new Date(Date.UTC(1815, 11, 10)) });
     await store.set('map', new Map([['a', 1n]]));
-    await store.set('bytes', new Uint8Array([1, 2, 3]));
+    await store.set('bytes', new Uint8Array([1, 2, 3]), { ttlMs: 600_000 });
     const p = await open();
     await expect.poll(() => p.locator('#keys tr').count()).toBe(3);
     const row = (key: string) => p.locator('#keys tr', { has: p.locator('td.k', { hasText: key }) }).locator('td.v');
@@ -61,8 +61,10 @@ describe('the inspector page', () => {
     expect(await row('user:1').textContent()).toContain('Date(1815-12-10T00:00:00.000Z)');
     const revision = (await store.getEntry('user:1'))?.revision;
     await keyCell(p, 'user:1').click();
-    await expect.poll(() => p.locator('#detail-head').textContent()).toBe(`user:1  ·  revision ${revision}`);
+    await expect.poll(() => p.locator('#detail-head').textContent()).toBe(`user:1  ·  revision ${revision}  ·  no TTL`);
     expect(await p.locator('#detail').textContent()).toContain('Set(1) {');
+    await keyCell(p, 'bytes').click();
+    await expect.poll(() => p.locator('#detail-head').textContent()).toMatch(/^bytes {2}· {2}revision \d+ {2}· {2}TTL 5\d\d\.\d s$/);
   });
 
   it('filters by glob and pages through the keys (never all at once)', async () => {

@@ -125,7 +125,7 @@ describe('store.fork', () => {
       expect(stats.clients).toBe(baseline.clients + 1);
       expect(stats.subscriptions).toBe(baseline.subscriptions + 4);
       expect(await childExit(child)).toEqual({ code: exitCode, signal: null });
-      expect(await exitEvent).toEqual({ type: 'exit', kind: 'process', id: expect.any(Number), exitCode });
+      expect(await exitEvent).toEqual({ type: 'exit', kind: 'process', id: expect.any(Number), exitCode, pid: expect.any(Number) });
       await waitForStats(
         store,
         (s) => s.clients === baseline.clients && s.subscriptions === baseline.subscriptions,

@@ -35,10 +35,10 @@ describe('a dying worker', () => {
     // While it lived, it was a client with three subscriptions.
     expect(stats.clients).toBe(baseline.clients + 1);
     expect(stats.subscriptions).toBe(baseline.subscriptions + 3);
-    expect(await exitEvent).toEqual({ type: 'exit', id: expect.any(Number), kind: 'worker', exitCode: 2 });
+    expect(await exitEvent).toEqual({ type: 'exit', id: expect.any(Number), kind: 'worker', exitCode: 2, threadId: expect.any(Number) });
     expect(peers).toEqual([
-      { type: 'join', id: peers[0]!.id, kind: 'worker' },
-      { type: 'exit', id: peers[0]!.id, kind: 'worker', exitCode: 2 },
+      { type: 'join', id: peers[0]!.id, kind: 'worker', threadId: peers[0]!.threadId },
+      { type: 'exit', id: peers[0]!.id, kind: 'worker', exitCode: 2, threadId: peers[0]!.threadId },
     ]);
     await waitForStats(
       store,

@@ -67,6 +67,12 @@ class MemoryBackend implements Backend, ScanSource {
     return this.#live(key) !== -1;
   }
 
+  ttl(key: string): number | undefined {
+    if (this.#live(key) === -1) return undefined;
+    const deadline = this.#deadline(key);
+    return deadline === 0 ? Number.POSITIVE_INFINITY : deadline - this.#context.clock.now();
+  }
+
   set(key: string, value: unknown, { ttlMs, ifRevision, keepTtl }: BackendSetOptions): number {
     const cell = this.#live(key);
     if (ifRevision !== undefined) this.#check(key, cell, ifRevision);

@@ -90,6 +90,13 @@ class RedisBackend implements Backend {
     );
   }
 
+  ttl(key: string): Promise<number | undefined> {
+    return this.#run(async () => {
+      const ms = Number(await this.#connection.commands.sendCommand(['PTTL', this.#layout.data(key)], this.#connection.commandOptions()));
+      return ms === -2 ? undefined : ms === -1 ? Number.POSITIVE_INFINITY : ms;
+    });
+  }
+
   keys(pattern: string | undefined): Promise<string[]> {
     return this.#run(() => this.#scan(pattern));
   }

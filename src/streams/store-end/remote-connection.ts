@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { Connection } from '../../commands/connection.js';
+import type { Connection, ConnectionDetail } from '../../commands/connection.js';
 import type { SubEvent } from '../../commands/events.js';
 import type { ActorGate, Session } from '../../commands/gate.js';
 import { KvbusError } from '../../errors.js';
@@ -32,6 +32,9 @@ export interface RemoteConnectionOptions {
   requestTimeoutMs: number;
   /** For workers: where synchronous replies go, and the flag to wake the blocked thread with. */
   sync?: { port: MessagePort; flag: Int32Array } | undefined;
+  /** A worker's thread id, or a child's process id (for `clients()`). */
+  threadId?: number | undefined;
+  pid?: number | undefined;
   /**
    * Called once when the connection is gone (the other side closed, or the store did).
    * @param reason - why the store cut the client off, when it did (it broke the protocol)
@@ -73,6 +76,7 @@ export class RemoteConnection implements Connection {
   /** The request messages received, in order; holds back those behind one that could not be read. */
   readonly #arrivals = new Arrivals((message) => this.#requests(message));
   #gone = false;
+  #dropped = 0;
   /** Why the store cut this client off, when it did. */
   #cutOff: string | undefined;
   /** Runs while messages are held behind a lost one: a client that never sends it again is cut off. */
@@ -101,7 +105,7 @@ export class RemoteConnection implements Connection {
       () => {
         // An event that could not be delivered is dropped, and gives its place in the window back.
         this.#inflight--;
-        this.#session.dropped();
+        this.#drop();
       },
     );
     this.#session = gate.open(this);
@@ -122,13 +126,13 @@ export class RemoteConnection implements Connection {
     if (this.#gone || (this.#ended.size > 0 && this.#ended.has(sid))) return;
     if (kind === 'key' && (this.#inflight >= this.#window || this.#events.length > 0)) {
       // A watch needs only the key's latest value: it replaces the one still waiting, whatever the policy.
-      if (this.#events.putLatest(sid, event)) this.#session.dropped();
+      if (this.#events.putLatest(sid, event)) this.#drop();
       return this.#outbox.schedule();
     }
     const channel = kind === 'channel';
     if (this.#inflight + this.#events.length >= this.#options.buffer.size) {
       const { size, overflow } = this.#options.buffer;
-      this.#session.dropped();
+      this.#drop();
       if (overflow === 'drop-newest') return;
       if (overflow === 'error') return this.#endSubscription(sid, size);
       // drop-oldest: the oldest that is still here (the window keeps half the buffer here)
@@ -142,6 +146,19 @@ export class RemoteConnection implements Connection {
       this.#events.push(sid, event, channel);
     }
     this.#outbox.schedule();
+  }
+
+  describe(): ConnectionDetail {
+    const { threadId, pid } = this.#options;
+    const detail: ConnectionDetail = { buffered: Math.max(0, this.#inflight) + this.#events.length, dropped: this.#dropped };
+    if (threadId !== undefined) detail.threadId = threadId;
+    if (pid !== undefined) detail.pid = pid;
+    return detail;
+  }
+
+  #drop(): void {
+    this.#dropped++;
+    this.#session.dropped();
   }
 
   /** The store closed: tell the client, then let go of the channel. */
