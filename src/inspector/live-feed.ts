@@ -150,6 +150,9 @@ export class LiveFeed {
     this.#samples.push(sample);
     if (this.#samples.length > SAMPLES) this.#samples.shift();
     this.#broadcast('sample', sample);
+    // The clients connected now, with their subscriptions and buffers (a main-thread store has the list).
+    const list = (this.#store as Partial<MainStore>).clients;
+    if (list) this.#broadcast('clients', await list.call(this.#store).catch(() => []));
   }
 
   #broadcast(event: string, data: unknown): void {

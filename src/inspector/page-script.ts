@@ -166,7 +166,20 @@ function drawPeers() {
     body.append(tr);
   }
 }
-function onPeer(p) { if (p.type === 'join') peers.set(p.id, p); else peers.delete(p.id); drawPeers(); }
+function onPeer(p) { if (p.type === 'join') peers.set(p.id, p); else peers.delete(p.id); if (!listed) drawPeers(); }
+// A main-thread store lists its clients each second: thread or process id, subscriptions, buffer use, drops.
+let listed = false;
+function onClients(list) {
+  listed = true;
+  const body = $('clients'); body.replaceChildren();
+  for (const c of list) {
+    const tr = el('tr');
+    const who = c.kind + ' #' + c.id + (c.threadId !== undefined ? ' thread ' + c.threadId : '') + (c.pid !== undefined ? ' pid ' + c.pid : '');
+    tr.append(el('td', who, 'k'), el('td', c.subscriptions + ' subscriptions · ' + c.buffered + ' buffered · ' + c.dropped + ' dropped'));
+    body.append(tr);
+  }
+  if (!list.length) body.append(el('tr', 'no worker or child connected', 'muted'));
+}
 
 // --- writes ---
 async function post(path, body) {
@@ -187,5 +200,6 @@ events.addEventListener('hello', (e) => { const h = JSON.parse(e.data); samples 
 events.addEventListener('changes', (e) => onChanges(JSON.parse(e.data)));
 events.addEventListener('sample', (e) => onSample(JSON.parse(e.data)));
 events.addEventListener('peer', (e) => onPeer(JSON.parse(e.data)));
+events.addEventListener('clients', (e) => onClients(JSON.parse(e.data)));
 events.onerror = () => { $('s-conn').textContent = 'reconnecting…'; };
 `;

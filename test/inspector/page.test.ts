@@ -4,6 +4,7 @@
 // README links to (docs/inspector.png).
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { createStore, type MainStore } from 'kvbus';
 import { type Inspector, inspect } from 'kvbus/inspector';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -94,6 +95,23 @@ describe('the inspector page', () => {
       await p.locator('#channels td.k', { hasText: 'jobs:progress' }).waitFor();
     } finally {
       clearInterval(timer);
+    }
+  });
+
+  it('lists the connected workers with their thread id, subscriptions, buffer use and drops', async () => {
+    store = createStore();
+    const worker = new Worker(new URL('../fixtures/listening-client.mjs', import.meta.url));
+    try {
+      const ready = new Promise((resolve) => worker.once('message', resolve));
+      store.attach(worker);
+      await ready;
+      const p = await open();
+      const row = p.locator('#clients tr').first();
+      await expect.poll(() => row.locator('td').first().textContent()).toBe(`worker #1 thread ${worker.threadId}`);
+      // The watch's first value may still wait for the worker's acknowledgement.
+      expect(await row.locator('td').nth(1).textContent()).toMatch(/^2 subscriptions · [01] buffered · 0 dropped$/);
+    } finally {
+      await worker.terminate();
     }
   });
 
