@@ -1,6 +1,5 @@
 import type { Backend, BackendContext, MaybePromise } from '../backends/backend.js';
 import type { Clock } from '../clock.js';
-import { cloneValue, isPrimitive } from '../clone.js';
 import type { Connection } from '../commands/connection.js';
 import type { ActorContext } from '../commands/define.js';
 import type { ActorGate, Session } from '../commands/gate.js';
@@ -10,6 +9,7 @@ import type { ClientInfo, KeyChange, StoreOp, StoreStats, Topic } from '../types
 import { CommandSubject } from './command-subject.js';
 import { Mailbox } from './mailbox.js';
 import { isThenable, mapMaybe } from './maybe-promise.js';
+import { Operations } from './operations.js';
 import { Router, type Sink } from './router.js';
 import { ScanCursors } from './scan-cursors.js';
 
@@ -54,7 +54,7 @@ export class StoreActor implements ActorContext, ActorGate {
   readonly commands$ = new CommandSubject<Envelope>(this.#mailbox);
   readonly #router = new Router();
   readonly #counters = { commands: 0, dropped: 0, malformed: 0 };
-  readonly #ops = new Map<string, StoreOp>();
+  readonly #ops = new Operations();
   readonly #subs = new Map<Connection, Map<number, Subscription>>();
   readonly #options: StoreActorOptions;
   readonly #scans: ScanCursors;
@@ -125,7 +125,7 @@ export class StoreActor implements ActorContext, ActorGate {
    * @param op - the next value from the old one and the argument
    */
   defineOp(name: string, op: StoreOp): void {
-    this.#ops.set(name, op);
+    this.#ops.define(name, op);
   }
 
   /** Stops accepting commands, ends every connection and closes the backend. */
@@ -199,20 +199,7 @@ export class StoreActor implements ActorContext, ActorGate {
   // What the commands' descriptors call (ActorContext).
 
   applyOp(key: string, name: string, arg: unknown): unknown {
-    const op = this.#ops.get(name);
-    if (!op) {
-      throw new KvbusError(
-        'ERR_BAD_ARGUMENT',
-        `No operation named ${JSON.stringify(name)}: register it in the main thread with store.defineOp(${JSON.stringify(name)}, fn)`,
-      );
-    }
-    // In copy mode the op sees a copy and what it returns is copied, so neither
-    // a throw half-way through a mutation nor a reference it keeps can reach the store.
-    const copy = this.#options.copy && this.backend.sharesValues;
-    return this.backend.apply(key, (old) => {
-      const next = op(copy && !isPrimitive(old) ? cloneValue(old, 'key', key) : old, arg);
-      return copy ? cloneValue(next, `the result of op ${JSON.stringify(name)} on key`, key) : next;
-    });
+    return this.backend.apply(key, this.#ops.bind(key, name, arg, this.#options.copy && this.backend.sharesValues));
   }
 
   subscribe(conn: Connection, sid: number, topic: Topic): unknown {

@@ -1,6 +1,7 @@
 import type { CommandSpec } from '../../commands/define.js';
 import { type Command, SPEC_BY_CODE, SPEC_BY_TYPE } from '../../commands/table.js';
 import { KvbusError } from '../../errors.js';
+import { REQUEST_HEADER } from './framing.js';
 
 // A request on the wire is `seq, opcode, ...fields`, then, when one of the
 // command's options is set, one array of its options. The opcode is the
@@ -88,4 +89,28 @@ export function requestSpec(m: readonly unknown[], at: number): CommandSpec {
 export function nextRequest(m: readonly unknown[], at: number): number {
   const opcode = m[at + 1] as number;
   return at + 2 + SPEC_BY_CODE[opcode >> 1]!.fields.length + (opcode & 1);
+}
+
+/**
+ * Reads every request of a batch (after its header), in order. A request that
+ * cannot be framed (a bad seq, an unknown opcode) ends the batch: what follows
+ * it cannot be found. Its seq is given when it is one, so that it can be answered.
+ * @param m - the batch
+ * @param request - called for each framed request: its seq, command and descriptor
+ * @param unframed - called once for the request that could not be framed, if any
+ */
+export function readBatch(
+  m: readonly unknown[],
+  request: (seq: number, cmd: Command, spec: CommandSpec) => void,
+  unframed: (seq: number | undefined, opcode: unknown) => void,
+): void {
+  for (let at = REQUEST_HEADER; at < m.length; ) {
+    const seq = m[at];
+    const cmd = readRequest(m, at);
+    const isSeq = typeof seq === 'number' && seq > 0 && Number.isInteger(seq);
+    if (!isSeq || !cmd) return unframed(isSeq ? seq : undefined, m[at + 1]);
+    const spec = requestSpec(m, at);
+    at = nextRequest(m, at);
+    request(seq, cmd, spec);
+  }
 }

@@ -2,16 +2,17 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Connection, ConnectionDetail } from '../../commands/connection.js';
 import type { SubEvent } from '../../commands/events.js';
 import type { ActorGate, Session } from '../../commands/gate.js';
+import type { AnySpec, Command } from '../../commands/table.js';
 import { KvbusError } from '../../errors.js';
 import type { SubscriberBufferOptions, TopicKind } from '../../types.js';
 import type { MessageStream } from '../message-stream.js';
 import { Arrivals } from '../protocol/arrivals.js';
-import { type ControlMessage, PROTOCOL, REQUEST_HEADER, REQUESTS, RESENT_REQUESTS, type WireReply } from '../protocol/framing.js';
-import { nextRequest, readRequest, requestSpec } from '../protocol/requests.js';
+import { type ControlMessage, PROTOCOL, REQUESTS, RESENT_REQUESTS } from '../protocol/framing.js';
+import { readBatch } from '../protocol/requests.js';
 import { encodeError } from '../protocol/wire-error.js';
 import { EventBuffer } from './event-buffer.js';
 import { Outbox } from './outbox.js';
-import { wakeSync } from './sync-reply.js';
+import { SyncPort } from './sync-reply.js';
 
 /**
  * Messages a client may send behind one it lost (see Arrivals) before it has
@@ -61,7 +62,8 @@ export class RemoteConnection implements Connection {
   readonly #outbox: Outbox;
   /** Events past the window, waiting here (where the overflow policy can still choose). */
   readonly #events = new EventBuffer();
-  readonly #syncSeqs = new Set<number>();
+  /** For a worker: where its blocking calls are answered. */
+  readonly #sync: SyncPort | undefined;
   /** Subscriptions ended by the 'error' policy, until the actor has removed them. */
   readonly #ended = new Set<number>();
   /**
@@ -92,6 +94,7 @@ export class RemoteConnection implements Connection {
     this.kind = options.kind;
     this.#stream = stream;
     this.#options = options;
+    this.#sync = options.sync && new SyncPort(options.sync);
     this.#window = Math.max(1, Math.floor(options.buffer.size / 2));
     this.#outbox = new Outbox(
       stream,
@@ -117,8 +120,11 @@ export class RemoteConnection implements Connection {
 
   reply(seq: number, ok: boolean, value: unknown): void {
     if (this.#gone) return;
-    const sync = this.#options.sync;
-    if (sync && this.#syncSeqs.delete(seq)) return this.#replySync(sync, [seq, ok, ok ? value : encodeError(value)]);
+    if (this.#sync?.take(seq)) {
+      // Replies sent before this one must arrive first: flush them, then wake the blocked thread.
+      this.#outbox.flush();
+      return this.#sync.wake([seq, ok, ok ? value : encodeError(value)]);
+    }
     this.#outbox.reply(seq, ok, value);
   }
 
@@ -150,7 +156,7 @@ export class RemoteConnection implements Connection {
 
   describe(): ConnectionDetail {
     const { threadId, pid } = this.#options;
-    const detail: ConnectionDetail = { buffered: Math.max(0, this.#inflight) + this.#events.length, dropped: this.#dropped };
+    const detail: ConnectionDetail = { buffered: this.#inflight + this.#events.length, dropped: this.#dropped };
     if (threadId !== undefined) detail.threadId = threadId;
     if (pid !== undefined) detail.pid = pid;
     return detail;
@@ -206,7 +212,6 @@ export class RemoteConnection implements Connection {
     if (typeof ack === 'number' && ack > this.#acked && Number.isInteger(ack) && ack <= this.#outbox.posted) {
       this.#acked = ack;
       this.#outbox.acknowledge(ack, this.#delivered);
-      if (this.#inflight < 0) this.#inflight = 0;
       if (this.#events.length > 0) this.#outbox.schedule();
     }
     // Answers are kept until acknowledged (to send them again if lost): a client that
@@ -257,8 +262,7 @@ export class RemoteConnection implements Connection {
       this.#cut(`did not send again, within requestTimeoutMs (${this.#options.requestTimeoutMs} ms), a message it lost`);
     }, this.#options.requestTimeoutMs).unref();
     this.#control({ p: PROTOCOL, lost: number });
-    const sync = this.#options.sync;
-    if (sync) wakeSync(sync, [0, false, number]);
+    this.#sync?.wake([0, false, number]);
   }
 
   #stopHoldTimer(): void {
@@ -267,29 +271,26 @@ export class RemoteConnection implements Connection {
   }
 
   #requests(raw: unknown[]): void {
-    const sync = raw[2];
-    for (let at = REQUEST_HEADER; at < raw.length; ) {
-      const seq = raw[at];
-      const cmd = readRequest(raw, at);
-      if (typeof seq !== 'number' || !(seq > 0) || !Number.isInteger(seq) || !cmd) {
-        // The rest of the batch cannot be framed: answer this one if it can be, and stop.
-        this.#session.malformed();
-        if (typeof seq === 'number' && seq > 0 && Number.isInteger(seq)) {
-          this.reply(
-            seq,
-            false,
-            new KvbusError('ERR_BAD_ARGUMENT', `Unknown opcode ${String(raw[at + 1])}: this client speaks another kvbus protocol`),
-          );
-        }
-        return;
-      }
-      const spec = requestSpec(raw, at);
-      at = nextRequest(raw, at);
-      if (seq === sync) this.#syncSeqs.add(seq);
-      // A command with fields of the wrong shape gets its error reply from the actor.
-      this.#session.send(seq, cmd, spec);
-    }
+    this.#sync?.batch(raw[2]);
+    readBatch(raw, this.#request, this.#unframed);
   }
+
+  readonly #request = (seq: number, cmd: Command, spec: AnySpec): void => {
+    this.#sync?.note(seq);
+    // A command with fields of the wrong shape gets its error reply from the actor.
+    this.#session.send(seq, cmd, spec);
+  };
+
+  /** The rest of the batch cannot be framed: answer this request if it has a seq, and stop. */
+  readonly #unframed = (seq: number | undefined, opcode: unknown): void => {
+    this.#session.malformed();
+    if (seq === undefined) return;
+    this.reply(
+      seq,
+      false,
+      new KvbusError('ERR_BAD_ARGUMENT', `Unknown opcode ${String(opcode)}: this client speaks another kvbus protocol`),
+    );
+  };
 
   #endSubscription(sid: number, size: number): void {
     const error = new KvbusError(
@@ -305,11 +306,5 @@ export class RemoteConnection implements Connection {
 
   #control(message: ControlMessage): void {
     this.#stream.post(message);
-  }
-
-  #replySync(sync: { port: MessagePort; flag: Int32Array }, reply: WireReply): void {
-    // Replies sent before this one must arrive first: flush them, then wake the blocked thread.
-    this.#outbox.flush();
-    wakeSync(sync, reply);
   }
 }
