@@ -15,6 +15,14 @@ vitest.describe('@keyv/test-suite on KeyvKvbus, memory backend', () => {
   vitest.afterAll(() => store.close());
   keyvTestSuite(vitest, Keyv, () => new KeyvKvbus(store));
   keyvIteratorTests(vitest, Keyv, () => new KeyvKvbus(store));
+
+  // The suite asserts with its own expects; this checks that what it ran against is the store itself.
+  vitest.it('writes through to the kvbus store, under the Keyv namespace', async () => {
+    const keyv = new Keyv({ store: new KeyvKvbus(store), namespace: 'suite-check' });
+    await keyv.set('k', { a: 1 });
+    vitest.expect(await store.has('suite-check:k')).toBe(true);
+    vitest.expect(await keyv.get('k')).toEqual({ a: 1 });
+  });
 });
 
 describeRedis('@keyv/test-suite on KeyvKvbus, Redis backend', () => {
