@@ -72,6 +72,19 @@ export function notANumberError(key: string, held?: string): KvbusError {
   return new KvbusError('ERR_TYPE', `Cannot incr key ${JSON.stringify(key)}: it holds ${held ?? 'something else'}, not a number`);
 }
 
+/**
+ * @internal The error of an `incr` whose result would leave the finite numbers, the same from every backend.
+ * @param key - the key
+ * @param old - the number it holds
+ * @param by - the increment
+ */
+export function incrRangeError(key: string, old: number, by: number): KvbusError {
+  return new KvbusError(
+    'ERR_BAD_ARGUMENT',
+    `Cannot incr key ${JSON.stringify(key)} by ${by}: it holds ${old}, and the result would not be a finite number; nothing was changed`,
+  );
+}
+
 /** @internal Describes a value for an error message: its type, and short values in full. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';

@@ -59,16 +59,3 @@ export function assertValue(key: string, value: unknown): void {
     throw new KvbusError('ERR_BAD_ARGUMENT', `Cannot store \`undefined\` under key ${JSON.stringify(key)}: use delete() to remove a key`);
   }
 }
-
-/**
- * @internal The error of an `incr` whose result would leave the finite numbers, the same from every backend.
- * @param key - the key
- * @param old - the number it holds
- * @param by - the increment
- */
-export function incrRangeError(key: string, old: number, by: number): KvbusError {
-  return new KvbusError(
-    'ERR_BAD_ARGUMENT',
-    `Cannot incr key ${JSON.stringify(key)} by ${by}: it holds ${old}, and the result would not be a finite number; nothing was changed`,
-  );
-}

@@ -1,7 +1,6 @@
-import { conflictError, KvbusError, notANumberError } from '../../errors.js';
+import { conflictError, incrRangeError, KvbusError, notANumberError } from '../../errors.js';
 import { compileGlob } from '../../glob.js';
 import type { Entry } from '../../types.js';
-import { incrRangeError } from '../../validate.js';
 import type { Backend, BackendContext, BackendScan, BackendSetOptions } from '../backend.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import { MemoryScan, NONE, type ScanSource } from './memory-scan.js';

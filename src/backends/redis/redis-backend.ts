@@ -1,7 +1,6 @@
 import { assertNotShared } from '../../clone.js';
-import { describe, isKvbusError, KvbusError } from '../../errors.js';
+import { describe, incrRangeError, isKvbusError, KvbusError } from '../../errors.js';
 import type { Entry, Topic } from '../../types.js';
-import { incrRangeError } from '../../validate.js';
 import type { Backend, BackendContext, BackendScan, BackendSetOptions } from '../backend.js';
 import { Batcher } from './batcher.js';
 import { Connection } from './connection.js';
