@@ -169,7 +169,8 @@ export class StoreClient implements Store {
   }
 
   publish(channel: string, data: unknown): Promise<number> {
-    return this.#call(bus.publish, { type: 'bus.publish', channel, data }, (cmd) => {
+    // The data joins the command once it is checked: its copy is searched for shared memory, once.
+    return this.#call(bus.publish, { type: 'bus.publish', channel, data: undefined }, (cmd) => {
       // Always copied, even with `copy: false`: uncloneable data must fail here,
       // at the publisher, whether or not anyone listens.
       cmd.data = cloneValue(data, 'channel', channel);
