@@ -23,13 +23,7 @@ export function isPrimitive(value: unknown): boolean {
  * @param name - the key or channel name
  */
 export function cloneValue<TValue>(value: TValue, label: string, name?: string): TValue {
-  if (isPrimitive(value)) return value;
-  const copy = copyOrThrow(value, label, name);
-  // The copy, not the original, is searched: it has no getters and no proxies, and is what would be stored.
-  if (typeof copy === 'object' && copy !== null) {
-    if (holdsSharedMemory(copy)) throw sharedError(label, name);
-  }
-  return copy;
+  return isPrimitive(value) ? value : copyOrThrow(value, label, name, true);
 }
 
 /**
@@ -40,16 +34,18 @@ export function cloneValue<TValue>(value: TValue, label: string, name?: string):
  * @param label - what it is, for the error message
  */
 export function copyOut<TValue>(value: TValue, label: string): TValue {
-  return isPrimitive(value) ? value : copyOrThrow(value, label, undefined);
+  return isPrimitive(value) ? value : copyOrThrow(value, label, undefined, false);
 }
 
-function copyOrThrow<TValue>(value: TValue, label: string, name: string | undefined): TValue {
+function copyOrThrow<TValue>(value: TValue, label: string, name: string | undefined, checkShared: boolean): TValue {
+  let copy: unknown;
   try {
     if (typeof value === 'object' && value !== null) {
-      const copy = copyPlain(value, undefined);
+      copy = copyPlain(value, undefined);
+      // Plain data cannot hold shared memory: a view or a buffer makes copyPlain give up.
       if (copy !== NOT_PLAIN) return copy as TValue;
     }
-    return structuredClone(value);
+    copy = structuredClone(value);
   } catch (cause) {
     throw notCloneable(
       label,
@@ -58,6 +54,9 @@ function copyOrThrow<TValue>(value: TValue, label: string, name: string | undefi
       cause,
     );
   }
+  // The copy, not the original, is searched: it has no getters and no proxies, and is what would be stored.
+  if (checkShared && typeof copy === 'object' && copy !== null && holdsSharedMemory(copy)) throw sharedError(label, name);
+  return copy as TValue;
 }
 
 /**
@@ -65,7 +64,7 @@ function copyOrThrow<TValue>(value: TValue, label: string, name: string | undefi
  * anywhere (itself, a view on one, or one nested in an object, array, Map, Set or
  * error cause): a structured clone, and so any message between threads, shares
  * such memory instead of copying it. It is the check of values that came over a
- * wire (run by the commands' validation); a primitive costs one `typeof`, and
+ * wire (the commands' `untrusted` check, run by the actor); a primitive costs one `typeof`, and
  * the walk has no recursion, so no nesting depth can overflow the stack.
  * @param value - the value (a command's value, data or argument)
  * @param label - `'key'` or `'channel'`
@@ -73,7 +72,6 @@ function copyOrThrow<TValue>(value: TValue, label: string, name: string | undefi
  */
 export function assertNotShared(value: unknown, label: string, name: string): void {
   if (typeof value !== 'object' || value === null) return;
-  if (value === vetted) return;
   let shared: boolean;
   try {
     shared = holdsSharedMemory(value);
@@ -99,26 +97,6 @@ function sharedError(label: string, name: string | undefined): KvbusError {
 
 function describeCause(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
-}
-
-/** A copy {@link cloneVetted} just made, which the validation of its command need not walk again. */
-let vetted: object | undefined;
-
-/**
- * @internal {@link cloneValue} for a command validated right after (a `set`
- * built in the caller's stack): the copy holds no `SharedArrayBuffer`, so the
- * validation skips its walk of it, and the client pays for the check only on
- * `structuredClone`'s path. Call {@link forgetVetted} once the command is validated.
- */
-export function cloneVetted<TValue>(value: TValue, label: string, name: string): TValue {
-  const copy = cloneValue(value, label, name);
-  if (typeof copy === 'object' && copy !== null) vetted = copy;
-  return copy;
-}
-
-/** @internal Ends what {@link cloneVetted} started (the copy must not be trusted, nor kept alive, later). */
-export function forgetVetted(): void {
-  vetted = undefined;
 }
 
 const NOT_PLAIN = Symbol('not plain');

@@ -158,6 +158,7 @@ export class StoreActor implements ActorContext, ActorGate {
         // A descriptor from a wire decoder is the one its opcode names; the fields are still anything.
         spec ??= specOf(cmd);
         spec.validate(cmd);
+        spec.untrusted?.(cmd);
       } catch (error) {
         this.#counters.malformed++;
         return reply(conn, seq, false, error);

@@ -1,4 +1,4 @@
-import { cloneVetted, forgetVetted } from '../clone.js';
+import { cloneValue } from '../clone.js';
 import type { CommandSpec } from '../commands/define.js';
 import * as kv from '../commands/kv.js';
 import type { CommandOfType } from '../commands/table.js';
@@ -29,13 +29,7 @@ export function buildSet(key: string, value: unknown, options: SetOptions | unde
     if (options.ifRevision !== undefined) cmd.ifRevision = options.ifRevision;
   }
   assertOptions('set options', options);
-  // Copied first, so that the validation (which, for what a wire brings, walks
-  // the value for a SharedArrayBuffer) need not walk a copy known to hold none.
-  if (copyIn) cmd.value = cloneVetted(value, 'key', key);
-  try {
-    kv.set.validate(cmd);
-  } finally {
-    forgetVetted();
-  }
+  kv.set.validate(cmd);
+  if (copyIn) cmd.value = cloneValue(value, 'key', key);
   return cmd;
 }

@@ -169,8 +169,7 @@ export class StoreClient implements Store {
   }
 
   publish(channel: string, data: unknown): Promise<number> {
-    // The data joins the command once it is checked: its copy is searched for shared memory, once.
-    return this.#call(bus.publish, { type: 'bus.publish', channel, data: undefined }, (cmd) => {
+    return this.#call(bus.publish, { type: 'bus.publish', channel, data }, (cmd) => {
       // Always copied, even with `copy: false`: uncloneable data must fail here,
       // at the publisher, whether or not anyone listens.
       cmd.data = cloneValue(data, 'channel', channel);

@@ -66,6 +66,13 @@ export interface CommandSpec<TCommand extends { type: string } = { type: string 
    */
   readonly barrier?: boolean;
   /**
+   * Checks what only a wire can bring, after `validate`, on commands that came
+   * over one: a value backed by a `SharedArrayBuffer` arrives shared with its
+   * sender (a structured clone shares such memory), so the store must refuse it.
+   * A caller's own value needs no such check: its copy is searched as it is made.
+   */
+  untrusted?(cmd: TCommand): void;
+  /**
    * True when the answer is made for this call and holds nothing stored (the
    * keys of `keys`, the counters of `stats`): the main thread's client need not copy it.
    */

@@ -61,9 +61,8 @@ export const set = defineCommand<{
     assertValue(cmd.key, cmd.value);
     assertTtl(cmd.ttlMs);
     assertRevision(cmd.ifRevision);
-    // From a wire, a SharedArrayBuffer arrives shared with the sender: the store must not keep it.
-    assertNotShared(cmd.value, 'key', cmd.key);
   },
+  untrusted: (cmd) => assertNotShared(cmd.value, 'key', cmd.key),
   apply: (actor, cmd) =>
     actor.backend.set(cmd.key, cmd.value, { ttlMs: cmd.ttlMs, ifRevision: cmd.ifRevision, keepTtl: cmd.keepTtl === true }),
 });
@@ -101,8 +100,8 @@ export const apply = defineCommand<{ type: 'kv.apply'; key: string; op: string; 
   validate: (cmd) => {
     assertKey(cmd.key);
     assertName('opName', cmd.op);
-    assertNotShared(cmd.arg, 'key', cmd.key);
   },
+  untrusted: (cmd) => assertNotShared(cmd.arg, 'key', cmd.key),
   apply: (actor, cmd) => actor.applyOp(cmd.key, cmd.op, cmd.arg),
 });
 
