@@ -18,7 +18,7 @@ export class Mailbox<TItem> {
    * @param process - handles one item; it should not throw
    * @param onError - told when `process` threw anyway (a bug): the item is dropped, the rest runs
    */
-  constructor(process: (item: TItem) => void, onError: (error: unknown, item: TItem) => void = reportToConsole) {
+  constructor(process: (item: TItem) => void, onError: (error: unknown, item: TItem) => void) {
     this.#process = process;
     this.#onError = onError;
   }
@@ -124,8 +124,4 @@ export class Mailbox<TItem> {
       this.#head = 0;
     }
   }
-}
-
-function reportToConsole(error: unknown): void {
-  console.error('kvbus: the store actor failed on a command (a kvbus bug; the actor goes on):', error);
 }

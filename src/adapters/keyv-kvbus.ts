@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
-import { escapeGlob, type SetOptions, type Store } from 'kvbus';
+import type { SetOptions, Store } from 'kvbus';
 import { deleteMatching } from './delete-matching.js';
+import { prefixGlob } from './glob-literal.js';
 import { badArgument, optionalPositive, resolveStore } from './resolve-store.js';
 
 /** Options of {@link KeyvKvbus}. */
@@ -173,7 +174,8 @@ export class KeyvKvbus extends EventEmitter implements Omit<KeyvStoreAdapter, 's
    */
   clear(): Promise<void> {
     return this.#guard(undefined, async () => {
-      if (this.namespace) await deleteMatching(this.store, `${escapeGlob(this.namespace)}:*`, this.opts.scanCount);
+      const glob = prefixGlob(this.namespace);
+      if (glob) await deleteMatching(this.store, glob, this.opts.scanCount);
       else await this.store.clear();
     });
   }
@@ -185,7 +187,7 @@ export class KeyvKvbus extends EventEmitter implements Omit<KeyvStoreAdapter, 's
    * @param namespace - the namespace Keyv passes (its own)
    */
   async *iterator<Value>(namespace?: string): AsyncGenerator<Array<string | Awaited<Value> | undefined>, void> {
-    const glob = namespace ? `${escapeGlob(namespace)}:*` : undefined;
+    const glob = prefixGlob(namespace);
     try {
       for await (const [key, value] of this.store.scan<Awaited<Value>>(glob, { count: this.opts.scanCount })) yield [key, value];
     } catch (error) {

@@ -65,6 +65,7 @@ export interface Backend {
   /** True when blocking the main thread on this backend could deadlock (any I/O backend). */
   readonly isAsync: boolean;
   open(context: BackendContext): MaybePromise<void>;
+  /** The key's value and revision, in an object made for the caller (`getEntry` answers it as it is). */
   get(key: string): MaybePromise<Entry | undefined>;
   /** Writes; resolves to the new revision, or throws `ERR_CONFLICT` when `ifRevision` does not hold. */
   set(key: string, value: unknown, options: BackendSetOptions): MaybePromise<number>;

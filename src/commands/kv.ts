@@ -6,7 +6,6 @@ import { defineCommand } from './define.js';
 
 // Hoisted: a closure made per command costs more than the lookup it maps.
 const valueOfEntry = (entry: Entry | undefined): unknown => entry?.value;
-const entryOf = (entry: Entry | undefined): Entry | undefined => entry && { value: entry.value, revision: entry.revision };
 const checkKey = (cmd: { key: string }): void => assertKey(cmd.key);
 
 export const get = defineCommand<{ type: 'kv.get'; key: string }>({
@@ -23,8 +22,8 @@ export const getEntry = defineCommand<{ type: 'kv.getEntry'; key: string }>({
   code: 1,
   fields: ['key'],
   validate: checkKey,
+  // Every backend's get answers a fresh { value, revision }: it is the reply as it is.
   apply: (actor, cmd) => actor.backend.get(cmd.key),
-  answer: entryOf,
 });
 
 export const ttl = defineCommand<{ type: 'kv.ttl'; key: string }>({

@@ -29,9 +29,8 @@ export function acceptWorkers(host: StoreHost, findWorker: (threadId: number) =>
   const reject = (message: unknown, reason: string, threadId: number | undefined) => {
     releaseHello(message);
     host.malformed();
-    threadId ??= knownThreadId;
-    const event = peer('rejected', host.nextClientId(), 'worker');
-    host.announce({ ...event, reason, ...(threadId === undefined ? {} : { threadId }) });
+    const event = withWho(peer('rejected', host.nextClientId(), 'worker'), { threadId: threadId ?? knownThreadId });
+    host.announce({ ...event, reason });
   };
   return {
     receive(message) {

@@ -60,8 +60,7 @@ export function attachChild(host: StoreHost, child: ChildProcess, pipe: Socket |
   let cutOff: string | undefined;
   const reject = (reason: string) => {
     host.malformed();
-    const event = peer('rejected', host.nextClientId(), 'process');
-    host.announce({ ...event, reason, ...(child.pid === undefined ? {} : { pid: child.pid }) });
+    host.announce({ ...withWho(peer('rejected', host.nextClientId(), 'process'), { pid: child.pid }), reason });
   };
   // Counted once: as a refused hello before the connection, as a cut-off after it (peers() says so at its exit).
   const cutOffFor = (reason: string) => {
@@ -79,8 +78,7 @@ export function attachChild(host: StoreHost, child: ChildProcess, pipe: Socket |
         const id = connection!.id;
         if (reason !== undefined) cutOff ??= `cut off: ${reason}`;
         if (cutOff !== undefined) {
-          const event = peer('exit', id, 'process');
-          return host.announce({ ...event, reason: cutOff, ...(child.pid === undefined ? {} : { pid: child.pid }) });
+          return host.announce({ ...withWho(peer('exit', id, 'process'), { pid: child.pid }), reason: cutOff });
         }
         const emit = () => {
           const event = withWho(peer('exit', id, 'process', child.exitCode), { pid: child.pid });

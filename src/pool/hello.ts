@@ -1,4 +1,5 @@
 import { MessagePort } from 'node:worker_threads';
+import { describe } from '../errors.js';
 import { type HelloMessage, isProtocolMessage, PROTOCOL } from '../streams/protocol/framing.js';
 
 // A worker's hello is the one message from a worker that the main thread uses
@@ -69,17 +70,6 @@ export function releaseHello(message: unknown): void {
     const port = own(body, name);
     if (port instanceof MessagePort) port.close();
   }
-}
-
-/** `describe` for what a hostile sender built: an own `constructor` key must not be read as the class. */
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return value.length > 40 ? `a string of length ${value.length}` : JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value !== 'object') return typeof value;
-  const name: unknown = Object.getPrototypeOf(value)?.constructor?.name;
-  return `an object (${typeof name === 'string' ? name : 'null prototype'})`;
 }
 
 function own(object: object, name: string): unknown {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Mailbox } from '../../src/actors/mailbox.js';
 
+/** These items never throw: if one does, the test hears of it. */
+const failLoudly = (error: unknown): never => {
+  throw error;
+};
+
 /** A mailbox that logs when each item starts and ends, and runs each item's own action in between. */
 function recorder() {
   const log: string[] = [];
@@ -14,7 +19,7 @@ function recorder() {
     actions.get(item)?.();
     log.push(`end ${item}`);
     depth--;
-  });
+  }, failLoudly);
   return { mailbox, log, actions, maxDepth: () => maxDepth };
 }
 
@@ -196,7 +201,7 @@ describe('mailbox', () => {
       processed.push(n);
       if (n === 0) for (let i = 1; i <= 5000; i++) mailbox.post(i);
       if (n === 2000) expect(mailbox.size).toBe(3000);
-    });
+    }, failLoudly);
     mailbox.post(0);
     expect(processed).toEqual(Array.from({ length: 5001 }, (_, i) => i));
     expect(mailbox.size).toBe(0);
