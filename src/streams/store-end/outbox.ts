@@ -88,7 +88,7 @@ export class Outbox {
   flush(): void {
     if (this.#closed) return;
     const out = this.#events;
-    let events = this.#eventCount + this.#beforeSend(out);
+    const events = this.#eventCount + this.#beforeSend(out);
     const replies = this.#replies;
     if (replies.length === 0 && out.length === ANSWER_HEADER) return;
     this.#events = [ANSWERS, 0];
@@ -104,9 +104,15 @@ export class Outbox {
     try {
       this.#stream.post(message);
     } catch (cause) {
-      events = 0;
-      this.#salvage(message, cause);
-      return;
+      // A value in the batch could not be cloned (a `copy: false` store can hold one):
+      // send the rest, and answer the offending requests with an error.
+      const problem = (cause as Error).message;
+      const error = (seq: number) =>
+        new KvbusError(
+          'ERR_NOT_CLONEABLE',
+          `The reply to request ${seq} cannot be cloned (${problem}); with copy: false, store only cloneable values`,
+        );
+      return this.#postApart(message, ANSWERS, false, error, events);
     }
     this.#sent.add(message, events);
   }
@@ -120,20 +126,33 @@ export class Outbox {
     const taken = this.#sent.take(number);
     if (taken === undefined || this.#closed) return;
     const [message, events] = taken;
-    const replyEnd = ANSWER_HEADER + (message[1] as number) * REPLY_SLOTS;
     const alone = (message[1] as number) + events === 1;
+    const error = (seq: number) =>
+      new KvbusError(
+        'ERR_NOT_CLONEABLE',
+        `The client could not read the reply to its request ${seq} (a value nested too deeply for its stack?); store flatter values`,
+      );
+    this.#postApart(message, RESENT_ANSWERS, alone, error, 0);
+  }
+
+  /**
+   * Posts a message's content apart: each reply in a message of its own, the
+   * events together (when `eventsTogether` says how many) or else one by one.
+   * What cannot go fails alone: an error reply from `errorFor`, a lost event.
+   * @param alone - the message held one item, which fails without being tried again
+   */
+  #postApart(message: unknown[], tag: string, alone: boolean, errorFor: (seq: number) => KvbusError, eventsTogether: number): void {
+    const replyEnd = ANSWER_HEADER + (message[1] as number) * REPLY_SLOTS;
     for (let at = ANSWER_HEADER; at < replyEnd; at += REPLY_SLOTS) {
       const seq = message[at] as number;
-      if (!alone && this.#post([RESENT_ANSWERS, 1, seq, message[at + 1]], 0)) continue;
-      const error = new KvbusError(
-        'ERR_NOT_CLONEABLE',
-        `The client could not read the reply to its request ${Math.abs(seq)} (a value nested too deeply for its stack?); store flatter values`,
-      );
-      this.#post([RESENT_ANSWERS, 1, -Math.abs(seq), encodeError(error)], 0);
+      if (!alone && this.#post([tag, 1, seq, message[at + 1]], 0)) continue;
+      this.#post([tag, 1, -Math.abs(seq), encodeError(errorFor(Math.abs(seq)))], 0);
     }
+    if (message.length === replyEnd) return;
+    if (eventsTogether > 0 && this.#post([tag, 0, ...message.slice(replyEnd)], eventsTogether)) return;
     for (let at = replyEnd; at < message.length; ) {
       const next = nextEvent(message, at);
-      if (alone || !this.#post([RESENT_ANSWERS, 0, ...message.slice(at, next)], 1)) this.#onLost();
+      if (alone || !this.#post([tag, 0, ...message.slice(at, next)], 1)) this.#onLost();
       at = next;
     }
   }
@@ -147,31 +166,5 @@ export class Outbox {
     }
     this.#sent.add(message, events);
     return true;
-  }
-
-  /**
-   * A value in the batch could not be cloned (a `copy: false` store can hold
-   * one): send the rest, and answer the offending requests with an error.
-   */
-  #salvage(message: unknown[], cause: unknown): void {
-    const replyEnd = ANSWER_HEADER + (message[1] as number) * REPLY_SLOTS;
-    for (let at = ANSWER_HEADER; at < replyEnd; at += REPLY_SLOTS) {
-      if (this.#post([ANSWERS, 1, message[at], message[at + 1]], 0)) continue;
-      const error = new KvbusError(
-        'ERR_NOT_CLONEABLE',
-        `The reply to request ${String(message[at])} cannot be cloned (${(cause as Error).message}); with copy: false, store only cloneable values`,
-      );
-      this.#post([ANSWERS, 1, -(message[at] as number), encodeError(error)], 0);
-    }
-    if (message.length === replyEnd) return;
-    let count = 0;
-    for (let at = replyEnd; at < message.length; at = nextEvent(message, at)) count++;
-    if (this.#post([ANSWERS, 0, ...message.slice(replyEnd)], count)) return;
-    // One by one, so that only the events that cannot be cloned are lost.
-    for (let at = replyEnd; at < message.length; ) {
-      const next = nextEvent(message, at);
-      if (!this.#post([ANSWERS, 0, ...message.slice(at, next)], 1)) this.#onLost();
-      at = next;
-    }
   }
 }

@@ -130,21 +130,23 @@ export class RemoteConnection implements Connection {
 
   deliver(sid: number, event: SubEvent, kind: TopicKind): void {
     if (this.#gone || (this.#ended.size > 0 && this.#ended.has(sid))) return;
-    if (kind === 'key' && (this.#inflight >= this.#window || this.#events.length > 0)) {
+    let waiting = this.#events.length;
+    if (kind === 'key' && (this.#inflight >= this.#window || waiting > 0)) {
       // A watch needs only the key's latest value: it replaces the one still waiting, whatever the policy.
       if (this.#events.putLatest(sid, event)) this.#drop();
       return this.#outbox.schedule();
     }
     const channel = kind === 'channel';
-    if (this.#inflight + this.#events.length >= this.#options.buffer.size) {
+    if (this.#inflight + waiting >= this.#options.buffer.size) {
       const { size, overflow } = this.#options.buffer;
       this.#drop();
       if (overflow === 'drop-newest') return;
       if (overflow === 'error') return this.#endSubscription(sid, size);
       // drop-oldest: the oldest that is still here (the window keeps half the buffer here)
       if (!this.#events.shift()) return;
+      waiting--;
     }
-    if (this.#inflight < this.#window && this.#events.length === 0) {
+    if (this.#inflight < this.#window && waiting === 0) {
       // Within the window, and nothing waits before it: encode it for the wire now.
       this.#outbox.event(sid, event, channel);
       this.#inflight++;
