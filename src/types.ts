@@ -6,6 +6,73 @@ export interface SetOptions {
   ttlMs?: number;
   /** Compare-and-set: write only if the key's revision is still this one (`0` = only if the key is absent). */
   ifRevision?: number;
+  /** Fencing: write only while this lock is still held with this token, else `ERR_CONFLICT` and nothing changes. */
+  fence?: LockRef;
+}
+
+/** Options of {@link Store.delete}. */
+export interface DeleteOptions {
+  /** Delete only if the key's revision is still this one. */
+  ifRevision?: number;
+  /** Fencing: delete only while this lock is still held with this token, else `ERR_CONFLICT`. */
+  fence?: LockRef;
+}
+
+/** Options of {@link Store.incr}. */
+export interface IncrOptions {
+  /** Fencing: add only while this lock is still held with this token, else `ERR_CONFLICT`. */
+  fence?: LockRef;
+}
+
+/**
+ * What a fenced write names: a lock and the token of one grant of it. A
+ * {@link Lock} is one; so is `{ name, token }` sent to another thread or process.
+ */
+export interface LockRef {
+  readonly name: string;
+  readonly token: number;
+}
+
+/** Options of {@link Store.lock} and {@link Store.withLock}. */
+export interface LockOptions {
+  /**
+   * The lease in ms: unless extended, the lock is released this long after it was granted.
+   * @defaultValue 30 000
+   */
+  ttlMs?: number;
+  /** How long to wait for the lock before rejecting with `ERR_TIMEOUT`. @defaultValue wait forever */
+  waitMs?: number;
+  /** Gives up waiting (rejects with `ERR_ABORTED`) when aborted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A granted lock (see {@link Store.lock}). Not reentrant. `await using lock = await store.lock('x')`
+ * releases it at the end of the scope.
+ */
+export interface Lock extends LockRef, AsyncDisposable {
+  /** The lock's name. */
+  readonly name: string;
+  /** The fencing token of this grant: strictly increasing for each grant of this name. */
+  readonly token: number;
+  /** Releases the lock; resolves `true` when this call released it, `false` when it was no longer held. */
+  release(): Promise<boolean>;
+  /** Renews the lease for `ttlMs` from now (the lock's own lease without it); rejects with `ERR_CONFLICT` when it is no longer held. */
+  extend(ttlMs?: number): Promise<void>;
+}
+
+/** One operation of {@link Store.transaction}. */
+export type TransactionOp =
+  | { op: 'set'; key: string; value: unknown; ttlMs?: number; ifRevision?: number }
+  | { op: 'delete'; key: string; ifRevision?: number }
+  | { op: 'incr'; key: string; by?: number }
+  /** A precondition: the key's revision must be this one (`0` = absent). */
+  | { op: 'check'; key: string; revision: number };
+
+/** Options of {@link Store.transaction}. */
+export interface TransactionOptions {
+  /** Fencing: apply only while this lock is still held with this token, else `ERR_CONFLICT` and nothing changes. */
+  fence?: LockRef;
 }
 
 /** Options of {@link Store.scan}. */
@@ -162,7 +229,7 @@ export interface Store {
   /** Writes a value; resolves to its new revision. */
   set(key: string, value: unknown, options?: SetOptions): Promise<number>;
   /** Removes a key; resolves to `true` if one was removed. */
-  delete(key: string): Promise<boolean>;
+  delete(key: string, options?: DeleteOptions): Promise<boolean>;
   /** Tells whether a key is present. */
   has(key: string): Promise<boolean>;
   /**
@@ -187,7 +254,25 @@ export interface Store {
   /** Removes every key of this namespace. */
   clear(): Promise<void>;
   /** Atomically adds `by` to a number (absent counts as 0); resolves to the new number. */
-  incr(key: string, by?: number): Promise<number>;
+  incr(key: string, by?: number, options?: IncrOptions): Promise<number>;
+  /**
+   * Reads several keys at one instant: their values (`undefined` where absent), in the order of `keys`.
+   */
+  getMany<TValue = unknown>(keys: readonly string[]): Promise<Array<TValue | undefined>>;
+  /**
+   * Applies every op or none, atomically: no client ever observes part of it. A failed
+   * `check` or `ifRevision` rejects with `ERR_CONFLICT` naming its key, and nothing is
+   * written. Each write is one change event, with consecutive revisions.
+   * @returns per op, the new revision (`check`: the key's current one; a `delete` of an absent key: 0)
+   */
+  transaction(ops: readonly TransactionOp[], options?: TransactionOptions): Promise<number[]>;
+  /**
+   * Acquires a lock with a lease, waiting first come, first served. A lock whose holder
+   * exits, or whose lease runs out, goes to the next waiter. Locks are not reentrant.
+   */
+  lock(name: string, options?: LockOptions): Promise<Lock>;
+  /** Runs `fn` holding lock `name`, releases it however `fn` ends, and resolves to what `fn` resolved to. */
+  withLock<TResult>(name: string, fn: (lock: Lock) => TResult | Promise<TResult>, options?: LockOptions): Promise<TResult>;
   /** Optimistic read-modify-write with `fn` run here, retried on conflict; `undefined` from `fn` deletes. */
   update<TValue = unknown>(
     key: string,

@@ -12,6 +12,8 @@ import { describe, isKvbusError, KvbusError } from '../errors.js';
 import type {
   ChangeEvent,
   Entry,
+  Lock,
+  LockOptions,
   PatternMessage,
   PeerEvent,
   ReceiveHandler,
@@ -21,6 +23,8 @@ import type {
   StoreStats,
   SyncStore,
   Topic,
+  TransactionOp,
+  TransactionOptions,
   UpdateOptions,
 } from '../types.js';
 import { assertKey, assertName, assertOptions } from '../validate.js';
@@ -220,6 +224,23 @@ export class StoreClient implements Store {
     return this.#observe({ kind: 'changes', name: glob }, (event, next) => {
       if (event.type !== 'message' && event.type !== 'snapshot' && event.type !== 'end') next(event as ChangeEvent<TValue>);
     });
+  }
+
+  // TODO(issue 12): built by the coordination work.
+  getMany<TValue = unknown>(_keys: readonly string[]): Promise<Array<TValue | undefined>> {
+    return Promise.reject(new KvbusError('ERR_BAD_ARGUMENT', 'not built yet (issue 12)'));
+  }
+
+  transaction(_ops: readonly TransactionOp[], _options?: TransactionOptions): Promise<number[]> {
+    return Promise.reject(new KvbusError('ERR_BAD_ARGUMENT', 'not built yet (issue 12)'));
+  }
+
+  lock(_name: string, _options?: LockOptions): Promise<Lock> {
+    return Promise.reject(new KvbusError('ERR_BAD_ARGUMENT', 'not built yet (issue 12)'));
+  }
+
+  withLock<TResult>(_name: string, _fn: (lock: Lock) => TResult | Promise<TResult>, _options?: LockOptions): Promise<TResult> {
+    return Promise.reject(new KvbusError('ERR_BAD_ARGUMENT', 'not built yet (issue 12)'));
   }
 
   onSubscriberReceive<TData = unknown>(channel: string, handler: ReceiveHandler<TData>): () => void {

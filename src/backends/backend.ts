@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Entry, KeyChange, Topic } from '../types.js';
+import type { Entry, KeyChange, LockRef, Topic, TransactionOp } from '../types.js';
 
 /** A result that a backend may give at once (memory) or later (Redis). */
 export type MaybePromise<TValue> = TValue | Promise<TValue>;
@@ -28,6 +28,41 @@ export interface BackendSetOptions {
   ifRevision?: number | undefined;
   /** Keep the key's TTL (`update` and `apply`) instead of removing it as a plain `set` does. */
   keepTtl?: boolean | undefined;
+  /** Write only while this lock is held with this token (else `ERR_CONFLICT`, nothing written). */
+  fence?: LockRef | undefined;
+}
+
+/**
+ * One request for a lock, as the actor hands it to {@link BackendLocks.acquire}.
+ * The backend calls `grant` once, when the lock is this waiter's, unless the
+ * waiter was cancelled first.
+ */
+export interface LockWaiter {
+  readonly name: string;
+  /** The lease, in ms from the grant. */
+  readonly ttlMs: number;
+  /** The lock is this waiter's, with this fencing token. */
+  grant(token: number): void;
+}
+
+/**
+ * The locks of a backend: leases, fencing tokens (strictly increasing per name;
+ * one counter for all names will do) and first-come-first-served waiters. On
+ * Redis they live in Redis, so every process sharing the namespace shares them.
+ */
+export interface BackendLocks {
+  /**
+   * Queues `waiter`: it is granted at once when the lock is free and nobody waits
+   * before it, else when the holder releases, or its lease runs out, and the
+   * waiters before it have had their turn. Waiting costs no polling.
+   */
+  acquire(waiter: LockWaiter): MaybePromise<void>;
+  /** Withdraws a waiter not granted yet (its wait timed out, was aborted, or its client went away). */
+  cancel(waiter: LockWaiter): MaybePromise<void>;
+  /** Releases the lock if `token` still holds it; true when this call released it. */
+  release(name: string, token: number): MaybePromise<boolean>;
+  /** Renews the lease for `ttlMs` from now if `token` still holds it; false when it does not. */
+  extend(name: string, token: number, ttlMs: number): MaybePromise<boolean>;
 }
 
 /**
@@ -69,7 +104,8 @@ export interface Backend {
   get(key: string): MaybePromise<Entry | undefined>;
   /** Writes; resolves to the new revision, or throws `ERR_CONFLICT` when `ifRevision` does not hold. */
   set(key: string, value: unknown, options: BackendSetOptions): MaybePromise<number>;
-  delete(key: string, ifRevision?: number): MaybePromise<boolean>;
+  /** Removes a key; `fence` as in {@link BackendSetOptions}. */
+  delete(key: string, ifRevision?: number, fence?: LockRef): MaybePromise<boolean>;
   has(key: string): MaybePromise<boolean>;
   /** The key's remaining time to live in ms: `Infinity` without a TTL, `undefined` when absent. */
   ttl(key: string): MaybePromise<number | undefined>;
@@ -79,7 +115,18 @@ export interface Backend {
   /** Opens a scan of the keys that match `pattern` (all keys without one); the actor keeps it between chunks. */
   scan(pattern: string | undefined): BackendScan;
   clear(): MaybePromise<void>;
-  incr(key: string, by: number): MaybePromise<number>;
+  incr(key: string, by: number, fence?: LockRef): MaybePromise<number>;
+  /** The values of `keys` (stored ones: the store copies them), read at one instant. */
+  getMany(keys: readonly string[]): MaybePromise<unknown[]>;
+  /**
+   * Applies `ops` all or none, atomically (one change event per write, consecutive
+   * revisions); a failed precondition or fence throws `ERR_CONFLICT` naming the key
+   * (or the lock) and writes nothing.
+   * @returns per op, its new revision (`check`: the key's current one; `delete` of an absent key: 0)
+   */
+  transaction(ops: readonly TransactionOp[], fence?: LockRef): MaybePromise<number[]>;
+  /** The backend's locks. */
+  readonly locks: BackendLocks;
   /** Replaces a value by `op(old)` atomically, keeping its TTL; `undefined` deletes. Resolves to the new value. */
   apply(key: string, op: (old: unknown) => unknown): MaybePromise<unknown>;
   /** Publishes; resolves to the number of receivers. */
@@ -94,4 +141,12 @@ export interface Backend {
    */
   expireDue?(): void;
   close(): MaybePromise<void>;
+}
+
+/** @internal TODO(issue 12): a placeholder until each backend has its locks. */
+export function notBuiltLocks(): BackendLocks {
+  const fail = (): never => {
+    throw new Error('kvbus: locks are not built yet (issue 12)');
+  };
+  return { acquire: fail, cancel: fail, release: fail, extend: fail };
 }

@@ -1,7 +1,14 @@
 import { conflictError, incrRangeError, KvbusError, notANumberError } from '../../errors.js';
 import { compileGlob } from '../../glob.js';
-import type { Entry } from '../../types.js';
-import type { Backend, BackendContext, BackendScan, BackendSetOptions } from '../backend.js';
+import type { Entry, LockRef, TransactionOp } from '../../types.js';
+import {
+  type Backend,
+  type BackendContext,
+  type BackendLocks,
+  type BackendScan,
+  type BackendSetOptions,
+  notBuiltLocks,
+} from '../backend.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import { MemoryScan, NONE, type ScanSource } from './memory-scan.js';
 
@@ -169,6 +176,17 @@ class MemoryBackend implements Backend, ScanSource {
       }
     } while (this.#expiry.hasDue && performance.now() < stop);
     this.#expiry.compact(this.#deadlines.size, isCurrent);
+  }
+
+  // TODO(issue 12): getMany, transaction, locks.
+  readonly locks: BackendLocks = notBuiltLocks();
+
+  getMany(_keys: readonly string[]): unknown[] {
+    throw new KvbusError('ERR_BACKEND', 'not built yet (issue 12)');
+  }
+
+  transaction(_ops: readonly TransactionOp[], _fence?: LockRef): number[] {
+    throw new KvbusError('ERR_BACKEND', 'not built yet (issue 12)');
   }
 
   close(): void {

@@ -1,7 +1,14 @@
 import { assertNotShared } from '../../clone.js';
 import { describe, incrRangeError, isKvbusError, KvbusError } from '../../errors.js';
-import type { Entry, Topic } from '../../types.js';
-import type { Backend, BackendContext, BackendScan, BackendSetOptions } from '../backend.js';
+import type { Entry, LockRef, Topic, TransactionOp } from '../../types.js';
+import {
+  type Backend,
+  type BackendContext,
+  type BackendLocks,
+  type BackendScan,
+  type BackendSetOptions,
+  notBuiltLocks,
+} from '../backend.js';
 import { Batcher } from './batcher.js';
 import { Connection } from './connection.js';
 import { Codec, Layout } from './layout.js';
@@ -219,6 +226,17 @@ class RedisBackend implements Backend {
 
   size(): Promise<number> {
     return this.#run(async () => (await this.#scan(undefined)).length);
+  }
+
+  // TODO(issue 12): getMany, transaction, locks.
+  readonly locks: BackendLocks = notBuiltLocks();
+
+  getMany(_keys: readonly string[]): Promise<unknown[]> {
+    return Promise.reject(new KvbusError('ERR_BACKEND', 'not built yet (issue 12)'));
+  }
+
+  transaction(_ops: readonly TransactionOp[], _fence?: LockRef): Promise<number[]> {
+    return Promise.reject(new KvbusError('ERR_BACKEND', 'not built yet (issue 12)'));
   }
 
   close(): Promise<void> {
