@@ -25,8 +25,11 @@ async function loadHandler(filename: string, name: string): Promise<unknown> {
   let handler: unknown;
   try {
     const loaded: unknown = require(filename);
+    // As piscina's interop reads CommonJS: `module.exports` is the default export, its properties the named ones.
     if (typeof loaded === 'function' && name === 'default') handler = loaded;
-    else if (loaded !== null && typeof loaded === 'object') handler = await (loaded as Record<string, unknown>)[name];
+    else if (loaded !== null && (typeof loaded === 'object' || typeof loaded === 'function')) {
+      handler = await (loaded as Record<string, unknown>)[name];
+    }
   } catch {}
   if (typeof handler !== 'function') handler = await (await importModule(pathToFileURL(filename).href))[name];
   return handler;
