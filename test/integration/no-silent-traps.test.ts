@@ -231,6 +231,7 @@ describe('a KvbusError thrown in a pool task', () => {
     expect(isKvbusError(error)).toBe(false);
     expect((error as Error).message).toBe('a plain error');
     const conflict = await pool.run({ key: 'traps:cas2' }, { filename: TASKS, name: 'conflict' }).catch((e: unknown) => e);
+    expect(isKvbusError(conflict)).toBe(true);
     expect(conflict).toMatchObject({ code: 'ERR_CONFLICT' });
   });
 });
