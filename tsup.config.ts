@@ -46,6 +46,10 @@ const cli: Options = {
 const poolTask: Options = {
   entry: { 'pool-task': 'src/pool/task-entry.ts' },
   format: ['cjs'],
+  // It assigns module.exports on purpose (a Proxy: see the file), and is only ever built as CommonJS.
+  esbuildOptions(options) {
+    options.logOverride = { ...options.logOverride, 'commonjs-variable-in-esm': 'silent' };
+  },
   dts: false,
   clean: false,
   target: 'node20',

@@ -1,7 +1,8 @@
 import { getEnvironmentData, isMainThread } from 'node:worker_threads';
 import { KvbusError } from '../errors.js';
-import { connectChild, connectWorker, hasParentPipe, inheritedMarks } from '../pool/connect.js';
+import { connectChild, connectWorker, hasParentPipe } from '../pool/connect.js';
 import { PARENT_ENV, REACHABLE } from '../pool/marks.js';
+import { watchSpawns } from '../pool/spawn-watch.js';
 import type { Store } from '../types.js';
 import { createStore } from './create-store.js';
 import type { MainStore } from './main-store.js';
@@ -33,12 +34,17 @@ export function getStore(): Store {
   if (global[CLIENT]) return global[CLIENT];
   if (!isMainThread) {
     if (getEnvironmentData(REACHABLE) !== true) throw noStore();
-    return (global[CLIENT] = remoteClient(connectWorker(), 'worker'));
+    global[CLIENT] = remoteClient(connectWorker(), 'worker');
+    // A worker or child this one creates inherits its marks: if it calls getStore(), it is told at once that nobody serves it.
+    watchSpawns();
+    return global[CLIENT];
   }
-  if (process.env[PARENT_ENV] === '1' && !inheritedMarks()) {
+  if (process.env[PARENT_ENV] === '1') {
     // Marked to reach its parent's store but with no channel to it: say so, rather than hand out a store of its own.
     if (typeof process.send !== 'function' && !hasParentPipe()) throw noChannel();
-    return (global[CLIENT] = remoteClient(connectChild(), 'process'));
+    global[CLIENT] = remoteClient(connectChild(), 'process');
+    watchSpawns();
+    return global[CLIENT];
   }
   const current = global[DEFAULT_STORE];
   if (current && !current.closed) return current;
@@ -48,7 +54,7 @@ export function getStore(): Store {
 function noChannel(): KvbusError {
   return new KvbusError(
     'ERR_NO_STORE',
-    `This process has ${PARENT_ENV}=1 but no channel to its parent: start it with store.fork(modulePath), or fork it with an IPC channel (child_process.fork) and call store.attach(child) in the parent`,
+    `This process has ${PARENT_ENV}=1 but no channel to its parent: start it with store.fork(modulePath), or fork it with an IPC channel (child_process.fork) and call store.attach(child) in the parent. A process started by a child of store.fork inherits that mark: remove ${PARENT_ENV} from its environment to give it a store of its own`,
   );
 }
 

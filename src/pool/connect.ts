@@ -43,17 +43,6 @@ export function connectChild(): RemoteLink {
 }
 
 /**
- * Tells whether this process's kvbus marks were inherited: `store.fork` names
- * its own pid in {@link PIPE_ENV}, so a mark naming another process came down
- * from an ancestor (a child of `store.fork` forked this one), and is not ours.
- * @returns true when the marks are an ancestor's
- */
-export function inheritedMarks(): boolean {
-  const mark = /^(\d+):(\d+)$/.exec(process.env[PIPE_ENV] ?? '');
-  return mark !== null && Number(mark[1]) !== process.ppid;
-}
-
-/**
  * Tells whether the environment names a pipe of kvbus's to this process's parent.
  * @returns true when {@link PIPE_ENV} names one for this process
  */

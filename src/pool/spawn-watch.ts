@@ -11,9 +11,11 @@ import { type KvbusMessageHandler, shield } from './shield.js';
 // A worker or a child that calls getStore() without being connected must learn
 // it at once, not from a timeout. It cannot know by itself (a plain Worker is
 // attached after it was created), so the parent tells it: once a thread has a
-// store, it watches every Worker and child process it creates (Node publishes
-// them on the 'worker_threads' and 'child_process' diagnostics channels) and
-// answers a hello that no attach, fork or pool claims with `noStore`.
+// store or a client of one, it watches every Worker and child process it
+// creates (Node publishes them on the 'worker_threads' and 'child_process'
+// diagnostics channels) and answers a hello that no attach, fork or pool
+// claims with `noStore`. (A worker or child of a client inherits its marks, so
+// it too may call getStore() and must be told.)
 
 /** Finds the handler of a worker's kvbus messages: a pool claims its own threads. */
 export type WorkerClaim = (worker: Worker) => KvbusMessageHandler | undefined;
@@ -88,7 +90,7 @@ function watchChild(watch: Watch, child: ChildProcess): void {
     const refusal: ControlMessage = {
       p: PROTOCOL,
       noStore:
-        "No kvbus store serves this child process: its parent has a store but did not attach it. Start it with store.fork(modulePath), or call store.attach(child) right after forking it (the child's environment needs KVBUS_PARENT=1)",
+        "No kvbus store serves this child process: its parent did not attach it. Start it with store.fork(modulePath) from the store's thread, or call store.attach(child) there right after forking it (the child's environment needs KVBUS_PARENT=1)",
     };
     if (child.connected) child.send(toIpc(refusal), () => {});
   });
@@ -103,7 +105,7 @@ function refuseWorker(message: unknown): void {
   if (!check.ok) return releaseHello(message);
   const { port, syncPort, syncFlag } = check.hello;
   const text =
-    'No kvbus store serves this worker: its parent thread has a store but did not attach it. Start it with createPool({ filename }), or call store.attach(worker) right after new Worker(...)';
+    "No kvbus store serves this worker: its parent thread did not attach it. Start it with createPool({ filename }), or call store.attach(worker) right after new Worker(...), in the store's thread";
   // The worker closes the connection when it reads this (closing it here could drop the message).
   port.postMessage({ p: PROTOCOL, noStore: text } satisfies ControlMessage);
   // A worker blocked in store.sync cannot read its port: tell it on the sync port, and wake it.

@@ -87,6 +87,16 @@ describe('a worker or child that nobody connected', () => {
     ]);
     expect((await childExit(child)).code).toBe(0);
   });
+
+  it('gets ERR_NO_STORE at once in a grandchild that inherited KVBUS_PARENT=1 from a child of store.fork', async () => {
+    const store = res.store();
+    const child = res.child(store.fork(CHILD, ['grandparent']));
+    const { result } = await messageFrom<{ result: { first: Failure } }>(child, (m) => m?.type === 'relayed', 'the relayed result');
+    expect(await store.get('traps:grandparent')).toBe(1);
+    expect(result.first.code).toBe('ERR_NO_STORE');
+    expect(result.first.message).toMatch(/store\.fork/);
+    expect(result.first.elapsedMs).toBeLessThan(AT_ONCE_MS);
+  });
 });
 
 describe("kvbus's own messages", () => {
