@@ -2,13 +2,18 @@ import type { Piscina } from 'piscina';
 import { describe, KvbusError } from '../errors.js';
 import { type PiscinaOptions, servePool } from '../pool/serve-pool.js';
 import { hostOf } from '../pool/store-host.js';
+import type { Store } from '../types.js';
+import { liveStores } from './create-store.js';
 import { getStore } from './get-store.js';
-import type { MainStore } from './main-store.js';
 
 /** Options of {@link createPool}: piscina's own, plus the store to connect to. */
 export interface CreatePoolOptions extends PiscinaOptions {
-  /** The store the workers reach with `getStore()`. @defaultValue `getStore()` */
-  store?: MainStore;
+  /**
+   * The store the workers reach with `getStore()`: a main-thread store, from
+   * `createStore()` or `getStore()` in the main thread.
+   * @defaultValue the one open store of this thread; `getStore()`'s default store when there is none; with two or more, say which
+   */
+  store?: Store;
 }
 
 /**
@@ -27,11 +32,25 @@ export function createPool(options: CreatePoolOptions): Piscina {
   if (options === null || typeof options !== 'object') {
     throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`options\` to be piscina options, got ${describe(options)}`);
   }
-  const { store = getStore(), ...piscinaOptions } = options;
+  const { store = defaultStore(), ...piscinaOptions } = options;
   const host = hostOf(store);
   if (!host) {
-    throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`store\` to be a main-thread store from createStore(), got ${describe(store)}`);
+    throw new KvbusError(
+      'ERR_BAD_ARGUMENT',
+      `Expected \`store\` to be a main-thread store (from createStore(), or getStore() in the main thread), got ${describe(store)}`,
+    );
   }
   if (host.closed) throw new KvbusError('ERR_CLOSED', 'Cannot create a pool on a closed store');
   return servePool(host, piscinaOptions);
+}
+
+/** The store a pool connects to when the options do not say: the one open store, else the default one. */
+function defaultStore(): Store {
+  const stores = [...liveStores()];
+  if (stores.length === 1) return stores[0]!;
+  if (stores.length === 0) return getStore();
+  throw new KvbusError(
+    'ERR_BAD_ARGUMENT',
+    `${stores.length} kvbus stores are open in this thread (namespaces ${stores.map((s) => JSON.stringify(s.namespace)).join(', ')}): say which one the pool's workers reach, createPool({ store, ... })`,
+  );
 }
