@@ -212,11 +212,17 @@ export type StoreOp<TValue = any, TArg = any> = (old: TValue | undefined, arg: T
 
 /** The blocking API of {@link Store.sync}; no `lock` on purpose (a worker blocked waiting for one could not release what its own thread holds: a deadlock). */
 export interface SyncStore {
+  /** {@link Store.get}, blocking. */
   get<TValue = unknown>(key: string, defaultValue?: TValue): TValue | undefined;
+  /** {@link Store.getEntry}, blocking. */
   getEntry<TValue = unknown>(key: string): Entry<TValue> | undefined;
+  /** {@link Store.set}, blocking. */
   set(key: string, value: unknown, options?: SetOptions): number;
+  /** {@link Store.delete}, blocking. */
   delete(key: string): boolean;
+  /** {@link Store.has}, blocking. */
   has(key: string): boolean;
+  /** {@link Store.incr}, blocking. */
   incr(key: string, by?: number): number;
 }
 
