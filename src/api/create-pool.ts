@@ -18,12 +18,14 @@ export interface CreatePoolOptions extends PiscinaOptions {
  * so subscriptions in that worker would receive nothing between tasks.
  *
  * @param options - piscina options, and `store`
- * @returns the piscina instance (its whole API stays available)
+ * @returns the piscina instance (its whole API stays available), typed `Piscina<TIn, TOut>`:
+ * `run` takes a `TIn` and resolves to a `TOut`
  * @example
- * const pool = createPool({ filename: new URL('./task.js', import.meta.url).href });
- * await pool.run({ n: 1 });
+ * const pool = createPool<{ n: number }, number>({ filename: new URL('./task.js', import.meta.url).href });
+ * const doubled: number = await pool.run({ n: 1 });
  */
-export function createPool(options: CreatePoolOptions): Piscina {
+// biome-ignore lint/suspicious/noExplicitAny: piscina's own defaults: a pool made without types takes and returns anything
+export function createPool<TIn = any, TOut = any>(options: CreatePoolOptions): Piscina<TIn, TOut> {
   if (options === null || typeof options !== 'object') {
     throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`options\` to be piscina options, got ${describe(options)}`);
   }

@@ -2,6 +2,8 @@ import { getEnvironmentData, isMainThread } from 'node:worker_threads';
 import { KvbusError } from '../errors.js';
 import { connectChild, connectWorker } from '../pool/connect.js';
 import { PARENT_ENV, REACHABLE } from '../pool/marks.js';
+import type { StoreSchema } from '../schema.js';
+import type { TypedStore } from '../typed-store.js';
 import type { Store } from '../types.js';
 import { createStore } from './create-store.js';
 import type { MainStore } from './main-store.js';
@@ -20,11 +22,15 @@ type Global = typeof globalThis & { [DEFAULT_STORE]?: MainStore; [CLIENT]?: Stor
  * closed); in a worker of `createPool` or one attached with `store.attach`,
  * and in a child of `store.fork`, a client of the parent's store.
  *
+ * With a {@link StoreSchema} (`getStore<AppSchema>()`), the store is seen as a
+ * {@link TypedStore}: the schema is the caller's word, nothing checks it at run time.
+ *
  * @returns the store
  * @example
  * const store = getStore();
  * await store.incr('jobs:done');
  */
+export function getStore<S extends StoreSchema = StoreSchema>(): TypedStore<S>;
 export function getStore(): Store {
   const global = globalThis as Global;
   if (global[CLIENT]) return global[CLIENT];
