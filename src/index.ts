@@ -24,7 +24,14 @@ export type {
   SchemaKey,
   StoreSchema,
 } from './schema.js';
-export type { TypedChannels, TypedKeys, TypedStore, TypedSyncStore, TypedTransactionOp } from './typed-store.js';
+export type {
+  AnyTypedStore,
+  TypedChannels,
+  TypedKeys,
+  TypedStore,
+  TypedSyncStore,
+  TypedTransactionOp,
+} from './typed-store.js';
 // Types
 export type {
   ChangeEvent,

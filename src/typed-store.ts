@@ -36,6 +36,13 @@ export type TypedStore<S extends StoreSchema, TBase extends Store = Store> = [Ty
       (HasKeys<S> extends true ? TypedKeys<S> : unknown) &
       (HasChannels<S> extends true ? TypedChannels<S> : unknown);
 
+/**
+ * What every view of a `TBase` store has in common, typed by a schema or not. A
+ * {@link TypedStore} is not assignable to `Store` (its `get` cannot return whatever
+ * type a caller names); an API that takes any store, as `createPool({ store })`, takes this.
+ */
+export type AnyTypedStore<TBase extends Store = Store> = Omit<TBase, keyof TypedKeys<StoreSchema> | keyof TypedChannels<StoreSchema>>;
+
 /** The names of the methods a schema retypes. */
 type TypedMethods<S extends StoreSchema> =
   | (HasKeys<S> extends true ? keyof TypedKeys<S> : never)

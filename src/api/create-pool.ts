@@ -2,6 +2,7 @@ import type { Piscina } from 'piscina';
 import { describe, KvbusError } from '../errors.js';
 import { type PiscinaOptions, servePool } from '../pool/serve-pool.js';
 import { hostOf } from '../pool/store-host.js';
+import type { AnyTypedStore } from '../typed-store.js';
 import { getStore } from './get-store.js';
 import type { MainStore } from './main-store.js';
 
@@ -17,7 +18,7 @@ export interface CreatePoolOptions extends PiscinaOptions {
  * default parks an idle worker in `Atomics.wait`, which stops its event loop,
  * so subscriptions in that worker would receive nothing between tasks.
  *
- * @param options - piscina options, and `store`
+ * @param options - piscina options, and `store` (a store typed by a schema too)
  * @returns the piscina instance (its whole API stays available), typed `Piscina<TIn, TOut>`:
  * `run` takes a `TIn` and resolves to a `TOut`
  * @example
@@ -25,7 +26,12 @@ export interface CreatePoolOptions extends PiscinaOptions {
  * const doubled: number = await pool.run({ n: 1 });
  */
 // biome-ignore lint/suspicious/noExplicitAny: piscina's own defaults: a pool made without types takes and returns anything
-export function createPool<TIn = any, TOut = any>(options: CreatePoolOptions): Piscina<TIn, TOut> {
+export function createPool<TIn = any, TOut = any>(
+  options: Omit<CreatePoolOptions, 'store'> & { store: AnyTypedStore<MainStore> },
+): Piscina<TIn, TOut>;
+// biome-ignore lint/suspicious/noExplicitAny: as above
+export function createPool<TIn = any, TOut = any>(options: CreatePoolOptions): Piscina<TIn, TOut>;
+export function createPool(options: Omit<CreatePoolOptions, 'store'> & { store?: MainStore | AnyTypedStore<MainStore> }): Piscina {
   if (options === null || typeof options !== 'object') {
     throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`options\` to be piscina options, got ${describe(options)}`);
   }
