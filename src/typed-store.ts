@@ -66,8 +66,11 @@ type SetOps<S extends StoreSchema> = {
 export interface TypedKeys<S extends StoreSchema> {
   /** Reads a value; `undefined` when the key is absent. */
   get<TKey extends SchemaKey<S>>(key: TKey): Promise<KeyValue<S, TKey> | undefined>;
-  /** Reads a value; resolves to `defaultValue` when the key is absent. */
-  get<TKey extends SchemaKey<S>, TDefault>(key: TKey, defaultValue: TDefault): Promise<KeyValue<S, TKey> | TDefault>;
+  /** Reads a value; resolves to `defaultValue` (of the key's type, or another: `null`...) when the key is absent. */
+  get<TKey extends SchemaKey<S>, TDefault = KeyValue<S, TKey>>(
+    key: TKey,
+    defaultValue: KeyValue<S, TKey> | TDefault,
+  ): Promise<KeyValue<S, TKey> | Exclude<TDefault, KeyValue<S, TKey>>>;
   /** Reads a value with its revision; `undefined` when absent. */
   getEntry<TKey extends SchemaKey<S>>(key: TKey): Promise<Entry<KeyValue<S, TKey>> | undefined>;
   /** Writes a value of the key's type; resolves to its new revision. */
@@ -101,7 +104,10 @@ export interface TypedSyncStore<S extends StoreSchema> extends Omit<SyncStore, '
   /** Reads a value; `undefined` when the key is absent. */
   get<TKey extends SchemaKey<S>>(key: TKey): KeyValue<S, TKey> | undefined;
   /** Reads a value; `defaultValue` when the key is absent. */
-  get<TKey extends SchemaKey<S>, TDefault>(key: TKey, defaultValue: TDefault): KeyValue<S, TKey> | TDefault;
+  get<TKey extends SchemaKey<S>, TDefault = KeyValue<S, TKey>>(
+    key: TKey,
+    defaultValue: KeyValue<S, TKey> | TDefault,
+  ): KeyValue<S, TKey> | Exclude<TDefault, KeyValue<S, TKey>>;
   /** Reads a value with its revision; `undefined` when absent. */
   getEntry<TKey extends SchemaKey<S>>(key: TKey): Entry<KeyValue<S, TKey>> | undefined;
   /** Writes a value of the key's type; returns its new revision. */

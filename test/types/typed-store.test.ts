@@ -78,6 +78,10 @@ describe('typed keys', () => {
     await store.set(`job:${id}:progress`, { done: 0, total: 1 });
     expectTypeOf(await store.get(`job:${id}:progress`)).toEqualTypeOf<Progress | undefined>();
 
+    // A default of the key's type gives the key's type; another adds its own.
+    expectTypeOf(store.get('job:1', 'queued')).toEqualTypeOf<Promise<string>>();
+    expectTypeOf(store.get('config', null)).toEqualTypeOf<Promise<Config | null>>();
+    expect(await store.get('job:404', null)).toBeNull();
     expectTypeOf(store.sync.get('config')).toEqualTypeOf<Config | undefined>();
     expectTypeOf(store.sync.get('config', { debug: false })).toEqualTypeOf<Config>();
     expect(store.sync.set('job:9', 'queued')).toBeGreaterThan(0);
