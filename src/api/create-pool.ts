@@ -2,9 +2,11 @@ import type { Piscina } from 'piscina';
 import { describe, KvbusError } from '../errors.js';
 import { type PiscinaOptions, servePool } from '../pool/serve-pool.js';
 import { hostOf } from '../pool/store-host.js';
+import type { AnyTypedStore } from '../typed-store.js';
 import type { Store } from '../types.js';
 import { liveStores } from './create-store.js';
 import { getStore } from './get-store.js';
+import type { MainStore } from './main-store.js';
 
 /** Options of {@link createPool}: piscina's own, plus the store to connect to. */
 export interface CreatePoolOptions extends PiscinaOptions {
@@ -22,13 +24,20 @@ export interface CreatePoolOptions extends PiscinaOptions {
  * default parks an idle worker in `Atomics.wait`, which stops its event loop,
  * so subscriptions in that worker would receive nothing between tasks.
  *
- * @param options - piscina options, and `store`
- * @returns the piscina instance (its whole API stays available)
+ * @param options - piscina options, and `store` (a store typed by a schema too)
+ * @returns the piscina instance (its whole API stays available), typed `Piscina<TIn, TOut>`:
+ * `run` takes a `TIn` and resolves to a `TOut`
  * @example
- * const pool = createPool({ filename: new URL('./task.js', import.meta.url).href });
- * await pool.run({ n: 1 });
+ * const pool = createPool<{ n: number }, number>({ filename: new URL('./task.js', import.meta.url).href });
+ * const doubled: number = await pool.run({ n: 1 });
  */
-export function createPool(options: CreatePoolOptions): Piscina {
+// biome-ignore lint/suspicious/noExplicitAny: piscina's own defaults: a pool made without types takes and returns anything
+export function createPool<TIn = any, TOut = any>(
+  options: Omit<CreatePoolOptions, 'store'> & { store: AnyTypedStore<MainStore> },
+): Piscina<TIn, TOut>;
+// biome-ignore lint/suspicious/noExplicitAny: as above
+export function createPool<TIn = any, TOut = any>(options: CreatePoolOptions): Piscina<TIn, TOut>;
+export function createPool(options: Omit<CreatePoolOptions, 'store'> & { store?: Store | AnyTypedStore<MainStore> }): Piscina {
   if (options === null || typeof options !== 'object') {
     throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`options\` to be piscina options, got ${describe(options)}`);
   }

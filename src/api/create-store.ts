@@ -5,6 +5,8 @@ import { type Clock, systemClock } from '../clock.js';
 import { NAMESPACE, REQUEST_TIMEOUT_MS, SUBSCRIBER_BUFFER_SIZE, SUBSCRIBER_OVERFLOW } from '../defaults.js';
 import { describe, KvbusError } from '../errors.js';
 import { watchSpawns } from '../pool/spawn-watch.js';
+import type { StoreSchema } from '../schema.js';
+import type { TypedStore } from '../typed-store.js';
 import type { OverflowPolicy, SubscriberBufferOptions } from '../types.js';
 import { MainStore } from './main-store.js';
 import { reportToConsole } from './store-client.js';
@@ -32,13 +34,20 @@ const OVERFLOW: readonly OverflowPolicy[] = ['drop-oldest', 'drop-newest', 'erro
 /**
  * Creates a store in the main thread: one actor owning the state, reachable from workers and child processes.
  *
+ * Give it a {@link StoreSchema} (`createStore<AppSchema>()`) to type its keys and
+ * channels: the same store is then seen as a {@link TypedStore} (see docs/typescript.md).
+ *
  * @param options - backend, namespace, copy mode, timeouts, subscriber buffers
  * @returns the store
  * @example
  * const store = createStore();
  * store.watch('visits').subscribe((n) => console.log('visits', n));
  * await store.incr('visits');
+ * @example
+ * const typed = createStore<{ keys: { visits: number; 'user:*': { name: string } } }>();
+ * await typed.set('user:1', { name: 'Ada' });
  */
+export function createStore<S extends StoreSchema = StoreSchema>(options?: CreateStoreOptions): TypedStore<S, MainStore>;
 export function createStore(options: CreateStoreOptions = {}): MainStore {
   if (!isMainThread) {
     throw new KvbusError(

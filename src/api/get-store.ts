@@ -3,6 +3,8 @@ import { KvbusError } from '../errors.js';
 import { connectChild, connectWorker, hasParentPipe } from '../pool/connect.js';
 import { PARENT_ENV, REACHABLE } from '../pool/marks.js';
 import { watchSpawns } from '../pool/spawn-watch.js';
+import type { StoreSchema } from '../schema.js';
+import type { TypedStore } from '../typed-store.js';
 import type { Store } from '../types.js';
 import { createStore } from './create-store.js';
 import type { MainStore } from './main-store.js';
@@ -24,11 +26,15 @@ type Global = typeof globalThis & { [DEFAULT_STORE]?: MainStore; [CLIENT]?: Stor
  * here, when no store can answer it; else at its first call, which its parent
  * refuses (the message says how to connect it).
  *
+ * With a {@link StoreSchema} (`getStore<AppSchema>()`), the store is seen as a
+ * {@link TypedStore}: the schema is the caller's word, nothing checks it at run time.
+ *
  * @returns the store
  * @example
  * const store = getStore();
  * await store.incr('jobs:done');
  */
+export function getStore<S extends StoreSchema = StoreSchema>(): TypedStore<S>;
 export function getStore(): Store {
   const global = globalThis as Global;
   if (global[CLIENT]) return global[CLIENT];
