@@ -16,7 +16,7 @@
  *
  * Every op sees the ops before it (a check after a set of its key sees the
  * set's revision). Nothing is written unless every op holds: a failure is an
- * error reply naming the op by its 1-based index, `KVBUS_FENCE`,
+ * error reply naming the op by its 1-based index, `KVBUS_FENCE <lock key>`,
  * `KVBUS_TXCONFLICT <n> <current revision>`, `KVBUS_TXTYPE <n> <t>` or
  * `KVBUS_TXRANGE <n> <old>`. The reply holds per op its new revision (a
  * check: the key's revision; a delete of an absent key: 0), then the new
@@ -30,7 +30,7 @@ end
 local ns = string.sub(KEYS[1], 1, -4)
 local changes = ns .. 'changes'
 if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then
-  return redis.error_reply('KVBUS_FENCE')
+  return redis.error_reply('KVBUS_FENCE ' .. KEYS[2])
 end
 local first = tonumber(redis.call('GET', KEYS[1]) or '0')
 local rev = first
