@@ -4,9 +4,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
-import type { Backend } from '../../src/index.js';
+import { type Backend, createStore } from '../../src/index.js';
 import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
 import { useRedisServer } from '../helpers/use-redis.js';
+import { useStores } from '../helpers/use-stores.js';
 import { sleep, WAIT_MS, waitUntil } from '../helpers/wait.js';
 
 /** What a child process runs: its own backend, one acquire of a lock, then it stays until killed. */
@@ -312,5 +313,63 @@ describeRedis('redis: locks across processes', () => {
     await granted(after, 'the waiter behind the closed backend granted');
     expect(queued.token).toBeUndefined();
     await expect(b.locks.acquire(waiter('N', 1_000))).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+  });
+});
+
+describeRedis('redis: locks, fencing and transactions through stores', () => {
+  const redis = useRedisServer();
+  const { newStore } = useStores((namespace: string) => createStore({ backend: redis.backend(), namespace }));
+
+  it('withLock from two stores (two processes) makes a read-modify-write exact, with increasing tokens', async () => {
+    const ns = uniqueNamespace('lks');
+    const stores = [newStore(ns), newStore(ns)];
+    const tokens: number[] = [];
+    await Promise.all(
+      stores.flatMap((store) =>
+        Array.from({ length: 4 }, async () => {
+          for (let i = 0; i < 10; i++) {
+            await store.withLock(
+              'counter',
+              async (lock) => {
+                tokens.push(lock.token);
+                const value = ((await store.get<number>('n')) ?? 0) + 1;
+                await sleep(1); // a window another writer would use, without the lock
+                await store.set('n', value, { fence: lock });
+              },
+              { ttlMs: 10_000 },
+            );
+          }
+        }),
+      ),
+    );
+    expect(await stores[1]!.get('n')).toBe(80);
+    for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1]!);
+    expect(await redis.raw.keys(`${ns}:l*`)).toEqual([`${ns}:ltoken`]);
+  });
+
+  it("waitMs runs out with ERR_TIMEOUT and the waiter leaves Redis's queue; a fenced write after the lease went elsewhere is ERR_CONFLICT", async () => {
+    const ns = uniqueNamespace('lks');
+    const [one, two] = [newStore(ns), newStore(ns)];
+    const held = await one.lock('L', { ttlMs: 600 });
+    await expect(two.lock('L', { waitMs: 200 })).rejects.toMatchObject({ code: 'ERR_TIMEOUT' });
+    await waitUntil(async () => Number(await redis.raw.sendCommand(['EXISTS', `${ns}:lq:L`])) === 0, 'the queue removed');
+    // The lease runs out; the other store takes the lock, and the old holder's fenced writes change nothing.
+    const next = await two.lock('L', { waitMs: 5_000 });
+    expect(next.token).toBeGreaterThan(held.token);
+    await expect(one.set('k', 'late', { fence: held })).rejects.toMatchObject({ code: 'ERR_CONFLICT' });
+    await expect(one.transaction([{ op: 'incr', key: 'n' }], { fence: held })).rejects.toMatchObject({ code: 'ERR_CONFLICT' });
+    await expect(held.extend()).rejects.toMatchObject({ code: 'ERR_CONFLICT' });
+    expect(await two.getMany(['k', 'n'])).toEqual([undefined, undefined]);
+    expect(
+      await two.transaction(
+        [
+          { op: 'incr', key: 'n', by: 2 },
+          { op: 'set', key: 'k', value: 'on time' },
+        ],
+        { fence: next },
+      ),
+    ).toHaveLength(2);
+    expect(await one.getMany(['k', 'n'])).toEqual(['on time', 2]);
+    expect(await next.release()).toBe(true);
   });
 });
