@@ -101,9 +101,12 @@ export class Connection {
       this.#subscriber = this.#client.duplicate() as Client;
       this.#subscriber.on('error', () => {});
       await this.#subscriber.connect();
-      for (const [name, script] of Object.entries(SCRIPTS)) {
-        this.#shas.set(name as ScriptName, String(await this.#commands.sendCommand(['SCRIPT', 'LOAD', script])));
-      }
+      // Loaded together: one pipelined round trip, however many scripts there are.
+      await Promise.all(
+        Object.entries(SCRIPTS).map(async ([name, script]) => {
+          this.#shas.set(name as ScriptName, String(await this.#commands.sendCommand(['SCRIPT', 'LOAD', script])));
+        }),
+      );
       this.#expiredChannel = await this.#enableExpiryEvents();
       // node-redis reconnects by itself; a restarted Redis may have lost our settings and counter.
       this.#client.on('ready', () => void this.#recover());
