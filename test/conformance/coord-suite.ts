@@ -16,7 +16,7 @@ import { type Recorder, sleep, WAIT_MS } from '../helpers/wait.js';
 import type { MakeStore } from './suite.js';
 
 /** A short lease, and how long its expiry may take to be noticed (Redis: a timer or a keyspace event). */
-const LEASE_MS = 250;
+const LEASE_MS = 400;
 const LEASE_WAIT_MS = 5_000;
 
 /** What a promise settled as, without waiting longer than `ms` (`'pending'` then). */
