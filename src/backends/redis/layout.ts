@@ -19,8 +19,8 @@ const SERIALIZED = 'v';
 /**
  * The Redis names of one store's keys and channels, for a namespace `ns`:
  * `ns:k:<key>` its data, `ns:t:<key>` its TTL mark, `ns:rev` the revision
- * counter, `ns:changes` the change events, `ns:c:<channel>` its channels.
- * Empty until the backend opens and knows its namespace (see {@link Layout.use}).
+ * counter, `ns:changes` the change events, `ns:c:<channel>` its channels,
+ * and the locks' keys and channel (see lock-scripts.ts). Empty until the backend opens and knows its namespace (see {@link Layout.use}).
  */
 export class Layout {
   /** `ns:`, the start of every name of this store. */
@@ -29,6 +29,8 @@ export class Layout {
   #globPrefix = '';
   #rev = '';
   #changes = '';
+  #lockToken = '';
+  #lockWake = '';
 
   /** Derives every name from the store's namespace. */
   use(namespace: string): void {
@@ -38,6 +40,33 @@ export class Layout {
     this.#globPrefix = `${escapeGlob(ns)}:`;
     this.#rev = `${ns}:rev`;
     this.#changes = `${ns}:changes`;
+    this.#lockToken = `${ns}:ltoken`;
+    this.#lockWake = `${ns}:locks`;
+  }
+
+  /** `ns:l:<name>`, a held lock: its token, with the lease as PX (see locks.ts). */
+  lock(name: string): string {
+    return `${this.#prefix}l:${name}`;
+  }
+
+  /** `ns:lq:<name>`, the waiters for a lock: a sorted set of waiter ids by arrival. */
+  lockQueue(name: string): string {
+    return `${this.#prefix}lq:${name}`;
+  }
+
+  /** `ns:lw:<waiter id>`, present (PX) while that waiter is alive; `ns:lw:` alone is the prefix. */
+  lockWaiter(id: string): string {
+    return `${this.#prefix}lw:${id}`;
+  }
+
+  /** `ns:ltoken`, the counter of fencing tokens (one for every lock of the namespace). */
+  get lockToken(): string {
+    return this.#lockToken;
+  }
+
+  /** `ns:locks`, the channel that carries the name of a lock when waiters should try again. */
+  get lockWake(): string {
+    return this.#lockWake;
   }
 
   /** `ns:rev`, the revision counter. */

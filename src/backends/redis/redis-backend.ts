@@ -1,20 +1,15 @@
 import { assertNotShared } from '../../clone.js';
 import { describe, incrRangeError, isKvbusError, KvbusError } from '../../errors.js';
 import type { Entry, LockRef, Topic, TransactionOp } from '../../types.js';
-import {
-  type Backend,
-  type BackendContext,
-  type BackendLocks,
-  type BackendScan,
-  type BackendSetOptions,
-  notBuiltLocks,
-} from '../backend.js';
+import type { Backend, BackendContext, BackendScan, BackendSetOptions } from '../backend.js';
 import { Batcher } from './batcher.js';
 import { Connection } from './connection.js';
 import { Codec, Layout } from './layout.js';
+import { RedisLocks } from './locks.js';
 import type { RedisBackendOptions } from './options.js';
 import { resolveSerializer } from './serializer.js';
 import { Subscriptions } from './subscriptions.js';
+import { parseLuaNumber, Transactions } from './transactions.js';
 
 export type { RedisBackendOptions } from './options.js';
 
@@ -54,12 +49,17 @@ class RedisBackend implements Backend {
   readonly #connection: Connection;
   readonly #batcher: Batcher;
   readonly #subscriptions: Subscriptions;
+  /** Transactions, fenced writes and getMany. */
+  readonly #transactions: Transactions;
+  readonly locks: RedisLocks;
 
   constructor(options: RedisBackendOptions, codec: Codec, timeout: number) {
     this.#codec = codec;
     this.#connection = new Connection(options, timeout, this.#layout);
     this.#batcher = new Batcher(this.#connection, this.#layout, codec);
     this.#subscriptions = new Subscriptions(this.#connection, this.#layout, codec);
+    this.#transactions = new Transactions(this.#connection, this.#layout, codec);
+    this.locks = new RedisLocks(this.#connection, this.#layout, (fn) => this.#run(fn));
   }
 
   open(context: BackendContext): Promise<void> {
@@ -75,10 +75,14 @@ class RedisBackend implements Backend {
   }
 
   set(key: string, value: unknown, options: BackendSetOptions): Promise<number> {
+    // A fenced write checks its lock in the same script: the TRANSACTION script, off the hot path.
+    const { fence } = options;
+    if (fence) return this.#run(() => this.#transactions.set(key, value, { ...options, fence }));
     return this.#batcher.set(key, value, options);
   }
 
-  delete(key: string, ifRevision?: number): Promise<boolean> {
+  delete(key: string, ifRevision?: number, fence?: LockRef): Promise<boolean> {
+    if (fence) return this.#run(() => this.#transactions.delete(key, ifRevision, fence));
     return this.#run(async () => {
       const args = [ifRevision === undefined ? '' : String(ifRevision)];
       return (
@@ -162,7 +166,8 @@ class RedisBackend implements Backend {
     });
   }
 
-  incr(key: string, by: number): Promise<number> {
+  incr(key: string, by: number, fence?: LockRef): Promise<number> {
+    if (fence) return this.#run(() => this.#transactions.incr(key, by, fence));
     return this.#run(async () => {
       try {
         return Number(await this.#connection.script('INCR', [this.#layout.data(key), this.#layout.rev], [String(by)], key));
@@ -228,18 +233,16 @@ class RedisBackend implements Backend {
     return this.#run(async () => (await this.#scan(undefined)).length);
   }
 
-  // TODO(issue 12): getMany, transaction, locks.
-  readonly locks: BackendLocks = notBuiltLocks();
-
-  getMany(_keys: readonly string[]): Promise<unknown[]> {
-    return Promise.reject(new KvbusError('ERR_BACKEND', 'not built yet (issue 12)'));
+  getMany(keys: readonly string[]): Promise<unknown[]> {
+    return this.#run(() => this.#transactions.getMany(keys));
   }
 
-  transaction(_ops: readonly TransactionOp[], _fence?: LockRef): Promise<number[]> {
-    return Promise.reject(new KvbusError('ERR_BACKEND', 'not built yet (issue 12)'));
+  transaction(ops: readonly TransactionOp[], fence?: LockRef): Promise<number[]> {
+    return this.#run(() => this.#transactions.transaction(ops, fence));
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    if (this.#connection.started) await this.locks.close();
     return this.#connection.close();
   }
 
@@ -264,11 +267,4 @@ class RedisBackend implements Backend {
     } while (cursor !== '0');
     return [...found];
   }
-}
-
-/** A number as Lua's `%.17g` writes it (`inf`, `-inf`, `nan` included). */
-function parseLuaNumber(text: string): number {
-  if (text === 'inf') return Infinity;
-  if (text === '-inf') return -Infinity;
-  return Number(text); // 'nan' and '-nan' read as NaN
 }

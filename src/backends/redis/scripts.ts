@@ -13,6 +13,16 @@
 // byte shorter than `ns:rev`.
 //
 // A change event is `op \n revision \n byte length of key \n key [t v]`.
+//
+// Transactions and fenced writes (transaction-script.ts) use the same keys and
+// events. Locks (lock-scripts.ts) add `ns:l:<name>` a held lock (its token, PX
+// lease) · `ns:ltoken` the token counter · `ns:lq:<name>` a lock's waiters
+// (sorted set, removed when empty, PX refreshed by live waiters) ·
+// `ns:lw:<waiter>` a waiter's liveness (PX) · channel `ns:locks`
+// (a lock's name: its waiters try again). See docs/redis-locks.md.
+
+import { LOCK_ACQUIRE, LOCK_CANCEL, LOCK_EXTEND, LOCK_HEARTBEAT, LOCK_RELEASE } from './lock-scripts.js';
+import { TRANSACTION } from './transaction-script.js';
 
 // The revision of a stored value (`'0'` for none).
 const REVISION_OF = `
@@ -212,5 +222,18 @@ return current
 `;
 
 /** The scripts by name. */
-export const SCRIPTS = { BATCH, DELETE, INCR, EXPIRED, CLEAR, RAISE_REVISION } as const;
+export const SCRIPTS = {
+  BATCH,
+  DELETE,
+  INCR,
+  EXPIRED,
+  CLEAR,
+  RAISE_REVISION,
+  TRANSACTION,
+  LOCK_ACQUIRE,
+  LOCK_CANCEL,
+  LOCK_RELEASE,
+  LOCK_EXTEND,
+  LOCK_HEARTBEAT,
+} as const;
 export type ScriptName = keyof typeof SCRIPTS;
