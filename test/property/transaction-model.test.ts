@@ -135,7 +135,7 @@ function model(ops: TransactionOp[], state: Map<string, ModelEntry>, revision: n
         } else revisions.push(0);
         break;
       case 'incr': {
-        const old = entry?.value ?? 0;
+        const old = entry ? entry.value : 0;
         if (typeof old !== 'number') {
           codes.add('ERR_TYPE');
           keys.add(op.key);
