@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'ERR_CLOSED',
   'ERR_DISCONNECTED',
   'ERR_TIMEOUT',
+  'ERR_ABORTED',
   'ERR_NO_STORE',
   'ERR_WOULD_DEADLOCK',
   'ERR_BACKEND',
@@ -82,6 +83,19 @@ export function incrRangeError(key: string, old: number, by: number): KvbusError
   return new KvbusError(
     'ERR_BAD_ARGUMENT',
     `Cannot incr key ${JSON.stringify(key)} by ${by}: it holds ${old}, and the result would not be a finite number; nothing was changed`,
+  );
+}
+
+/**
+ * @internal The error of a fenced write, or an `extend`, whose lock is no longer held with that token, the same from every backend.
+ * @param name - the lock
+ * @param token - the token the caller gave
+ * @param what - what was refused (`'write to key "a"'`, `'extend'`)
+ */
+export function lockLostError(name: string, token: number, what: string): KvbusError {
+  return new KvbusError(
+    'ERR_CONFLICT',
+    `Lock ${JSON.stringify(name)} is no longer held with token ${token} (it was released, or its lease ran out): the ${what} was refused and nothing was changed`,
   );
 }
 

@@ -27,10 +27,24 @@ export class PendingCalls {
   /** Calls pending in the arrays. */
   #inArrays = 0;
   readonly #stragglers = new Map<number, Straggler>();
+  /** Calls that no timeout concerns (a lock acquire bounds its own wait). */
+  readonly #untimed = new Map<number, Straggler>();
 
   /** Calls awaiting an answer. */
   get size(): number {
-    return this.#inArrays + this.#stragglers.size;
+    return this.#inArrays + this.#stragglers.size + this.#untimed.size;
+  }
+
+  /**
+   * Records a call that {@link PendingCalls.expire} never times out: its answer may
+   * rightly come much later (a lock acquire waits its turn, bounded by its own `waitMs`).
+   * @param seq - its sequence number
+   * @param resolve - settles it with a value
+   * @param reject - settles it with an error
+   * @param type - the command's type
+   */
+  addUntimed(seq: number, resolve: (value: unknown) => void, reject: (error: unknown) => void, type: string): void {
+    this.#untimed.set(seq, { resolve, reject, type, tick: Number.POSITIVE_INFINITY });
   }
 
   /**
@@ -62,7 +76,7 @@ export class PendingCalls {
   settle(seq: number, ok: boolean, value: unknown): boolean {
     const index = seq - this.#base;
     const resolve = index >= 0 ? this.#resolves[index] : undefined;
-    if (resolve === undefined) return this.#settleStraggler(seq, ok, value);
+    if (resolve === undefined) return this.#settleStraggler(seq, ok, value) || this.#settleUntimed(seq, ok, value);
     const reject = this.#rejects[index]!;
     this.#resolves[index] = undefined;
     this.#rejects[index] = undefined;
@@ -96,8 +110,9 @@ export class PendingCalls {
    */
   rejectAll(error: unknown): void {
     const rejects = this.#rejects;
-    const stragglers = [...this.#stragglers.values()];
+    const stragglers = [...this.#stragglers.values(), ...this.#untimed.values()];
     this.#stragglers.clear();
+    this.#untimed.clear();
     this.#rebase(this.#base + rejects.length);
     for (const call of stragglers) call.reject(error);
     for (const reject of rejects) reject?.(error);
@@ -107,6 +122,15 @@ export class PendingCalls {
     const call = this.#stragglers.get(seq);
     if (!call) return false;
     this.#stragglers.delete(seq);
+    if (ok) call.resolve(value);
+    else call.reject(value);
+    return true;
+  }
+
+  #settleUntimed(seq: number, ok: boolean, value: unknown): boolean {
+    const call = this.#untimed.get(seq);
+    if (!call) return false;
+    this.#untimed.delete(seq);
     if (ok) call.resolve(value);
     else call.reject(value);
     return true;

@@ -7,6 +7,7 @@ import { type AnySpec, type Command, SPEC_BY_TYPE, specOf } from '../commands/ta
 import { KvbusError } from '../errors.js';
 import type { ClientInfo, KeyChange, StoreOp, StoreStats, Topic } from '../types.js';
 import { CommandSubject } from './command-subject.js';
+import { LockGrants } from './lock-grants.js';
 import { Mailbox } from './mailbox.js';
 import { isThenable, mapMaybe } from './maybe-promise.js';
 import { Operations } from './operations.js';
@@ -59,6 +60,7 @@ export class StoreActor implements ActorContext, ActorGate {
   readonly #options: StoreActorOptions;
   readonly #scans: ScanCursors;
   readonly #self: Connection;
+  readonly locks: LockGrants;
   #closed = false;
   #expiryQueued = false;
 
@@ -70,6 +72,7 @@ export class StoreActor implements ActorContext, ActorGate {
     this.backend = backend;
     this.#options = options;
     this.#scans = new ScanCursors(options.clock);
+    this.locks = new LockGrants(backend, options.clock, (fn) => this.#mailbox.turn(fn));
     // Internal commands (TTL expiries) come from the actor itself; their replies go nowhere.
     this.#self = { id: 0, kind: 'local', trusted: true, reply: noop, deliver: noop, end: noop };
   }
@@ -134,8 +137,10 @@ export class StoreActor implements ActorContext, ActorGate {
     this.#closed = true;
     for (const envelope of this.#mailbox.takeAll()) this.#reject(envelope);
     this.#scans.clear();
+    const released = this.locks.close();
     for (const conn of this.#subs.keys()) conn.end();
     this.#subs.clear();
+    await released;
     // commands$ stays open: a command sent after this gets ERR_CLOSED rather than silence.
     await this.backend.close();
   }
@@ -171,8 +176,9 @@ export class StoreActor implements ActorContext, ActorGate {
       return reply(conn, seq, false, error);
     }
     const answer = spec.answer as ((result: unknown) => unknown) | undefined;
-    // Only an I/O backend answers later; a value that merely looks like a promise is a value.
-    if (!this.backend.isAsync || !isThenable(result)) return reply(conn, seq, true, answer ? answer(result) : result);
+    // Only an I/O backend, or a command that waits (a lock), answers later; else a value that merely looks like a promise is a value.
+    if ((!this.backend.isAsync && spec.waits !== true) || !isThenable(result))
+      return reply(conn, seq, true, answer ? answer(result) : result);
     const barrier = spec.barrier === true;
     if (barrier) this.#mailbox.pause();
     // Shaped in the step that replies: a `.then(answer)` would cost every async read a promise.
@@ -243,8 +249,9 @@ export class StoreActor implements ActorContext, ActorGate {
     this.#scans.release(conn);
     const subs = this.#subs.get(conn);
     this.#subs.delete(conn);
-    if (!subs) return undefined;
-    const released: Array<MaybePromise<void>> = [];
+    // Its locks go to the next waiters now, not when their leases run out.
+    const released: Array<MaybePromise<void>> = [this.locks.disconnect(conn)];
+    if (!subs) return released[0];
     for (const { topic, sink } of subs.values()) {
       if (this.#router.remove(topic, sink)) released.push(this.backend.interest(topic, false));
     }

@@ -1,8 +1,9 @@
 import { cloneValue } from '../clone.js';
+import * as coord from '../commands/coord.js';
 import type { CommandSpec } from '../commands/define.js';
 import * as kv from '../commands/kv.js';
 import type { CommandOfType } from '../commands/table.js';
-import type { SetOptions } from '../types.js';
+import type { DeleteOptions, IncrOptions, LockRef, SetOptions, TransactionOp, TransactionOptions } from '../types.js';
 import { assertOptions } from '../validate.js';
 
 // Commands are checked in the caller's stack by their descriptors' own
@@ -27,9 +28,75 @@ export function buildSet(key: string, value: unknown, options: SetOptions | unde
   if (options !== null && typeof options === 'object') {
     if (options.ttlMs !== undefined) cmd.ttlMs = options.ttlMs;
     if (options.ifRevision !== undefined) cmd.ifRevision = options.ifRevision;
+    if (options.fence !== undefined) cmd.fence = options.fence;
   }
   assertOptions('set options', options);
   kv.set.validate(cmd);
+  if (cmd.fence) cmd.fence = refOf(cmd.fence);
   if (copyIn) cmd.value = cloneValue(value, 'key', key);
   return cmd;
+}
+
+/** @internal A `delete`, with its options checked. */
+export function buildDelete(key: string, options: DeleteOptions | undefined): CommandOfType<'kv.delete'> {
+  assertOptions('delete options', options);
+  const cmd: CommandOfType<'kv.delete'> = { type: 'kv.delete', key };
+  if (options?.ifRevision !== undefined) cmd.ifRevision = options.ifRevision;
+  if (options?.fence !== undefined) cmd.fence = options.fence;
+  kv.delete.validate(cmd);
+  if (cmd.fence) cmd.fence = refOf(cmd.fence);
+  return cmd;
+}
+
+/** @internal An `incr`, with its options checked. */
+export function buildIncr(key: string, by: number, options: IncrOptions | undefined): CommandOfType<'kv.incr'> {
+  assertOptions('incr options', options);
+  const cmd: CommandOfType<'kv.incr'> = { type: 'kv.incr', key, by };
+  if (options?.fence !== undefined) cmd.fence = options.fence;
+  kv.incr.validate(cmd);
+  if (cmd.fence) cmd.fence = refOf(cmd.fence);
+  return cmd;
+}
+
+/**
+ * @internal A `transaction`: the ops are checked, then rebuilt from their known fields (the
+ * caller's array and objects may change after the call), their values cloned when `copyIn`.
+ */
+export function buildTransaction(
+  ops: readonly TransactionOp[],
+  options: TransactionOptions | undefined,
+  copyIn: boolean,
+): CommandOfType<'kv.transaction'> {
+  assertOptions('transaction options', options);
+  const cmd: CommandOfType<'kv.transaction'> = { type: 'kv.transaction', ops: ops as TransactionOp[] };
+  if (options?.fence !== undefined) cmd.fence = options.fence;
+  coord.transaction.validate(cmd);
+  if (cmd.fence) cmd.fence = refOf(cmd.fence);
+  cmd.ops = ops.map((op): TransactionOp => {
+    switch (op.op) {
+      case 'set':
+        return withDefined({ op: 'set', key: op.key, value: copyIn ? cloneValue(op.value, 'key', op.key) : op.value }, op);
+      case 'delete':
+        return op.ifRevision === undefined ? { op: 'delete', key: op.key } : { op: 'delete', key: op.key, ifRevision: op.ifRevision };
+      case 'incr':
+        return { op: 'incr', key: op.key, by: op.by ?? 1 };
+      default:
+        return { op: 'check', key: op.key, revision: op.revision };
+    }
+  });
+  return cmd;
+}
+
+function withDefined(
+  out: { op: 'set'; key: string; value: unknown; ttlMs?: number; ifRevision?: number },
+  op: { ttlMs?: number; ifRevision?: number },
+): TransactionOp {
+  if (op.ttlMs !== undefined) out.ttlMs = op.ttlMs;
+  if (op.ifRevision !== undefined) out.ifRevision = op.ifRevision;
+  return out;
+}
+
+/** A lock as a fence: its name and token only (a Lock object carries its link). */
+function refOf(fence: LockRef): LockRef {
+  return { name: fence.name, token: fence.token };
 }

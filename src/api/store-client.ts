@@ -1,17 +1,20 @@
 import { Observable, throwError } from 'rxjs';
 import { cloneValue } from '../clone.js';
 import * as bus from '../commands/bus.js';
+import * as coord from '../commands/coord.js';
 import type { CommandSpec } from '../commands/define.js';
 import type { SubEvent } from '../commands/events.js';
 import * as kv from '../commands/kv.js';
 import type { Link, SubscriptionHandlers } from '../commands/link.js';
 import { assertScanCount } from '../commands/scan.js';
 import * as sys from '../commands/sys.js';
-import type { Command } from '../commands/table.js';
-import { describe, isKvbusError, KvbusError } from '../errors.js';
+import type { AnySpec, Command } from '../commands/table.js';
+import { KvbusError } from '../errors.js';
 import type {
   ChangeEvent,
+  DeleteOptions,
   Entry,
+  IncrOptions,
   Lock,
   LockOptions,
   PatternMessage,
@@ -28,8 +31,11 @@ import type {
   UpdateOptions,
 } from '../types.js';
 import { assertKey, assertName, assertOptions } from '../validate.js';
-import { buildSet } from './build-command.js';
+import { buildDelete, buildIncr, buildSet, buildTransaction } from './build-command.js';
+import { acquireLock, withLock } from './lock-client.js';
+import { receiveWith } from './receive-with.js';
 import { scanEntries } from './scan-entries.js';
+import { updateLoop } from './update-loop.js';
 
 /** Options of a {@link StoreClient}. */
 export interface StoreClientOptions {
@@ -84,17 +90,11 @@ export class StoreClient implements Store {
   }
 
   set(key: string, value: unknown, options?: SetOptions): Promise<number> {
-    let cmd: Command;
-    try {
-      cmd = buildSet(key, value, options, this.#options.copyIn);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#link.request(cmd, kv.set) as Promise<number>;
+    return this.#send(() => buildSet(key, value, options, this.#options.copyIn), kv.set) as Promise<number>;
   }
 
-  delete(key: string): Promise<boolean> {
-    return this.#call(kv.delete, { type: 'kv.delete', key }) as Promise<boolean>;
+  delete(key: string, options?: DeleteOptions): Promise<boolean> {
+    return this.#send(() => buildDelete(key, options), kv.delete) as Promise<boolean>;
   }
 
   has(key: string): Promise<boolean> {
@@ -127,43 +127,16 @@ export class StoreClient implements Store {
     return this.#link.request({ type: 'kv.clear' }, kv.clear) as Promise<void>;
   }
 
-  incr(key: string, by = 1): Promise<number> {
-    return this.#call(kv.incr, { type: 'kv.incr', key, by }) as Promise<number>;
+  incr(key: string, by = 1, options?: IncrOptions): Promise<number> {
+    return this.#send(() => buildIncr(key, by, options), kv.incr) as Promise<number>;
   }
 
-  async update<TValue = unknown>(
+  update<TValue = unknown>(
     key: string,
     fn: (old: TValue | undefined) => TValue | undefined | Promise<TValue | undefined>,
     options?: UpdateOptions,
   ): Promise<TValue | undefined> {
-    assertKey(key);
-    if (typeof fn !== 'function') throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`fn\` to be a function, got ${describe(fn)}`);
-    const retries = options?.retries ?? Infinity;
-    if (typeof retries !== 'number' || Number.isNaN(retries) || retries < 0) {
-      throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`retries\` to be a number >= 0, got ${describe(retries)}`);
-    }
-    for (let attempt = 0; ; attempt++) {
-      const entry = (await this.#link.request({ type: 'kv.getEntry', key }, kv.getEntry)) as Entry<TValue> | undefined;
-      const next = await fn(entry?.value);
-      const revision = entry?.revision ?? 0;
-      try {
-        if (next === undefined) {
-          if (entry) await this.#link.request({ type: 'kv.delete', key, ifRevision: revision }, kv.delete);
-        } else {
-          await this.#link.request({ type: 'kv.set', key, value: this.#copy(next, key), ifRevision: revision, keepTtl: true }, kv.set);
-        }
-        return next;
-      } catch (error) {
-        if (!isKvbusError(error) || error.code !== 'ERR_CONFLICT') throw error;
-        if (attempt >= retries) {
-          throw new KvbusError(
-            'ERR_CONFLICT',
-            `update(${JSON.stringify(key)}) gave up after ${attempt + 1} conflicting attempts (retries: ${retries})`,
-            { cause: error },
-          );
-        }
-      }
-    }
+    return updateLoop(this.#link, key, fn, options, (value, k) => this.#copy(value, k));
   }
 
   apply<TValue = unknown>(key: string, opName: string, arg?: unknown): Promise<TValue | undefined> {
@@ -226,43 +199,37 @@ export class StoreClient implements Store {
     });
   }
 
-  // TODO(issue 12): built by the coordination work.
-  getMany<TValue = unknown>(_keys: readonly string[]): Promise<Array<TValue | undefined>> {
-    return Promise.reject(new KvbusError('ERR_BAD_ARGUMENT', 'not built yet (issue 12)'));
+  getMany<TValue = unknown>(keys: readonly string[]): Promise<Array<TValue | undefined>> {
+    // A copy of the array: the caller may change theirs while the request waits to leave.
+    return this.#call(coord.getMany, { type: 'kv.getMany', keys: keys as string[] }, (cmd) => {
+      cmd.keys = [...keys];
+    }) as Promise<Array<TValue | undefined>>;
   }
 
-  transaction(_ops: readonly TransactionOp[], _options?: TransactionOptions): Promise<number[]> {
-    return Promise.reject(new KvbusError('ERR_BAD_ARGUMENT', 'not built yet (issue 12)'));
+  transaction(ops: readonly TransactionOp[], options?: TransactionOptions): Promise<number[]> {
+    return this.#send(() => buildTransaction(ops, options, this.#options.copyIn), coord.transaction) as Promise<number[]>;
   }
 
-  lock(_name: string, _options?: LockOptions): Promise<Lock> {
-    return Promise.reject(new KvbusError('ERR_BAD_ARGUMENT', 'not built yet (issue 12)'));
+  /**
+   * Acquires a lock (see {@link Store.lock}). `store.sync` has no blocking
+   * counterpart, on purpose: a worker blocked waiting for a lock could not run
+   * the code that would release it (another task on its thread may hold it), a deadlock.
+   */
+  lock(name: string, options?: LockOptions): Promise<Lock> {
+    return acquireLock(this.#link, name, options);
   }
 
-  withLock<TResult>(_name: string, _fn: (lock: Lock) => TResult | Promise<TResult>, _options?: LockOptions): Promise<TResult> {
-    return Promise.reject(new KvbusError('ERR_BAD_ARGUMENT', 'not built yet (issue 12)'));
+  /**
+   * Runs `fn` holding lock `name` (see {@link Store.withLock}); rejects with
+   * `ERR_CONFLICT` when the lock was lost (its lease ran out) before `fn` finished.
+   */
+  withLock<TResult>(name: string, fn: (lock: Lock) => TResult | Promise<TResult>, options?: LockOptions): Promise<TResult> {
+    return withLock(this.#link, name, fn, options);
   }
 
   onSubscriberReceive<TData = unknown>(channel: string, handler: ReceiveHandler<TData>): () => void {
     assertName('channel', channel);
-    if (typeof handler !== 'function') {
-      throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`handler\` to be a function, got ${describe(handler)}`);
-    }
-    const context = `a handler of channel ${JSON.stringify(channel)}`;
-    const report = (error: unknown) => this.#options.onError(error, context);
-    const subscription = this.channel<TData>(channel).subscribe({
-      next: (data) => {
-        // A failing handler is reported and forgotten: it stops neither the actor nor its siblings.
-        try {
-          const result = handler(data);
-          if (result && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).then(undefined, report);
-        } catch (error) {
-          report(error);
-        }
-      },
-      error: report,
-    });
-    return () => subscription.unsubscribe();
+    return receiveWith(this.channel<TData>(channel), channel, handler, this.#options.onError);
   }
 
   peers(): Observable<PeerEvent> {
@@ -278,6 +245,17 @@ export class StoreClient implements Store {
 
   close(): Promise<void> {
     return this.#link.close();
+  }
+
+  /** Builds a command (checking it, in the caller's stack) and sends it; a failure to build becomes a rejection. */
+  #send(build: () => Command, spec: AnySpec): Promise<unknown> {
+    let cmd: Command;
+    try {
+      cmd = build();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#link.request(cmd, spec);
   }
 
   /**

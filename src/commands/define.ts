@@ -29,6 +29,24 @@ export interface ActorContext {
   scan(conn: Connection, cursor: number, pattern: string | undefined, count: number): unknown;
   /** Releases scan `cursor` of `conn` before its end; true when it was open. */
   closeScan(conn: Connection, cursor: number): unknown;
+  /** The locks clients hold and wait for. */
+  readonly locks: ActorLocks;
+}
+
+/** What the lock commands see of the actor (it tracks, per client, what it holds and waits for). */
+export interface ActorLocks {
+  /**
+   * Queues `conn` for lock `name`; answers its fencing token when granted (maybe later).
+   * @param waitMs - give up after this long with `ERR_TIMEOUT` (undefined: wait as long as it takes)
+   * @param ticket - the client's number for this request, which `cancel` names
+   */
+  acquire(conn: Connection, name: string, ttlMs: number, waitMs: number | undefined, ticket: number): unknown;
+  /** Withdraws the pending acquire `ticket` of `conn` (it rejects with `ERR_ABORTED`); true when one was pending. */
+  cancel(conn: Connection, ticket: number): unknown;
+  /** Releases lock `name` if `token` holds it; true when this call released it. */
+  release(conn: Connection, name: string, token: number): unknown;
+  /** Renews the lease of lock `name` held with `token`; `ERR_CONFLICT` when it is no longer held. */
+  extend(conn: Connection, name: string, token: number, ttlMs: number): unknown;
 }
 
 /**
@@ -65,6 +83,13 @@ export interface CommandSpec<TCommand extends { type: string } = { type: string 
    * subscription must be active before the same client's next command runs.
    */
   readonly barrier?: boolean;
+  /**
+   * True when the answer may come much later even from a backend that answers
+   * at once (a lock acquire waits its turn): the actor replies when `apply`'s
+   * promise settles, without holding the mailbox, and clients exempt the call
+   * from `requestTimeoutMs` (the command bounds its own wait).
+   */
+  readonly waits?: boolean;
   /**
    * Checks what only a wire can bring, after `validate`, on commands that came
    * over one: a value backed by a `SharedArrayBuffer` arrives shared with its

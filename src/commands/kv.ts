@@ -1,7 +1,8 @@
 // The key-value commands.
 import { assertNotShared } from '../clone.js';
-import type { Entry } from '../types.js';
+import type { Entry, LockRef } from '../types.js';
 import { assertFinite, assertKey, assertName, assertPattern, assertRevision, assertTtl, assertValue } from '../validate.js';
+import { assertFence } from './coord.js';
 import { defineCommand } from './define.js';
 
 // Hoisted: a closure made per command costs more than the lookup it maps.
@@ -50,45 +51,56 @@ export const set = defineCommand<{
   ifRevision?: number;
   /** Keep the key's TTL (`update`) instead of removing it as a plain `set` does. */
   keepTtl?: boolean;
+  /** Write only while this lock is held with this token. */
+  fence?: LockRef;
 }>({
   type: 'kv.set',
   code: 3,
   fields: ['key', 'value'],
-  options: ['ttlMs', 'ifRevision', 'keepTtl'],
+  options: ['ttlMs', 'ifRevision', 'keepTtl', 'fence'],
   validate: (cmd) => {
     assertKey(cmd.key);
     assertValue(cmd.key, cmd.value);
     assertTtl(cmd.ttlMs);
     assertRevision(cmd.ifRevision);
+    assertFence(cmd.fence);
   },
   untrusted: (cmd) => assertNotShared(cmd.value, 'key', cmd.key),
   apply: (actor, cmd) =>
-    actor.backend.set(cmd.key, cmd.value, { ttlMs: cmd.ttlMs, ifRevision: cmd.ifRevision, keepTtl: cmd.keepTtl === true }),
+    actor.backend.set(cmd.key, cmd.value, {
+      ttlMs: cmd.ttlMs,
+      ifRevision: cmd.ifRevision,
+      keepTtl: cmd.keepTtl === true,
+      fence: cmd.fence,
+    }),
 });
 
-const del = defineCommand<{ type: 'kv.delete'; key: string; ifRevision?: number }>({
+const del = defineCommand<{ type: 'kv.delete'; key: string; ifRevision?: number; fence?: LockRef }>({
   type: 'kv.delete',
   code: 4,
   fields: ['key'],
-  options: ['ifRevision'],
+  options: ['ifRevision', 'fence'],
   validate: (cmd) => {
     assertKey(cmd.key);
     assertRevision(cmd.ifRevision);
+    assertFence(cmd.fence);
   },
-  apply: (actor, cmd) => actor.backend.delete(cmd.key, cmd.ifRevision),
+  apply: (actor, cmd) => actor.backend.delete(cmd.key, cmd.ifRevision, cmd.fence),
 });
 
 export { del as delete };
 
-export const incr = defineCommand<{ type: 'kv.incr'; key: string; by: number }>({
+export const incr = defineCommand<{ type: 'kv.incr'; key: string; by: number; fence?: LockRef }>({
   type: 'kv.incr',
   code: 5,
   fields: ['key', 'by'],
+  options: ['fence'],
   validate: (cmd) => {
     assertKey(cmd.key);
     assertFinite('by', cmd.by);
+    assertFence(cmd.fence);
   },
-  apply: (actor, cmd) => actor.backend.incr(cmd.key, cmd.by),
+  apply: (actor, cmd) => actor.backend.incr(cmd.key, cmd.by, cmd.fence),
 });
 
 export const apply = defineCommand<{ type: 'kv.apply'; key: string; op: string; arg?: unknown }>({

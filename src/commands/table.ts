@@ -1,5 +1,6 @@
 import { describe, KvbusError } from '../errors.js';
 import * as bus from './bus.js';
+import * as coord from './coord.js';
 import type { CommandOf, CommandSpec } from './define.js';
 import * as kv from './kv.js';
 import * as scan from './scan.js';
@@ -18,6 +19,12 @@ export const COMMANDS = [
   kv.keys,
   kv.getAll,
   kv.clear,
+  coord.getMany,
+  coord.transaction,
+  coord.acquire,
+  coord.release,
+  coord.extend,
+  coord.cancel,
   scan.scan,
   scan.scanClose,
   bus.publish,

@@ -1,23 +1,16 @@
-import { conflictError, incrRangeError, KvbusError, notANumberError } from '../../errors.js';
+import { conflictError, KvbusError, lockLostError } from '../../errors.js';
 import { compileGlob } from '../../glob.js';
 import type { Entry, LockRef, TransactionOp } from '../../types.js';
-import {
-  type Backend,
-  type BackendContext,
-  type BackendLocks,
-  type BackendScan,
-  type BackendSetOptions,
-  notBuiltLocks,
-} from '../backend.js';
+import type { Backend, BackendContext, BackendScan, BackendSetOptions } from '../backend.js';
 import { ExpiryQueue } from './expiry-queue.js';
-import { MemoryScan, NONE, type ScanSource } from './memory-scan.js';
+import { MemoryLocks } from './memory-locks.js';
+import { GLOB_CHARS, MemoryScan, NONE, oneKeyScan, type ScanSource, walkLive } from './memory-scan.js';
+import { ABSENT, incremented, type KeyState, planTransaction } from './memory-transaction.js';
 
 /** How long one expiry turn may run (wall time): keys expiring together are spread over turns. */
 const EXPIRY_SLICE_MS = 10;
 /** Deadlines popped between two looks at the time. */
 const EXPIRY_BATCH = 1024;
-/** A glob without these characters names one key: it is looked up, not scanned for. */
-const GLOB_CHARS = /[*?[\\]/;
 
 /** Revisions kept before the first growth of their array. */
 const INITIAL_CELLS = 1024;
@@ -55,6 +48,7 @@ class MemoryBackend implements Backend, ScanSource {
   #revision = 0;
   #context!: BackendContext;
   #expiry!: ExpiryQueue;
+  locks!: MemoryLocks;
 
   open(context: BackendContext): void {
     if (this.#expiry) {
@@ -62,6 +56,7 @@ class MemoryBackend implements Backend, ScanSource {
     }
     this.#context = context;
     this.#expiry = new ExpiryQueue(context.clock, () => context.requestExpiry());
+    this.locks = new MemoryLocks(context.clock, () => context.requestExpiry());
   }
 
   get(key: string): Entry | undefined {
@@ -79,14 +74,16 @@ class MemoryBackend implements Backend, ScanSource {
     return deadline === 0 ? Number.POSITIVE_INFINITY : deadline - this.#context.clock.now();
   }
 
-  set(key: string, value: unknown, { ttlMs, ifRevision, keepTtl }: BackendSetOptions): number {
+  set(key: string, value: unknown, { ttlMs, ifRevision, keepTtl, fence }: BackendSetOptions): number {
+    if (fence) this.#fence(fence, key);
     const cell = this.#live(key);
     if (ifRevision !== undefined) this.#check(key, cell, ifRevision);
     const expiresAt = ttlMs !== undefined ? this.#context.clock.now() + ttlMs : keepTtl ? this.#deadline(key) : 0;
     return this.#write(key, value, expiresAt, cell);
   }
 
-  delete(key: string, ifRevision?: number): boolean {
+  delete(key: string, ifRevision?: number, fence?: LockRef): boolean {
+    if (fence) this.#fence(fence, key);
     const cell = this.#live(key);
     if (ifRevision !== undefined) this.#check(key, cell, ifRevision);
     if (cell === -1) return false;
@@ -108,17 +105,7 @@ class MemoryBackend implements Backend, ScanSource {
   }
 
   scan(pattern: string | undefined): BackendScan {
-    if (pattern !== undefined && !GLOB_CHARS.test(pattern)) {
-      const key = pattern;
-      return {
-        next: (_count, out) => {
-          const cell = this.#live(key);
-          if (cell !== -1) out.push(key, this.#values[cell]);
-          return true;
-        },
-        close: () => {},
-      };
-    }
+    if (pattern !== undefined && !GLOB_CHARS.test(pattern)) return oneKeyScan(pattern, () => this.#valueOf(pattern));
     return new MemoryScan(this, this.#map.entries(), pattern === undefined ? undefined : compileGlob(pattern));
   }
 
@@ -128,14 +115,10 @@ class MemoryBackend implements Backend, ScanSource {
     this.#context.emitChange({ type: 'clear', key: '*', revision: ++this.#revision });
   }
 
-  incr(key: string, by: number): number {
+  incr(key: string, by: number, fence?: LockRef): number {
+    if (fence) this.#fence(fence, key);
     const cell = this.#live(key);
-    const old = cell === -1 ? 0 : this.#values[cell];
-    if (typeof old !== 'number') {
-      throw notANumberError(key, typeName(old));
-    }
-    const next = old + by;
-    if (!Number.isFinite(next)) throw incrRangeError(key, old, by);
+    const next = incremented(key, cell === -1 ? 0 : this.#values[cell], by);
     this.#write(key, next, this.#deadline(key), cell);
     return next;
   }
@@ -176,21 +159,31 @@ class MemoryBackend implements Backend, ScanSource {
       }
     } while (this.#expiry.hasDue && performance.now() < stop);
     this.#expiry.compact(this.#deadlines.size, isCurrent);
+    this.locks.expireDue();
   }
 
-  // TODO(issue 12): getMany, transaction, locks.
-  readonly locks: BackendLocks = notBuiltLocks();
-
-  getMany(_keys: readonly string[]): unknown[] {
-    throw new KvbusError('ERR_BACKEND', 'not built yet (issue 12)');
+  getMany(keys: readonly string[]): unknown[] {
+    return keys.map((key) => this.#valueOf(key));
   }
 
-  transaction(_ops: readonly TransactionOp[], _fence?: LockRef): number[] {
-    throw new KvbusError('ERR_BACKEND', 'not built yet (issue 12)');
+  transaction(ops: readonly TransactionOp[], fence?: LockRef): number[] {
+    if (fence) this.#fence(fence);
+    // Keys whose time has passed expire first (their events and revisions come before the
+    // transaction's), so that the plan reads one instant and its writes take the next revisions.
+    for (const op of ops) this.#live(op.key);
+    const plan = planTransaction(ops, (key) => this.#peek(key), this.#revision);
+    const now = this.#context.clock.now();
+    for (const { key, value, ttlMs, keepTtl } of plan.writes) {
+      const cell = this.#map.get(key) ?? -1;
+      if (value === undefined) this.#remove(key, cell, 'delete');
+      else this.#write(key, value, ttlMs !== undefined ? now + ttlMs : keepTtl ? this.#deadline(key) : 0, cell);
+    }
+    return plan.results;
   }
 
   close(): void {
     this.#expiry?.clear();
+    this.locks?.close();
     this.#reset();
   }
 
@@ -220,6 +213,24 @@ class MemoryBackend implements Backend, ScanSource {
   #check(key: string, cell: number, expected: number): void {
     const actual = cell === -1 ? 0 : this.#revisions[cell]!;
     if (actual !== expected) throw conflictError(key, actual, expected);
+  }
+
+  /** Throws `ERR_CONFLICT` unless `fence`'s lock is held with its token now (`key`: the write's, none for a transaction). */
+  #fence(fence: LockRef, key?: string): void {
+    if (this.locks.holds(fence.name, fence.token)) return;
+    throw lockLostError(fence.name, fence.token, key === undefined ? 'transaction' : `write to key ${JSON.stringify(key)}`);
+  }
+
+  /** The key's value (`undefined`: absent), expiring it first if its time has passed. */
+  #valueOf(key: string): unknown {
+    const cell = this.#live(key);
+    return cell === -1 ? undefined : this.#values[cell];
+  }
+
+  /** The key as it is in the map, without looking at its deadline. */
+  #peek(key: string): KeyState {
+    const cell = this.#map.get(key);
+    return cell === undefined ? ABSENT : { value: this.#values[cell], revision: this.#revisions[cell]! };
   }
 
   /** The key's deadline (0: none). */
@@ -284,24 +295,6 @@ class MemoryBackend implements Backend, ScanSource {
       return;
     }
     const match = pattern === undefined ? undefined : compileGlob(pattern);
-    const now = this.#context.clock.now();
-    // Expired keys are skipped, not removed: removing a million of them here would hold
-    // the actor; the expiry queue removes them a slice at a time. (forEach: the fastest
-    // walk of a Map, ~1.5× a for-of over its entries.)
-    const deadlines = this.#deadlines;
-    this.#map.forEach((cell, key) => {
-      if (match !== undefined && !match(key)) return;
-      if (deadlines.size !== 0) {
-        const at = deadlines.get(key);
-        if (at !== undefined && at <= now) return;
-      }
-      visit(key, cell);
-    });
+    walkLive(this.#map, this.#deadlines, this.#context.clock.now(), match, visit);
   }
-}
-
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

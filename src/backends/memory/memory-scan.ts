@@ -4,6 +4,9 @@ import type { BackendScan } from '../backend.js';
 const SCAN_VISITS_PER_ENTRY = 8;
 const MIN_SCAN_VISITS = 4096;
 
+/** A glob without these characters names one key: it is looked up, not scanned for. */
+export const GLOB_CHARS = /[*?[\\]/;
+
 /** What {@link ScanSource.valueIfLive} says of an expired key. */
 export const NONE = Symbol('expired');
 
@@ -54,4 +57,49 @@ export class MemoryScan implements BackendScan {
   close(): void {
     this.#entries = undefined;
   }
+}
+
+/**
+ * A scan of one key (a glob without wildcards): one chunk, the key's value if present.
+ * @param key - the key
+ * @param read - its value now (`undefined`: absent)
+ * @returns the scan
+ */
+export function oneKeyScan(key: string, read: () => unknown): BackendScan {
+  return {
+    next: (_count, out) => {
+      const value = read();
+      if (value !== undefined) out.push(key, value);
+      return true;
+    },
+    close: () => {},
+  };
+}
+
+/**
+ * Visits the keys of the backend's map that match and whose deadline has not passed.
+ * @param map - key → cell
+ * @param deadlines - key → epoch ms, for keys with a TTL
+ * @param now - the clock's reading
+ * @param match - the compiled glob (every key without one)
+ * @param visit - called with each live key and its cell
+ */
+export function walkLive(
+  map: Map<string, number>,
+  deadlines: Map<string, number>,
+  now: number,
+  match: ((key: string) => boolean) | undefined,
+  visit: (key: string, cell: number) => void,
+): void {
+  // Expired keys are skipped, not removed: removing a million of them here would hold
+  // the actor; the expiry queue removes them a slice at a time. (forEach: the fastest
+  // walk of a Map, ~1.5× a for-of over its entries.)
+  map.forEach((cell, key) => {
+    if (match !== undefined && !match(key)) return;
+    if (deadlines.size !== 0) {
+      const at = deadlines.get(key);
+      if (at !== undefined && at <= now) return;
+    }
+    visit(key, cell);
+  });
 }

@@ -88,7 +88,9 @@ export class RemoteLink implements Link {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      this.#pending.add(seq, resolve, reject, cmd.type, this.#timer.tick);
+      // A command that waits (a lock acquire) bounds its own wait in the store: no requestTimeoutMs.
+      if (spec?.waits === true) this.#pending.addUntimed(seq, resolve, reject, cmd.type);
+      else this.#pending.add(seq, resolve, reject, cmd.type, this.#timer.tick);
       this.#hold();
     });
   }

@@ -1,0 +1,151 @@
+import * as coord from '../commands/coord.js';
+import type { Link } from '../commands/link.js';
+import { describe, KvbusError } from '../errors.js';
+import type { Lock, LockOptions } from '../types.js';
+import { assertName, assertOptions } from '../validate.js';
+
+/** The lease of a lock when `ttlMs` is not given. */
+export const DEFAULT_LOCK_TTL_MS = 30_000;
+
+// One counter for the whole thread: two clients over one link must not share a ticket.
+let lastTicket = 0;
+
+/**
+ * A granted lock, as {@link StoreClient.lock} gives it. Its own fields are
+ * `name` and `token` only, so it travels to another thread or process as the
+ * `{ name, token }` a fenced write there needs.
+ */
+class ClientLock implements Lock {
+  readonly name: string;
+  readonly token: number;
+  readonly #link: Link;
+  readonly #ttlMs: number;
+  #released = false;
+
+  constructor(link: Link, name: string, token: number, ttlMs: number) {
+    this.name = name;
+    this.token = token;
+    this.#link = link;
+    this.#ttlMs = ttlMs;
+  }
+
+  /** True once `release()` was called on this object. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  release(): Promise<boolean> {
+    if (this.#released) return Promise.resolve(false);
+    this.#released = true;
+    return this.#link.request({ type: 'lock.release', name: this.name, token: this.token }, coord.release) as Promise<boolean>;
+  }
+
+  extend(ttlMs: number = this.#ttlMs): Promise<void> {
+    try {
+      coord.assertLease('ttlMs', ttlMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const cmd = { type: 'lock.extend', name: this.name, token: this.token, ttlMs } as const;
+    return this.#link.request(cmd, coord.extend).then(() => undefined);
+  }
+
+  /** `await using lock = await store.lock(name)` releases it at the end of the scope (a lock already lost is no error). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+}
+
+/**
+ * Acquires lock `name` through `link` (see {@link Store.lock}). Arguments are
+ * checked in the caller's stack; an already aborted `signal` rejects at once.
+ * An abort while waiting withdraws the request in the store (`lock.cancel`) and
+ * rejects with `ERR_ABORTED` at once; should the grant have crossed the cancel
+ * on its way, the lock is released.
+ * @param link - the way to the actor
+ * @param name - the lock
+ * @param options - lease, wait, signal
+ * @returns the lock, once granted
+ */
+export function acquireLock(link: Link, name: string, options: LockOptions | undefined): Promise<Lock> {
+  let cmd: { type: 'lock.acquire'; name: string; ttlMs: number; ticket: number; waitMs?: number };
+  let signal: AbortSignal | undefined;
+  try {
+    assertName('name', name);
+    assertOptions('lock options', options);
+    signal = options?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
+    }
+    cmd = { type: 'lock.acquire', name, ttlMs: options?.ttlMs ?? DEFAULT_LOCK_TTL_MS, ticket: ++lastTicket };
+    if (options?.waitMs !== undefined) cmd.waitMs = options.waitMs;
+    coord.acquire.validate(cmd);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (signal?.aborted) return Promise.reject(abortedError(name, signal));
+  const ttlMs = cmd.ttlMs;
+  const granted = link.request(cmd, coord.acquire) as Promise<number>;
+  if (signal === undefined) return granted.then((token) => new ClientLock(link, name, token, ttlMs));
+  const aborting = signal;
+  return new Promise<Lock>((resolve, reject) => {
+    let aborted = false;
+    const onAbort = () => {
+      aborted = true;
+      link.request({ type: 'lock.cancel', ticket: cmd.ticket }, coord.cancel).catch(() => {});
+      reject(abortedError(name, aborting));
+    };
+    aborting.addEventListener('abort', onAbort, { once: true });
+    granted.then(
+      (token) => {
+        aborting.removeEventListener('abort', onAbort);
+        const lock = new ClientLock(link, name, token, ttlMs);
+        // Granted before the cancel reached the store: give it back.
+        if (aborted) lock.release().catch(() => {});
+        else resolve(lock);
+      },
+      (error: unknown) => {
+        aborting.removeEventListener('abort', onAbort);
+        if (!aborted) reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Runs `fn` holding lock `name` (see {@link Store.withLock}), and releases the
+ * lock however `fn` ends. When the lock was lost before `fn` finished (its lease
+ * ran out and it may have gone to another client), `withLock` rejects with
+ * `ERR_CONFLICT` even though `fn` resolved: the exclusion it promised was broken,
+ * and the caller must know (extend long work with `lock.extend()`, and fence its writes).
+ * @returns what `fn` resolved to
+ */
+export async function withLock<TResult>(
+  link: Link,
+  name: string,
+  fn: (lock: Lock) => TResult | Promise<TResult>,
+  options: LockOptions | undefined,
+): Promise<TResult> {
+  if (typeof fn !== 'function') throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`fn\` to be a function, got ${describe(fn)}`);
+  const lock = (await acquireLock(link, name, options)) as ClientLock;
+  let result: TResult;
+  try {
+    result = await fn(lock);
+  } catch (error) {
+    await lock.release().catch(() => {});
+    throw error;
+  }
+  // fn may have released the lock itself: nothing to check then.
+  if (lock.released) return result;
+  if (!(await lock.release())) {
+    throw new KvbusError(
+      'ERR_CONFLICT',
+      `withLock(${JSON.stringify(name)}): the lock (token ${lock.token}) was lost before fn finished: its lease ran out; raise ttlMs or call lock.extend() during long work, and pass { fence: lock } to writes`,
+    );
+  }
+  return result;
+}
+
+function abortedError(name: string, signal: AbortSignal): KvbusError {
+  return new KvbusError('ERR_ABORTED', `The wait for lock ${JSON.stringify(name)} was aborted by its signal`, { cause: signal.reason });
+}
