@@ -64,7 +64,6 @@ export class RedisLocks implements BackendLocks {
     if (this.#closed) return Promise.reject(new KvbusError('ERR_CLOSED', 'The Redis backend is closed'));
     const w: Waiting = { waiter, id: `${this.#process}.${++this.#seq}`, done: false, running: false, again: false, timer: undefined };
     this.#waiting.set(waiter, w);
-    this.#heartbeat ??= setInterval(() => this.#beat(), HEARTBEAT_MS).unref();
     return this.#run(() => this.#attempt(w)).catch((error: unknown) => {
       // Not queued as far as the caller knows: withdraw it in Redis too.
       if (!w.done) void this.cancel(waiter).catch(() => {});
@@ -143,6 +142,8 @@ export class RedisLocks implements BackendLocks {
           return;
         }
         sleep = Number(n);
+        // Queued: from now on this process keeps its waiters alive in Redis.
+        if (!w.done) this.#heartbeat ??= setInterval(() => this.#beat(), HEARTBEAT_MS).unref();
         if (!this.#subscribed) {
           // Subscribed from now on; a release meanwhile was not heard, so look once more.
           await this.#subscribe();

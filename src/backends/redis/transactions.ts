@@ -1,6 +1,6 @@
 // Transactions, fenced writes and getMany on Redis: one command each (the
 // TRANSACTION script, or one MGET), so every observer sees all or nothing.
-import { conflictError, describe, incrRangeError, KvbusError, notANumberError } from '../../errors.js';
+import { conflictError, describe, incrRangeError, KvbusError, lockLostError, notANumberError } from '../../errors.js';
 import type { LockRef, TransactionOp } from '../../types.js';
 import type { BackendSetOptions } from '../backend.js';
 import type { Connection } from './connection.js';
@@ -10,17 +10,6 @@ import { type Codec, type Layout, NUMBER } from './layout.js';
 interface Applied {
   revisions: number[];
   numbers: number[];
-}
-
-/**
- * The error of a fenced write whose lock is no longer held with that token
- * (the wording of every backend: a fenced write changes nothing).
- */
-export function lockLost(fence: LockRef, what: string): KvbusError {
-  return new KvbusError(
-    'ERR_CONFLICT',
-    `Lock ${JSON.stringify(fence.name)} is no longer held with token ${fence.token} (it was released, or its lease ran out): the ${what} was refused and nothing was changed`,
-  );
 }
 
 /** Builds and runs the TRANSACTION script (see transaction-script.ts) and reads its reply. */
@@ -63,13 +52,13 @@ export class Transactions {
 
   /** A delete that holds only while `fence` does; true when it removed the key. */
   async delete(key: string, ifRevision: number | undefined, fence: LockRef): Promise<boolean> {
-    const applied = await this.#apply([{ op: 'delete', key, ifRevision }], fence, false, `delete of key ${JSON.stringify(key)}`);
+    const applied = await this.#apply([{ op: 'delete', key, ifRevision }], fence, false, `write to key ${JSON.stringify(key)}`);
     return applied.revisions[0]! > 0;
   }
 
   /** An incr that holds only while `fence` does; the new value. */
   async incr(key: string, by: number, fence: LockRef): Promise<number> {
-    const applied = await this.#apply([{ op: 'incr', key, by }], fence, false, `incr of key ${JSON.stringify(key)}`);
+    const applied = await this.#apply([{ op: 'incr', key, by }], fence, false, `write to key ${JSON.stringify(key)}`);
     return applied.numbers[0]!;
   }
 
@@ -129,7 +118,7 @@ export class Transactions {
   /** The script's refusal as kvbus's error, naming the key (or the lock) it failed on. */
   #failure(error: unknown, ops: readonly TransactionOp[], fence: LockRef | undefined, what: string): unknown {
     const message = error instanceof Error ? error.message : '';
-    if (message.startsWith('KVBUS_FENCE') && fence) return lockLost(fence, what);
+    if (message.startsWith('KVBUS_FENCE') && fence) return lockLostError(fence.name, fence.token, what);
     const [code, index, detail] = message.split(' ');
     const op = ops[Number(index) - 1];
     if (!op) return error;
