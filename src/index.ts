@@ -5,7 +5,15 @@ export { type CreatePoolOptions, createPool } from './api/create-pool.js';
 export { type CreateStoreOptions, createStore } from './api/create-store.js';
 export { getStore } from './api/get-store.js';
 export { MainStore } from './api/main-store.js';
-export type { Backend, BackendContext, BackendScan, BackendSetOptions, MaybePromise } from './backends/backend.js';
+export type {
+  Backend,
+  BackendContext,
+  BackendLocks,
+  BackendScan,
+  BackendSetOptions,
+  LockWaiter,
+  MaybePromise,
+} from './backends/backend.js';
 // Backends
 export { memoryBackend } from './backends/memory/memory-backend.js';
 export type { Clock } from './clock.js';
@@ -17,8 +25,13 @@ export { escapeGlob, globMatch } from './glob.js';
 export type {
   ChangeEvent,
   ClientInfo,
+  DeleteOptions,
   Entry,
+  IncrOptions,
   KeyChange,
+  Lock,
+  LockOptions,
+  LockRef,
   OverflowPolicy,
   PatternMessage,
   PeerEvent,
@@ -32,5 +45,7 @@ export type {
   SyncStore,
   Topic,
   TopicKind,
+  TransactionOp,
+  TransactionOptions,
   UpdateOptions,
 } from './types.js';

@@ -210,7 +210,7 @@ export type ReceiveHandler<TData = unknown> = (data: TData) => void | Promise<vo
 // biome-ignore lint/suspicious/noExplicitAny: an op registered without types takes and returns anything, as `apply` callers expect
 export type StoreOp<TValue = any, TArg = any> = (old: TValue | undefined, arg: TArg) => TValue | undefined;
 
-/** The blocking API of {@link Store.sync}. */
+/** The blocking API of {@link Store.sync}; no `lock` on purpose (a worker blocked waiting for one could not release what its own thread holds: a deadlock). */
 export interface SyncStore {
   get<TValue = unknown>(key: string, defaultValue?: TValue): TValue | undefined;
   getEntry<TValue = unknown>(key: string): Entry<TValue> | undefined;

@@ -158,6 +158,18 @@ describe('lock', () => {
     await lock[Symbol.asyncDispose]();
   });
 
+  it('rejects a pending acquire with ERR_CLOSED when the store closes', async () => {
+    const store = res.store();
+    await store.lock('c');
+    const waiting = store.lock('c');
+    const timed = store.lock('c', { waitMs: 60_000 });
+    await settle();
+    await store.close();
+    await expectCode(waiting, 'ERR_CLOSED');
+    await expectCode(timed, 'ERR_CLOSED');
+    await expectCode(store.lock('c'), 'ERR_CLOSED');
+  });
+
   it('checks its arguments in the caller and says what to fix', async () => {
     const store = res.store();
     await expectCode(store.lock(''), 'ERR_BAD_ARGUMENT', /`name`/);
