@@ -6,9 +6,10 @@
 // process's lease running out with its fenced writes refused afterwards.
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Worker } from 'node:worker_threads';
-import { createPool, isKvbusError, type MainStore } from 'kvbus';
+import { type CreateStoreOptions, createPool, createStore, isKvbusError, type MainStore } from 'kvbus';
 import { redisBackend } from 'kvbus/redis';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { Piscina } from 'piscina';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Lock } from '../../src/types.js';
 import { rejectionOf } from '../helpers/errors.js';
 import { fixturePath, fixtureUrl } from '../helpers/fixtures.js';
@@ -51,16 +52,34 @@ async function grantedAt(pending: Promise<Lock>): Promise<{ lock: Lock; at: numb
  * The tests for one backend.
  * @param name - the backend's name, for titles
  * @param res - what the tests start (pools, children), cleaned up after each
- * @param makeStore - a fresh main-thread store (the built package) on that backend, closed after the test
+ * @param makeStore - a fresh main-thread store (the built package) on that backend, closed after the test (by `res`, unless `'untracked'`)
  */
-function locksAcrossThreads(name: string, res: Resources, makeStore: () => MainStore): void {
+function locksAcrossThreads(name: string, res: Resources, makeStore: (untracked?: 'untracked') => MainStore): void {
   const newPool = (store: MainStore, threads = 4) =>
     res.pool(createPool({ store, filename: TASKS, minThreads: threads, maxThreads: threads }));
 
+  // One store and one pool of 4 workers for the tests that kill nothing: starting
+  // 4 workers costs far more than what they do (seconds on a loaded machine).
+  // Each test uses keys and lock names of its own.
+  let shared: { store: MainStore; pool: Piscina } | undefined;
+  beforeAll(async () => {
+    const store = makeStore('untracked');
+    const pool = createPool({ store, filename: TASKS, minThreads: 4, maxThreads: 4 });
+    shared = { store, pool };
+    await waitUntil(() => pool.threads.length === 4, '4 workers to start');
+  });
+  afterAll(async () => {
+    await shared?.pool.destroy();
+    await shared?.store.close();
+  });
+  const sharedPool = () => {
+    if (!shared) throw new Error('the shared pool is made in beforeAll');
+    return shared;
+  };
+
   describe(`locks and transactions across threads and processes: ${name}`, () => {
     it('mutual exclusion: 4 workers × 25 read-modify-writes (get, then set) under withLock give exactly 100', async () => {
-      const store = makeStore();
-      const pool = newPool(store);
+      const { store, pool } = sharedPool();
       await store.set('total', 0);
       const runs = await Promise.all(
         Array.from({ length: 4 }, () => pool.run({ key: 'total', lock: 'total-lock', times: 25 }, { name: 'rmwUnderLock' })),
@@ -74,7 +93,7 @@ function locksAcrossThreads(name: string, res: Resources, makeStore: () => MainS
 
     it('a worker that exits holding a lock frees it: the main thread’s waiter gets it within 1 s of the exit', async () => {
       const store = makeStore();
-      const pool = newPool(store, 2);
+      const pool = newPool(store, 1);
       const held = nextValue(
         store.watch<{ token: number; threadId: number }>('held'),
         (v) => v !== undefined,
@@ -124,8 +143,7 @@ function locksAcrossThreads(name: string, res: Resources, makeStore: () => MainS
     });
 
     it('serves waiters in 4 workers first come, first served', async () => {
-      const store = makeStore();
-      const pool = newPool(store);
+      const { store, pool } = sharedPool();
       const holder = await store.lock('fifo');
       const tasks: Array<Promise<number>> = [];
       for (const id of [1, 2, 3, 4]) {
@@ -142,8 +160,7 @@ function locksAcrossThreads(name: string, res: Resources, makeStore: () => MainS
     });
 
     it('concurrent transfer transactions from 3 workers keep a + b constant in every getMany meanwhile', async () => {
-      const store = makeStore();
-      const pool = newPool(store);
+      const { store, pool } = sharedPool();
       await store.transaction([
         { op: 'set', key: 'acct:a', value: 500 },
         { op: 'set', key: 'acct:b', value: 500 },
@@ -187,17 +204,20 @@ function locksAcrossThreads(name: string, res: Resources, makeStore: () => MainS
 describe('memory backend', () => {
   const res = new Resources();
   afterEach(() => res.cleanup());
-  locksAcrossThreads('memory', res, () => res.store());
+  locksAcrossThreads('memory', res, (untracked) => (untracked ? createStore() : res.store()));
 });
 
 describeRedis('redis backend', () => {
   const redis = useRedisServer({ raw: false });
   const res = new Resources();
   afterEach(() => res.cleanup());
-  const makeStore = (namespace = uniqueNamespace('locks')) =>
-    res.store({ backend: redisBackend({ url: redis.url, commandTimeoutMs: 2_000 }), namespace });
+  const optionsFor = (namespace: string): CreateStoreOptions => ({
+    backend: redisBackend({ url: redis.url, commandTimeoutMs: 2_000 }),
+    namespace,
+  });
+  const makeStore = (namespace = uniqueNamespace('locks')) => res.store(optionsFor(namespace));
 
-  locksAcrossThreads('redis', res, () => makeStore());
+  locksAcrossThreads('redis', res, (untracked) => (untracked ? createStore(optionsFor(uniqueNamespace('locks'))) : makeStore()));
 
   describe('a lock held by another process (its own store on the same Redis)', () => {
     const peers: ChildProcess[] = [];
