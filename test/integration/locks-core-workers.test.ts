@@ -1,7 +1,7 @@
 // Locks across threads: real piscina workers of the built package (coord-core's tests; renamed from locks-workers.test.ts in the merge with coord-tests, which owns that name).
 import { createPool, type MainStore } from 'kvbus';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixtureUrl } from '../helpers/fixtures.js';
+import { fixturePath, fixtureUrl } from '../helpers/fixtures.js';
 import { Resources } from '../helpers/resources.js';
 import { sleep, waitUntil } from '../helpers/wait.js';
 
@@ -37,6 +37,19 @@ describe('locks across workers', () => {
     // And its token no longer fences anything.
     await expect(store.set('k', 1, { fence: { name: 'leader', token: holderToken } })).rejects.toMatchObject({ code: 'ERR_CONFLICT' });
     expect(await task).toBe('exited');
+  });
+
+  it('gives the lock of a child process killed with SIGKILL to the next waiter at once', async () => {
+    const store = res.store();
+    const child = res.child(store.fork(fixturePath('lock-core-child.mjs'), ['proc-lock', 'proc-held']));
+    await waitUntil(async () => (await store.get('proc-held')) !== undefined, 'the child to hold the lock');
+    const next = store.lock('proc-lock', { ttlMs: 5000 });
+    await sleep(50);
+    const killedAt = Date.now();
+    child.kill('SIGKILL');
+    const lock = await next;
+    expect(Date.now() - killedAt).toBeLessThan(1000);
+    expect(lock.token).toBeGreaterThan((await store.get('proc-held')) as number);
   });
 
   it('lets a worker wait for a lock longer than requestTimeoutMs', async () => {
