@@ -19,8 +19,8 @@
 // Paths are regular expressions matched against paths relative to the
 // directory depcruise runs in (the repo root), with forward slashes.
 
-/** The package entry points (tsup entries / package.json "exports"). */
-const ENTRIES = '^src/(?:index|redis|inspector|keyv|unstorage|cli)\\.ts$';
+/** The package entry points (tsup entries / package.json "exports"), and the pool's task entry (dist/pool-task.cjs, loaded by piscina). */
+const ENTRIES = '^src/(?:(?:index|redis|inspector|keyv|unstorage|cli)\\.ts|pool/task-entry\\.ts)$';
 /** The entries of the ecosystem adapters (`kvbus/keyv`, `kvbus/unstorage`). */
 const ADAPTER_ENTRIES = '^src/(?:keyv|unstorage)\\.ts$';
 /** Top-level modules of src/ that are not entries: the pure modules. */

@@ -41,4 +41,21 @@ const cli: Options = {
   external: ['rxjs', 'redis', 'piscina', 'kvbus', 'keyv', 'unstorage'],
 };
 
-export default defineConfig([library, cli]);
+// kvbus's task entry for piscina (src/pool/task-entry.ts): CommonJS only, self-contained,
+// loaded by path from the pool's workers (dist/pool-task.cjs, next to the code that names it).
+const poolTask: Options = {
+  entry: { 'pool-task': 'src/pool/task-entry.ts' },
+  format: ['cjs'],
+  // It assigns module.exports on purpose (a Proxy: see the file), and is only ever built as CommonJS.
+  esbuildOptions(options) {
+    options.logOverride = { ...options.logOverride, 'commonjs-variable-in-esm': 'silent' };
+  },
+  dts: false,
+  clean: false,
+  target: 'node20',
+  platform: 'node',
+  sourcemap: true,
+  external: ['rxjs', 'redis', 'piscina', 'kvbus', 'keyv', 'unstorage'],
+};
+
+export default defineConfig([library, cli, poolTask]);

@@ -1,7 +1,10 @@
 /** Time as the store sees it; injectable so TTL can be tested without waiting. */
 export interface Clock {
+  /** The current time in ms since the epoch. */
   now(): number;
+  /** Calls `fn` once after `ms`; returns a handle for {@link Clock.clearTimeout}. The timer must not keep the process alive. */
   setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a timer set by {@link Clock.setTimeout}. */
   clearTimeout(handle: unknown): void;
 }
 

@@ -21,6 +21,25 @@ export type { Clock } from './clock.js';
 export { ERROR_CODES, isKvbusError, KvbusError, type KvbusErrorCode } from './errors.js';
 // Glob matching (the same rules as Redis)
 export { escapeGlob, globMatch } from './glob.js';
+// Typed stores: createStore<S>(), getStore<S>()
+export type {
+  ChannelData,
+  GlobData,
+  GlobValue,
+  KeyValue,
+  PatternKey,
+  SchemaChannel,
+  SchemaKey,
+  StoreSchema,
+} from './schema.js';
+export type {
+  AnyTypedStore,
+  TypedChannels,
+  TypedKeys,
+  TypedStore,
+  TypedSyncStore,
+  TypedTransactionOp,
+} from './typed-store.js';
 // Types
 export type {
   ChangeEvent,

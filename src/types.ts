@@ -1,4 +1,7 @@
 import type { Observable } from 'rxjs';
+import type { ChangeEvent } from './change-event.js';
+
+export type { ChangeEvent } from './change-event.js';
 
 /** Options of {@link Store.set}. */
 export interface SetOptions {
@@ -97,16 +100,6 @@ export interface UpdateOptions {
 export interface Entry<TValue = unknown> {
   value: TValue;
   /** The store-wide revision of the write that produced this value. */
-  revision: number;
-}
-
-/** One key change, as seen by {@link Store.changes}. */
-export interface ChangeEvent<TValue = unknown> {
-  type: 'set' | 'delete' | 'expire' | 'clear';
-  /** The key that changed; `'*'` for `clear`. */
-  key: string;
-  /** The new value, on `set` only. */
-  value?: TValue;
   revision: number;
 }
 
@@ -212,18 +205,28 @@ export type StoreOp<TValue = any, TArg = any> = (old: TValue | undefined, arg: T
 
 /** The blocking API of {@link Store.sync}; no `lock` on purpose (a worker blocked waiting for one could not release what its own thread holds: a deadlock). */
 export interface SyncStore {
-  get<TValue = unknown>(key: string, defaultValue?: TValue): TValue | undefined;
+  /** {@link Store.get}, blocking: `undefined` when the key is absent. */
+  get<TValue = unknown>(key: string): TValue | undefined;
+  /** Reads a value; `defaultValue` when the key is absent (the value is typed as the default). */
+  get<TValue = unknown>(key: string, defaultValue: TValue): TValue;
+  /** {@link Store.getEntry}, blocking. */
   getEntry<TValue = unknown>(key: string): Entry<TValue> | undefined;
+  /** {@link Store.set}, blocking. */
   set(key: string, value: unknown, options?: SetOptions): number;
+  /** {@link Store.delete}, blocking. */
   delete(key: string): boolean;
+  /** {@link Store.has}, blocking. */
   has(key: string): boolean;
+  /** {@link Store.incr}, blocking. */
   incr(key: string, by?: number): number;
 }
 
 /** The store API, the same in the main thread, in workers and in child processes. */
 export interface Store {
-  /** Reads a value; resolves to `defaultValue` (or `undefined`) when the key is absent. */
-  get<TValue = unknown>(key: string, defaultValue?: TValue): Promise<TValue | undefined>;
+  /** Reads a value; resolves to `undefined` when the key is absent. */
+  get<TValue = unknown>(key: string): Promise<TValue | undefined>;
+  /** Reads a value; resolves to `defaultValue` when absent (typed as the default: `get('n', 0)` is a `Promise<number>`). */
+  get<TValue = unknown>(key: string, defaultValue: TValue): Promise<TValue>;
   /** Reads a value with its revision; `undefined` when absent. */
   getEntry<TValue = unknown>(key: string): Promise<Entry<TValue> | undefined>;
   /** Writes a value; resolves to its new revision. */

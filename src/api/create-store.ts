@@ -4,6 +4,9 @@ import { memoryBackend } from '../backends/memory/memory-backend.js';
 import { type Clock, systemClock } from '../clock.js';
 import { NAMESPACE, REQUEST_TIMEOUT_MS, SUBSCRIBER_BUFFER_SIZE, SUBSCRIBER_OVERFLOW } from '../defaults.js';
 import { describe, KvbusError } from '../errors.js';
+import { watchSpawns } from '../pool/spawn-watch.js';
+import type { StoreSchema } from '../schema.js';
+import type { TypedStore } from '../typed-store.js';
 import type { OverflowPolicy, SubscriberBufferOptions } from '../types.js';
 import { MainStore } from './main-store.js';
 import { reportToConsole } from './store-client.js';
@@ -31,13 +34,20 @@ const OVERFLOW: readonly OverflowPolicy[] = ['drop-oldest', 'drop-newest', 'erro
 /**
  * Creates a store in the main thread: one actor owning the state, reachable from workers and child processes.
  *
+ * Give it a {@link StoreSchema} (`createStore<AppSchema>()`) to type its keys and
+ * channels: the same store is then seen as a {@link TypedStore} (see docs/typescript.md).
+ *
  * @param options - backend, namespace, copy mode, timeouts, subscriber buffers
  * @returns the store
  * @example
  * const store = createStore();
  * store.watch('visits').subscribe((n) => console.log('visits', n));
  * await store.incr('visits');
+ * @example
+ * const typed = createStore<{ keys: { visits: number; 'user:*': { name: string } } }>();
+ * await typed.set('user:1', { name: 'Ada' });
  */
+export function createStore<S extends StoreSchema = StoreSchema>(options?: CreateStoreOptions): TypedStore<S, MainStore>;
 export function createStore(options: CreateStoreOptions = {}): MainStore {
   if (!isMainThread) {
     throw new KvbusError(
@@ -65,7 +75,26 @@ export function createStore(options: CreateStoreOptions = {}): MainStore {
   const overflow = options.subscriberBuffer?.overflow ?? SUBSCRIBER_OVERFLOW;
   if (!Number.isInteger(size) || size < 1) fail('subscriberBuffer.size', 'a positive integer', size);
   if (!OVERFLOW.includes(overflow)) fail('subscriberBuffer.overflow', `one of ${OVERFLOW.map((o) => `'${o}'`).join(', ')}`, overflow);
-  return new MainStore({ backend, namespace, copy, requestTimeoutMs, subscriberBuffer: { size, overflow }, clock, onError });
+  const store = new MainStore({ backend, namespace, copy, requestTimeoutMs, subscriberBuffer: { size, overflow }, clock, onError });
+  // From now on, a worker or child this thread creates and never connects is told so at its first call.
+  watchSpawns();
+  const stores = liveStores();
+  stores.add(store);
+  return store;
+}
+
+/** Where the main thread keeps its stores (a global symbol: the ESM and CJS builds share it). */
+const STORES = Symbol.for('kvbus.stores');
+
+/**
+ * @internal The stores of this thread that are not closed (createPool's default when there is one).
+ * @returns them, as a set that forgets the closed ones whenever it is read here
+ */
+export function liveStores(): Set<MainStore> {
+  const global = globalThis as typeof globalThis & { [STORES]?: Set<MainStore> };
+  const stores = (global[STORES] ??= new Set());
+  for (const store of stores) if (store.closed) stores.delete(store);
+  return stores;
 }
 
 function fail(name: string, expected: string, got: unknown): never {

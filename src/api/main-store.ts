@@ -149,6 +149,7 @@ export class MainStore extends StoreClient {
     return fork(this[STORE_HOST], modulePath, args, options);
   }
 
+  /** Stops the store: pending remote calls reject `ERR_CLOSED`, every observable completes, the backend closes. */
   override async close(): Promise<void> {
     if (this.#actor.closed) return;
     await super.close();

@@ -80,6 +80,8 @@ export class StoreClient implements Store {
     this.sync = options.sync;
   }
 
+  get<TValue = unknown>(key: string): Promise<TValue | undefined>;
+  get<TValue = unknown>(key: string, defaultValue: TValue): Promise<TValue>;
   get<TValue = unknown>(key: string, defaultValue?: TValue): Promise<TValue | undefined> {
     const value = this.#call(kv.get, { type: 'kv.get', key }) as Promise<TValue | undefined>;
     return defaultValue === undefined ? value : value.then((v) => (v === undefined ? defaultValue : v));

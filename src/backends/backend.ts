@@ -99,6 +99,7 @@ export interface Backend {
   readonly sharesValues: boolean;
   /** True when blocking the main thread on this backend could deadlock (any I/O backend). */
   readonly isAsync: boolean;
+  /** Opens the backend for one store (connects, loads scripts); called once, before any other call. */
   open(context: BackendContext): MaybePromise<void>;
   /** The key's value and revision, in an object made for the caller (`getEntry` answers it as it is). */
   get(key: string): MaybePromise<Entry | undefined>;
@@ -106,15 +107,19 @@ export interface Backend {
   set(key: string, value: unknown, options: BackendSetOptions): MaybePromise<number>;
   /** Removes a key; `fence` as in {@link BackendSetOptions}. */
   delete(key: string, ifRevision?: number, fence?: LockRef): MaybePromise<boolean>;
+  /** True when the key exists (and has not expired). */
   has(key: string): MaybePromise<boolean>;
   /** The key's remaining time to live in ms: `Infinity` without a TTL, `undefined` when absent. */
   ttl(key: string): MaybePromise<number | undefined>;
+  /** The keys that match `pattern` (all keys without one). */
   keys(pattern: string | undefined): MaybePromise<string[]>;
   /** The matching entries, in a Map made for the caller (its values are the stored ones). */
   entries(pattern: string | undefined): MaybePromise<Map<string, unknown>>;
   /** Opens a scan of the keys that match `pattern` (all keys without one); the actor keeps it between chunks. */
   scan(pattern: string | undefined): BackendScan;
+  /** Removes every key of the store's namespace. */
   clear(): MaybePromise<void>;
+  /** Adds `by` to a number (absent = 0), keeping its TTL; `fence` as in {@link BackendSetOptions}. */
   incr(key: string, by: number, fence?: LockRef): MaybePromise<number>;
   /** The values of `keys` (stored ones: the store copies them), read at one instant. */
   getMany(keys: readonly string[]): MaybePromise<unknown[]>;
@@ -133,6 +138,7 @@ export interface Backend {
   publish(channel: string, data: unknown): MaybePromise<number>;
   /** Called when a topic gains its first or loses its last subscriber in this process. */
   interest(topic: Topic, active: boolean): MaybePromise<void>;
+  /** The number of keys, for `stats()`. */
   size(): MaybePromise<number>;
   /**
    * Expires what is due (memory backend): a bounded amount per call, so that
@@ -140,6 +146,7 @@ export interface Backend {
    * for another turn through {@link BackendContext.requestExpiry}.
    */
   expireDue?(): void;
+  /** Lets go of everything the backend holds (connections, timers). */
   close(): MaybePromise<void>;
 }
 

@@ -6,8 +6,12 @@ import type { StoreHost } from './store-host.js';
 
 /** The door through which workers' hellos come in (see {@link acceptWorkers}). */
 export interface WorkerDoor {
-  /** Handles one message a worker sent through `parentPort` (the user's own messages pass by). */
-  receive(message: unknown): void;
+  /**
+   * Handles one kvbus message a worker sent through `parentPort`.
+   * @param message - the message
+   * @param from - the worker it came from, when known (its hello must name that thread)
+   */
+  receive(message: unknown, from?: Worker): void;
   /** Disconnects every worker served through this door. */
   closeAll(): void;
 }
@@ -33,13 +37,16 @@ export function acceptWorkers(host: StoreHost, findWorker: (threadId: number) =>
     host.announce({ ...event, reason });
   };
   return {
-    receive(message) {
+    receive(message, from) {
       const check = parseHello(message);
       if (!check.ok) {
         if (check.reason !== undefined) reject(message, check.reason, check.threadId);
         return;
       }
       const { threadId } = check.hello;
+      if (from !== undefined && from.threadId !== threadId) {
+        return reject(message, `hello.threadId ${threadId} is not the thread that sent it (${from.threadId})`, undefined);
+      }
       const worker = findWorker(threadId);
       if (!worker) return reject(message, `hello.threadId ${threadId} is not a thread of this pool or worker`, undefined);
       if (served.has(threadId)) return reject(message, `worker ${threadId} is already connected: a worker says hello once`, threadId);

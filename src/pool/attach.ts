@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { describe, KvbusError } from '../errors.js';
-import { childStream, type MessageStream } from '../streams/message-stream.js';
+import { childStream, fromIpc, type MessageStream } from '../streams/message-stream.js';
 import { pipeStream } from '../streams/pipe-stream.js';
 import { isProtocolMessage } from '../streams/protocol/framing.js';
 import type { RemoteConnection } from '../streams/store-end/remote-connection.js';
@@ -10,6 +10,8 @@ import { acceptWorkers } from './accept-workers.js';
 import { isChildHello } from './hello.js';
 import { guardIpc } from './ipc-guard.js';
 import { peer, serve, withWho } from './serve.js';
+import { shield } from './shield.js';
+import { markAttached } from './spawn-watch.js';
 import type { StoreHost } from './store-host.js';
 
 /**
@@ -28,12 +30,14 @@ export function attach(host: StoreHost, target: Worker | ChildProcess): () => vo
 }
 
 function attachWorker(host: StoreHost, worker: Worker): () => void {
-  // The worker speaks first (piscina treats any message sent to a worker as its start-up message).
+  // The worker speaks first (piscina treats any message sent to a worker as its start-up message);
+  // its hello comes through 'message', where the shield keeps it from the user's listeners.
   const door = acceptWorkers(host, (threadId) => (threadId === worker.threadId ? worker : undefined), worker.threadId);
   const onMessage = (message: unknown) => door.receive(message);
-  worker.on('message', onMessage);
+  const { handlers } = shield(worker);
+  handlers.add(onMessage);
   return () => {
-    worker.off('message', onMessage);
+    handlers.delete(onMessage);
     door.closeAll();
   };
 }
@@ -115,21 +119,25 @@ export function attachChild(host: StoreHost, child: ChildProcess, pipe: Socket |
   }
 
   const stream = childStream(child);
+  const unmark = markAttached(child);
   // Node could not decode a message on the IPC channel: the channel is cut (what
   // follows it cannot be read in order), the child is told by its 'disconnect'.
   const unguard = guardIpc(child, (error) =>
     cutOffFor(`cut off: a message on the IPC channel could not be decoded (${(error as Error)?.message ?? String(error)})`),
   );
-  const onFirst = (message: unknown) => {
-    if (connection || !isProtocolMessage(message)) return;
+  // kvbus's messages travel as Node's internal messages: the user's 'message' listeners never see them.
+  const onFirst = (ipc: unknown) => {
+    const message = fromIpc(ipc);
+    if (connection || message === undefined) return;
     if (!isChildHello(message)) return reject('expected a hello as the first message, got another kvbus message');
-    child.off('message', onFirst);
+    child.off('internalMessage', onFirst);
     start(stream);
   };
-  child.on('message', onFirst);
+  child.on('internalMessage', onFirst);
   return () => {
     unguard();
-    child.off('message', onFirst);
+    unmark();
+    child.off('internalMessage', onFirst);
     connection?.disconnect();
   };
 }

@@ -42,12 +42,24 @@ export function connectChild(): RemoteLink {
   return new RemoteLink(stream);
 }
 
-/** kvbus's own pipe to the parent, when the environment names one meant for this process. */
-function parentPipe(): Socket | undefined {
+/**
+ * Tells whether the environment names a pipe of kvbus's to this process's parent.
+ * @returns true when {@link PIPE_ENV} names one for this process
+ */
+export function hasParentPipe(): boolean {
+  return pipeFd() !== undefined;
+}
+
+function pipeFd(): number | undefined {
   const mark = /^(\d+):(\d+)$/.exec(process.env[PIPE_ENV] ?? '');
   // Inherited from a grandparent: that fd is not ours.
-  if (!mark || Number(mark[1]) !== process.ppid) return undefined;
-  const fd = Number(mark[2]);
+  return mark && Number(mark[1]) === process.ppid ? Number(mark[2]) : undefined;
+}
+
+/** kvbus's own pipe to the parent, when the environment names one meant for this process. */
+function parentPipe(): Socket | undefined {
+  const fd = pipeFd();
+  if (fd === undefined) return undefined;
   try {
     const stat = fstatSync(fd);
     if (!stat.isSocket() && !stat.isFIFO()) return undefined;

@@ -4,8 +4,9 @@ import { isProtocolMessage } from './protocol/framing.js';
 
 /**
  * A two-way message channel, whatever carries it: a `MessagePort` between
- * threads, or the IPC channel between a parent and a child process. Only kvbus
- * messages come out of it; the user's own messages on a shared channel pass by.
+ * threads, kvbus's own pipe to a child process, or a child's IPC channel (as
+ * Node's internal messages, see {@link IPC_CMD}). Only kvbus messages come out
+ * of it, and the user's listeners never see them.
  */
 export interface MessageStream {
   /** Sends one message; throws (a `DataCloneError`) when it cannot be serialized. */
@@ -43,6 +44,36 @@ export function portStream(port: MessagePort): MessageStream {
 }
 
 /**
+ * The `cmd` of kvbus's messages on a child's IPC channel. Node reserves the
+ * `NODE_` prefix for its own messages on that channel and emits them as
+ * `'internalMessage'`, never as `'message'` (cluster's `NODE_CLUSTER` travels
+ * so): kvbus's traffic then never reaches the user's `'message'` listeners on
+ * either side, and Node does not hold it back while nobody listens to
+ * `'message'` (it queues plain messages until a listener comes).
+ */
+export const IPC_CMD = 'NODE_KVBUS';
+
+/**
+ * Reads what kvbus sent in one IPC message.
+ * @param message - an `'internalMessage'` of a child's IPC channel
+ * @returns kvbus's message, or undefined when it is not kvbus's
+ */
+export function fromIpc(message: unknown): unknown {
+  if (message === null || typeof message !== 'object' || (message as { cmd?: unknown }).cmd !== IPC_CMD) return undefined;
+  const inner = (message as { m?: unknown }).m;
+  return isProtocolMessage(inner) ? inner : undefined;
+}
+
+/**
+ * Wraps a kvbus message for an IPC channel (see {@link IPC_CMD}).
+ * @param message - kvbus's message
+ * @returns the IPC message
+ */
+export function toIpc(message: unknown): { cmd: typeof IPC_CMD; m: unknown } {
+  return { cmd: IPC_CMD, m: message };
+}
+
+/**
  * Wraps the parent's end of a child's IPC channel.
  * @param child - a child process with an IPC channel
  * @returns the stream
@@ -53,12 +84,15 @@ export function childStream(child: ChildProcess): MessageStream {
     post: (message) => {
       // With a callback, a send to a child that just died (EPIPE) is reported
       // here instead of as an 'error' event that would crash the parent.
-      if (child.connected) child.send(message as object, ignoreSendError);
+      if (child.connected) child.send(toIpc(message), ignoreSendError);
     },
     onMessage: (handler) => {
-      const listener = (message: unknown) => isProtocolMessage(message) && handler(message);
-      child.on('message', listener);
-      listeners.push(() => child.off('message', listener));
+      const listener = (message: unknown) => {
+        const inner = fromIpc(message);
+        if (inner !== undefined) handler(inner);
+      };
+      child.on('internalMessage', listener);
+      listeners.push(() => child.off('internalMessage', listener));
     },
     // Node's IPC parser throws instead; the pool side guards it and cuts the channel (see pool/ipc-guard.ts).
     onUndecodable: () => {},
@@ -86,10 +120,13 @@ export function parentProcessStream(): MessageStream {
   const proc = process as NodeJS.Process & { channel?: { ref(): void; unref(): void } };
   return {
     post: (message) => {
-      if (proc.connected) proc.send!(message as object, undefined, undefined, ignoreSendError);
+      if (proc.connected) proc.send!(toIpc(message), undefined, undefined, ignoreSendError);
     },
     onMessage: (handler) => {
-      proc.on('message', (message: unknown) => isProtocolMessage(message) && handler(message));
+      proc.on('internalMessage', (message: unknown) => {
+        const inner = fromIpc(message);
+        if (inner !== undefined) handler(inner);
+      });
     },
     onUndecodable: () => {},
     onClose: (handler) => {

@@ -14,7 +14,7 @@ const res = new Resources();
 afterEach(() => res.cleanup());
 
 function newPool(options: Parameters<typeof createPool>[0] = {}) {
-  const store = options.store ?? res.store();
+  const store = (options.store as MainStore | undefined) ?? res.store();
   const pool = res.pool(createPool({ filename: TASKS, maxThreads: 2, minThreads: 1, ...options, store }));
   return { store, pool };
 }

@@ -6,7 +6,8 @@
 // namespace's keys fall under another's prefix): `ns:k:<key>` a string
 // `<t><revision>|<value>` (t: `n` a number as text, `v` serialized bytes), so a
 // read is one plain GET · `ns:rev` the revision counter · `ns:t:<key>` marks a
-// key with a TTL, so that exactly one process announces its expiry ·
+// key with a TTL, so that exactly one process announces its expiry (it expires
+// a grace after its key) ·
 // `ns:changes` the change events · `ns:c:<channel>` the published channels.
 // The scripts derive the key and the changes channel from KEYS, which keeps
 // their arguments few: `ns:rev` is 3 bytes longer than `ns:`, and `ns:k:` one
@@ -56,7 +57,8 @@ local changes = ns .. 'changes'
  * events are built only when someone listens (PUBSUB NUMSUB is exact here: a
  * subscription Redis has not confirmed yet would miss the event anyway).
  * Without a TTL the TTL mark is left alone: a stale mark is harmless (EXPIRED
- * announces nothing for a key that exists), and DELETE or CLEAR removes it.
+ * announces nothing for a key that exists), DELETE or CLEAR removes it, and it
+ * expires by itself. A kept TTL (`k`) keeps the mark too, which outlives it.
  */
 export const BATCH = `${REVISION_OF}
 local ns = string.sub(KEYS[1], 1, -4)
@@ -125,7 +127,10 @@ else
         local value = t .. rev .. '|' .. v
         if ttl then
           redis.call('SET', data, value, 'PX', ttl)
-          redis.call('SET', ns .. 't:' .. string.sub(data, #KEYS[1]), rev)
+          -- The mark outlives its key by a grace (the key's TTL, within 5 s to 60 s) in which a
+          -- connected process announces the expiry, then goes by itself (see docs/redis.md).
+          local ms = tonumber(ttl)
+          redis.call('SET', ns .. 't:' .. string.sub(data, #KEYS[1]), rev, 'PX', string.format('%d', ms + math.min(math.max(ms, 5000), 60000)))
         elseif keep then
           redis.call('SET', data, value, 'KEEPTTL')
         else

@@ -3,7 +3,9 @@ import { describe, KvbusError } from '../../errors.js';
 
 /** Turns values into bytes and back, for a backend that stores bytes. */
 export interface Serializer {
+  /** A value as the bytes (or text) stored in Redis; throws when it cannot be encoded. */
   encode(value: unknown): Buffer | string;
+  /** The value back from what {@link Serializer.encode} made. */
   decode(bytes: Buffer): unknown;
 }
 

@@ -160,6 +160,10 @@ export class RemoteLink implements Link {
       if (this.#pending.size > 0) this.#timer.start();
     }
     if (control.closed) this.#fail(new KvbusError('ERR_CLOSED', 'The kvbus store was closed'), true);
+    if (typeof control.noStore === 'string') {
+      this.#fail(new KvbusError('ERR_NO_STORE', control.noStore));
+      this.#stream.close();
+    }
   }
 
   #answers(m: unknown[]): void {

@@ -1,11 +1,13 @@
 import { KvbusError } from '../../errors.js';
-import type { WireReply } from '../protocol/framing.js';
+import { REFUSED_SEQ, type WireReply } from '../protocol/framing.js';
 import { decodeError, type WireError } from '../protocol/wire-error.js';
 
 /** How a blocked request is answered: a port read synchronously and a flag to wait on. */
 export interface SyncChannel {
   receive(): WireReply | undefined;
   flag: Int32Array;
+  /** Set once the parent said that no store serves this worker. */
+  refused?: Error;
 }
 
 /**
@@ -31,6 +33,7 @@ export function awaitSyncReply(
   message: number,
   onLost: (message: number) => KvbusError | undefined,
 ): unknown {
+  if (sync.refused) throw sync.refused;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const reply = receive(sync, type);
@@ -40,6 +43,11 @@ export function awaitSyncReply(
         if (reply[2] !== message) continue;
         Atomics.store(sync.flag, 0, 0);
         throw failed ?? new KvbusError('ERR_NOT_CLONEABLE', `The store could not read the ${type} request; send flatter data`);
+      }
+      // No store serves this worker: this call, and every one after it, fails so (the notice stays).
+      if (reply[0] === REFUSED_SEQ) {
+        sync.refused = decodeError(reply[2] as WireError);
+        throw sync.refused;
       }
       if (reply[0] !== seq) continue;
       Atomics.store(sync.flag, 0, 0);

@@ -42,12 +42,15 @@ export const REQUEST_HEADER = 3;
 export const ANSWER_HEADER = 2;
 /** Slots per reply: the seq (negative for an error) and the value or error. */
 export const REPLY_SLOTS = 2;
+/** The seq of a sync-port notice that the hello was refused (see {@link WireReply}). */
+export const REFUSED_SEQ = -1;
 
 /**
  * A reply on the sync port: the sequence number it answers, success, and the
  * value or a wire error. Seq 0 is a notice instead: the data message numbered
  * `value` could not be read by the store (a blocked thread cannot see `lost` on
- * its stream).
+ * its stream). Seq {@link REFUSED_SEQ} says that no store serves this worker:
+ * every call fails with the wire error it carries.
  */
 export type WireReply = [seq: number, ok: boolean, value: unknown];
 
@@ -58,6 +61,8 @@ export interface ControlMessage {
   welcome?: { id: number; requestTimeoutMs: number; window: number };
   /** Store → client: the store closed. */
   closed?: true;
+  /** Parent → client: no store serves this thread or process (it was never attached); the text says how to connect it. */
+  noStore?: string;
   /** Client → store: the client is going away. */
   bye?: true;
   /** Either way: the data message numbered `lost` (from 1) arrived but could not be read here. */
