@@ -39,6 +39,7 @@ const BENCHES = [
   'worker-sync',
   'worker-publish',
   'redis-backend',
+  'coordination', // `run.mjs coord` runs only this one
   { name: 'actor-hold', once: true }, // a million keys: once is enough, and it takes ~40 s
   { name: 'heap-per-key', once: true },
   { name: 'soak', once: true }, // last: it takes 2 × KVBUS_SOAK_SECONDS

@@ -1,6 +1,7 @@
 // The conformance suite against the memory backend (the default).
 import { describe, expect, it } from 'vitest';
 import { memoryBackend } from '../../src/index.js';
+import { coordConformance } from './coord-suite.js';
 import { scanConformance } from './scan-suite.js';
 import { conformance, storesOn } from './suite.js';
 
@@ -17,3 +18,4 @@ describe('memory backend', () => {
 
 conformance('memory', makeStore);
 scanConformance('memory', makeStore);
+coordConformance('memory', makeStore);

@@ -3,6 +3,7 @@
 import { expect, it } from 'vitest';
 import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
 import { useRedisServer } from '../helpers/use-redis.js';
+import { coordConformance } from './coord-suite.js';
 import { scanConformance } from './scan-suite.js';
 import { conformance, storesOn } from './suite.js';
 
@@ -19,4 +20,5 @@ describeRedis('redis backend', () => {
 
   conformance('redis', makeStore);
   scanConformance('redis', makeStore);
+  coordConformance('redis', makeStore);
 });
