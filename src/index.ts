@@ -13,12 +13,15 @@ export type { Clock } from './clock.js';
 export { ERROR_CODES, isKvbusError, KvbusError, type KvbusErrorCode } from './errors.js';
 // Glob matching (the same rules as Redis)
 export { escapeGlob, globMatch } from './glob.js';
+// Tracing (diagnostics_channel `kvbus:command`, see docs/diagnostics.md)
+export type { CommandClientKind, CommandTraceContext } from './tracing.js';
 // Types
 export type {
   ChangeEvent,
   ClientInfo,
   Entry,
   KeyChange,
+  KvbusObservable,
   OverflowPolicy,
   PatternMessage,
   PeerEvent,

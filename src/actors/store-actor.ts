@@ -4,6 +4,7 @@ import type { Connection } from '../commands/connection.js';
 import type { ActorContext } from '../commands/define.js';
 import type { ActorGate, Session } from '../commands/gate.js';
 import { type AnySpec, type Command, SPEC_BY_TYPE, specOf } from '../commands/table.js';
+import { debug } from '../debug.js';
 import { KvbusError } from '../errors.js';
 import type { ClientInfo, KeyChange, StoreOp, StoreStats, Topic } from '../types.js';
 import { CommandSubject } from './command-subject.js';
@@ -161,14 +162,14 @@ export class StoreActor implements ActorContext, ActorGate {
         spec.untrusted?.(cmd);
       } catch (error) {
         this.#counters.malformed++;
-        return reply(conn, seq, false, error);
+        return reply(conn, seq, false, error, cmd.type);
       }
     }
     let result: unknown;
     try {
       result = spec.apply(this, cmd, conn);
     } catch (error) {
-      return reply(conn, seq, false, error);
+      return reply(conn, seq, false, error, cmd.type);
     }
     const answer = spec.answer as ((result: unknown) => unknown) | undefined;
     // Only an I/O backend answers later; a value that merely looks like a promise is a value.
@@ -178,7 +179,7 @@ export class StoreActor implements ActorContext, ActorGate {
     // Shaped in the step that replies: a `.then(answer)` would cost every async read a promise.
     result.then(
       (value) => this.#settle(conn, seq, true, answer ? answer(value) : value, barrier),
-      (error) => this.#settle(conn, seq, false, error, barrier),
+      (error) => this.#settle(conn, seq, false, error, barrier, cmd.type),
     );
   }
 
@@ -192,8 +193,8 @@ export class StoreActor implements ActorContext, ActorGate {
     }
   }
 
-  #settle(conn: Connection, seq: number, ok: boolean, value: unknown, barrier: boolean): void {
-    reply(conn, seq, ok, value);
+  #settle(conn: Connection, seq: number, ok: boolean, value: unknown, barrier: boolean, type?: string): void {
+    reply(conn, seq, ok, value, type);
     if (barrier) this.#mailbox.resume();
   }
 
@@ -287,7 +288,18 @@ export class StoreActor implements ActorContext, ActorGate {
   }
 }
 
-/** Answers a command; seq 0 is a connection's own housekeeping, which wants no answer. */
-function reply(conn: Connection, seq: number, ok: boolean, value: unknown): void {
+/** Answers a command (seq 0, a connection's own housekeeping, wants none); a remote client's failure goes to the debug log. */
+function reply(conn: Connection, seq: number, ok: boolean, value: unknown, type?: string): void {
+  if (!ok && conn.kind !== 'local' && debug.enabled) {
+    const code = (value as { code?: unknown } | null)?.code;
+    debug(
+      '%s %d: %s failed: %s%s',
+      conn.kind,
+      conn.id,
+      type ?? 'a command',
+      code ? `${String(code)} ` : '',
+      (value as Error)?.message ?? value,
+    );
+  }
   if (seq !== 0) conn.reply(seq, ok, value);
 }

@@ -1,4 +1,4 @@
-import { Observable, throwError } from 'rxjs';
+import { type Observable, throwError } from 'rxjs';
 import { cloneValue } from '../clone.js';
 import * as bus from '../commands/bus.js';
 import type { CommandSpec } from '../commands/define.js';
@@ -7,8 +7,9 @@ import * as kv from '../commands/kv.js';
 import type { Link, SubscriptionHandlers } from '../commands/link.js';
 import { assertScanCount } from '../commands/scan.js';
 import * as sys from '../commands/sys.js';
-import type { Command } from '../commands/table.js';
-import { describe, isKvbusError, KvbusError } from '../errors.js';
+import type { AnySpec, Command } from '../commands/table.js';
+import { describe, KvbusError } from '../errors.js';
+import { commandChannel, commandContext, tracingCommands } from '../tracing.js';
 import type {
   ChangeEvent,
   Entry,
@@ -21,6 +22,7 @@ import type {
   SetOptions,
   Store,
   StoreStats,
+  SubscriberBufferOptions,
   SyncStore,
   Topic,
   TransactionOp,
@@ -28,8 +30,11 @@ import type {
   UpdateOptions,
 } from '../types.js';
 import { assertKey, assertName, assertOptions } from '../validate.js';
+import { abortable, assertSignal, throwIfAborted } from './abortable.js';
 import { buildSet } from './build-command.js';
+import { DEFAULT_ITERATION_BUFFER, IterableObservable } from './iterable-observable.js';
 import { scanEntries } from './scan-entries.js';
+import { updateKey } from './update-key.js';
 
 /** Options of a {@link StoreClient}. */
 export interface StoreClientOptions {
@@ -45,6 +50,10 @@ export interface StoreClientOptions {
   sync: SyncStore;
   /** Peer events, where this client can see them (the main thread). */
   peers?: () => Observable<PeerEvent>;
+  /** Where this client is, as `kvbus:command` trace events name it. @defaultValue `'main'` */
+  kind?: 'main' | 'worker' | 'process';
+  /** The buffer of a `for await` loop over an observable. @defaultValue 10 000 messages, drop-oldest */
+  iterationBuffer?: SubscriberBufferOptions;
 }
 
 /** @internal The default report of a failing handler: it must not pass unseen, nor stop anything. */
@@ -85,12 +94,18 @@ export class StoreClient implements Store {
 
   set(key: string, value: unknown, options?: SetOptions): Promise<number> {
     let cmd: Command;
+    const signal = options?.signal;
     try {
       cmd = buildSet(key, value, options, this.#options.copyIn);
+      if (signal !== undefined) {
+        assertSignal(signal);
+        throwIfAborted(signal, `set(${JSON.stringify(key)})`);
+      }
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#link.request(cmd, kv.set) as Promise<number>;
+    const answer = this.#request(cmd, kv.set) as Promise<number>;
+    return signal === undefined ? answer : abortable(answer, signal, `set(${JSON.stringify(key)})`);
   }
 
   delete(key: string): Promise<boolean> {
@@ -120,7 +135,8 @@ export class StoreClient implements Store {
     if (glob !== undefined) assertName('glob', glob);
     assertOptions('scan options', options);
     assertScanCount(options?.count);
-    return scanEntries<TValue>(this.#link, glob, options?.count);
+    assertSignal(options?.signal);
+    return scanEntries<TValue>({ request: (cmd, spec) => this.#request(cmd, spec) }, glob, options?.count, options?.signal);
   }
 
   clear(): Promise<void> {
@@ -131,39 +147,12 @@ export class StoreClient implements Store {
     return this.#call(kv.incr, { type: 'kv.incr', key, by }) as Promise<number>;
   }
 
-  async update<TValue = unknown>(
+  update<TValue = unknown>(
     key: string,
     fn: (old: TValue | undefined) => TValue | undefined | Promise<TValue | undefined>,
     options?: UpdateOptions,
   ): Promise<TValue | undefined> {
-    assertKey(key);
-    if (typeof fn !== 'function') throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`fn\` to be a function, got ${describe(fn)}`);
-    const retries = options?.retries ?? Infinity;
-    if (typeof retries !== 'number' || Number.isNaN(retries) || retries < 0) {
-      throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`retries\` to be a number >= 0, got ${describe(retries)}`);
-    }
-    for (let attempt = 0; ; attempt++) {
-      const entry = (await this.#link.request({ type: 'kv.getEntry', key }, kv.getEntry)) as Entry<TValue> | undefined;
-      const next = await fn(entry?.value);
-      const revision = entry?.revision ?? 0;
-      try {
-        if (next === undefined) {
-          if (entry) await this.#link.request({ type: 'kv.delete', key, ifRevision: revision }, kv.delete);
-        } else {
-          await this.#link.request({ type: 'kv.set', key, value: this.#copy(next, key), ifRevision: revision, keepTtl: true }, kv.set);
-        }
-        return next;
-      } catch (error) {
-        if (!isKvbusError(error) || error.code !== 'ERR_CONFLICT') throw error;
-        if (attempt >= retries) {
-          throw new KvbusError(
-            'ERR_CONFLICT',
-            `update(${JSON.stringify(key)}) gave up after ${attempt + 1} conflicting attempts (retries: ${retries})`,
-            { cause: error },
-          );
-        }
-      }
-    }
+    return updateKey({ request: (cmd, spec) => this.#request(cmd, spec), copy: (value, k) => this.#copy(value, k) }, key, fn, options);
   }
 
   apply<TValue = unknown>(key: string, opName: string, arg?: unknown): Promise<TValue | undefined> {
@@ -180,23 +169,24 @@ export class StoreClient implements Store {
     }) as Promise<number>;
   }
 
-  channel<TData = unknown>(name: string): Observable<TData> {
+  channel<TData = unknown>(name: string): IterableObservable<TData> {
     assertName('channel', name);
     return this.#observe({ kind: 'channel', name }, (event, next) => {
       if (event.type === 'message') next(event.data as TData);
     });
   }
 
-  pattern<TData = unknown>(glob: string): Observable<PatternMessage<TData>> {
+  pattern<TData = unknown>(glob: string): IterableObservable<PatternMessage<TData>> {
     assertName('pattern', glob);
     return this.#observe({ kind: 'pattern', name: glob }, (event, next) => {
       if (event.type === 'message') next({ channel: event.channel, data: event.data as TData });
     });
   }
 
-  watch<TValue = unknown>(key: string): Observable<TValue | undefined> {
+  watch<TValue = unknown>(key: string): IterableObservable<TValue | undefined> {
     assertKey(key);
-    return new Observable<TValue | undefined>((subscriber) => {
+    // A loop over a watch needs only the key's latest value.
+    return new IterableObservable<TValue | undefined>((subscriber) => {
       // A clear concerns a watched key only if it held a value.
       let present = false;
       // Revisions order what this observer has seen: on a backend whose change events
@@ -216,10 +206,10 @@ export class StoreClient implements Store {
           }
         }),
       );
-    });
+    }, 'latest');
   }
 
-  changes<TValue = unknown>(glob = '*'): Observable<ChangeEvent<TValue>> {
+  changes<TValue = unknown>(glob = '*'): IterableObservable<ChangeEvent<TValue>> {
     assertName('glob', glob);
     return this.#observe({ kind: 'changes', name: glob }, (event, next) => {
       if (event.type !== 'message' && event.type !== 'snapshot' && event.type !== 'end') next(event as ChangeEvent<TValue>);
@@ -265,10 +255,14 @@ export class StoreClient implements Store {
     return () => subscription.unsubscribe();
   }
 
-  peers(): Observable<PeerEvent> {
-    if (this.#options.peers) return this.#options.peers();
-    return throwError(
-      () => new KvbusError('ERR_BAD_ARGUMENT', 'peers() is only available on the store in the main thread, which sees every client'),
+  peers(): IterableObservable<PeerEvent> {
+    const buffer = this.#options.iterationBuffer;
+    if (this.#options.peers) return IterableObservable.from(this.#options.peers(), buffer);
+    return IterableObservable.from(
+      throwError(
+        () => new KvbusError('ERR_BAD_ARGUMENT', 'peers() is only available on the store in the main thread, which sees every client'),
+      ),
+      buffer,
     );
   }
 
@@ -278,6 +272,11 @@ export class StoreClient implements Store {
 
   close(): Promise<void> {
     return this.#link.close();
+  }
+
+  /** Calls {@link StoreClient.close}, so that `await using store = …` closes the store (or this client's connection) at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /**
@@ -292,21 +291,27 @@ export class StoreClient implements Store {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#link.request(cmd, spec);
+    return this.#request(cmd, spec);
+  }
+
+  /** Sends a command; with a `kvbus:command` subscriber, inside a trace (see docs/diagnostics.md). */
+  #request(cmd: Command, spec?: AnySpec): Promise<unknown> {
+    if (!tracingCommands()) return this.#link.request(cmd, spec);
+    return commandChannel.tracePromise(() => this.#link.request(cmd, spec), commandContext(cmd, this.#options.kind ?? 'main'));
   }
 
   #copy<TValue>(value: TValue, key: string): TValue {
     return this.#options.copyIn ? cloneValue(value, 'key', key) : value;
   }
 
-  #observe<TOut>(topic: Topic, map: (event: SubEvent, next: (value: TOut) => void) => void): Observable<TOut> {
-    return new Observable<TOut>((subscriber) => {
+  #observe<TOut>(topic: Topic, map: (event: SubEvent, next: (value: TOut) => void) => void): IterableObservable<TOut> {
+    return new IterableObservable<TOut>((subscriber) => {
       const next = (value: TOut) => subscriber.next(value);
       return this.#link.subscribe(
         topic,
         handlers(subscriber, (event) => map(event, next)),
       );
-    });
+    }, this.#options.iterationBuffer ?? DEFAULT_ITERATION_BUFFER);
   }
 }
 
