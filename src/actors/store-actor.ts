@@ -162,7 +162,7 @@ export class StoreActor implements ActorContext, ActorGate {
         spec.untrusted?.(cmd);
       } catch (error) {
         this.#counters.malformed++;
-        return reply(conn, seq, false, error, cmd.type);
+        return reply(conn, seq, false, error, 'a malformed command');
       }
     }
     let result: unknown;

@@ -3,7 +3,10 @@ import { tracingChannel } from 'node:diagnostics_channel';
 import { type CommandTraceContext, createPool, isKvbusError } from 'kvbus';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixturePath, fixtureUrl } from '../helpers/fixtures.js';
+import { describeRestartable } from '../helpers/redis-server.js';
 import { Resources } from '../helpers/resources.js';
+import { useRedisServer } from '../helpers/use-redis.js';
+import { sleep } from '../helpers/wait.js';
 
 const res = new Resources();
 afterEach(() => res.cleanup());
@@ -30,18 +33,24 @@ async function traced(fn: () => Promise<unknown>): Promise<Event[]> {
   return events;
 }
 
-/** Runs a node script and collects its stderr. */
-function run(file: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
+/** Runs a node script and collects its stderr; `onStdout` sees its output. */
+function run(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+  onStdout?: (text: string) => void,
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [file, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (chunk) => onStdout?.(String(chunk)));
     let stderr = '';
     child.stderr.on('data', (chunk) => {
       stderr += String(chunk);
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${file} did not exit within 15 s; stderr so far:\n${stderr}`));
-    }, 15_000);
+      reject(new Error(`${file} did not exit within 30 s; stderr so far:\n${stderr}`));
+    }, 30_000);
     child.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stderr });
@@ -140,4 +149,27 @@ describe('NODE_DEBUG=kvbus', () => {
     expect(code, stderr).toBe(0);
     expect(stderr).not.toContain('KVBUS');
   });
+});
+
+describeRestartable('NODE_DEBUG=kvbus on Redis', () => {
+  const redis = useRedisServer({ raw: false });
+
+  it('logs the connection going down and coming back', async () => {
+    let ready: () => void = () => {};
+    const isReady = new Promise<void>((resolve) => {
+      ready = resolve;
+    });
+    const running = run(fixturePath('debug-redis.mjs'), { ...process.env, NODE_DEBUG: 'kvbus' }, [redis.url], (text) => {
+      if (text.includes('ready')) ready();
+    });
+    await Promise.race([isReady, running]);
+    await redis.server.kill();
+    await sleep(1000);
+    await redis.server.start();
+    const { code, stderr } = await running;
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/^KVBUS \d+: store open: namespace "debug-redis", redis backend$/m);
+    expect(stderr).toMatch(/^KVBUS \d+: redis: reconnecting$/m);
+    expect(stderr).toMatch(/^KVBUS \d+: redis: connected again; /m);
+  }, 40_000);
 });
