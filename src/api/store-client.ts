@@ -13,6 +13,7 @@ import { commandChannel, commandContext, tracingCommands } from '../tracing.js';
 import type {
   ChangeEvent,
   Entry,
+  KvbusObservable,
   Lock,
   LockOptions,
   PatternMessage,
@@ -169,21 +170,21 @@ export class StoreClient implements Store {
     }) as Promise<number>;
   }
 
-  channel<TData = unknown>(name: string): IterableObservable<TData> {
+  channel<TData = unknown>(name: string): KvbusObservable<TData> {
     assertName('channel', name);
     return this.#observe({ kind: 'channel', name }, (event, next) => {
       if (event.type === 'message') next(event.data as TData);
     });
   }
 
-  pattern<TData = unknown>(glob: string): IterableObservable<PatternMessage<TData>> {
+  pattern<TData = unknown>(glob: string): KvbusObservable<PatternMessage<TData>> {
     assertName('pattern', glob);
     return this.#observe({ kind: 'pattern', name: glob }, (event, next) => {
       if (event.type === 'message') next({ channel: event.channel, data: event.data as TData });
     });
   }
 
-  watch<TValue = unknown>(key: string): IterableObservable<TValue | undefined> {
+  watch<TValue = unknown>(key: string): KvbusObservable<TValue | undefined> {
     assertKey(key);
     // A loop over a watch needs only the key's latest value.
     return new IterableObservable<TValue | undefined>((subscriber) => {
@@ -209,7 +210,7 @@ export class StoreClient implements Store {
     }, 'latest');
   }
 
-  changes<TValue = unknown>(glob = '*'): IterableObservable<ChangeEvent<TValue>> {
+  changes<TValue = unknown>(glob = '*'): KvbusObservable<ChangeEvent<TValue>> {
     assertName('glob', glob);
     return this.#observe({ kind: 'changes', name: glob }, (event, next) => {
       if (event.type !== 'message' && event.type !== 'snapshot' && event.type !== 'end') next(event as ChangeEvent<TValue>);
@@ -255,7 +256,7 @@ export class StoreClient implements Store {
     return () => subscription.unsubscribe();
   }
 
-  peers(): IterableObservable<PeerEvent> {
+  peers(): KvbusObservable<PeerEvent> {
     const buffer = this.#options.iterationBuffer;
     if (this.#options.peers) return IterableObservable.from(this.#options.peers(), buffer);
     return IterableObservable.from(
