@@ -4,7 +4,7 @@ import type { Connection } from '../commands/connection.js';
 import type { ActorContext } from '../commands/define.js';
 import type { ActorGate, Session } from '../commands/gate.js';
 import { type AnySpec, type Command, SPEC_BY_TYPE, specOf } from '../commands/table.js';
-import { debug } from '../debug.js';
+import { debug, debugFailure } from '../debug.js';
 import { KvbusError } from '../errors.js';
 import type { ClientInfo, KeyChange, StoreOp, StoreStats, Topic } from '../types.js';
 import { CommandSubject } from './command-subject.js';
@@ -290,16 +290,6 @@ export class StoreActor implements ActorContext, ActorGate {
 
 /** Answers a command (seq 0, a connection's own housekeeping, wants none); a remote client's failure goes to the debug log. */
 function reply(conn: Connection, seq: number, ok: boolean, value: unknown, type?: string): void {
-  if (!ok && conn.kind !== 'local' && debug.enabled) {
-    const code = (value as { code?: unknown } | null)?.code;
-    debug(
-      '%s %d: %s failed: %s%s',
-      conn.kind,
-      conn.id,
-      type ?? 'a command',
-      code ? `${String(code)} ` : '',
-      (value as Error)?.message ?? value,
-    );
-  }
+  if (!ok && conn.kind !== 'local' && debug.enabled) debugFailure(`${conn.kind} ${conn.id}`, type, value);
   if (seq !== 0) conn.reply(seq, ok, value);
 }
