@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'ERR_NO_STORE',
   'ERR_WOULD_DEADLOCK',
   'ERR_BACKEND',
+  'ERR_ABORTED',
 ] as const;
 
 /** One of {@link ERROR_CODES}. */

@@ -32,6 +32,8 @@ export type {
   SchemaKey,
   StoreSchema,
 } from './schema.js';
+// Tracing (diagnostics_channel `kvbus:command`, see docs/diagnostics.md)
+export type { CommandClientKind, CommandTraceContext } from './tracing.js';
 export type {
   AnyTypedStore,
   TypedChannels,
@@ -48,6 +50,7 @@ export type {
   Entry,
   IncrOptions,
   KeyChange,
+  KvbusObservable,
   Lock,
   LockOptions,
   LockRef,

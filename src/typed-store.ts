@@ -1,10 +1,10 @@
 // Type-level only: the view of a store that a schema types (createStore<S>(),
 // getStore<S>()). The object behind it is the same store; only its signatures change.
-import type { Observable } from 'rxjs';
 import type { ChannelData, GlobData, GlobValue, HasChannels, HasKeys, KeyValue, SchemaChannel, SchemaKey, StoreSchema } from './schema.js';
 import type {
   ChangeEvent,
   Entry,
+  KvbusObservable,
   PatternMessage,
   ReceiveHandler,
   ScanOptions,
@@ -82,7 +82,7 @@ export interface TypedKeys<S extends StoreSchema> {
     options?: UpdateOptions,
   ): Promise<KeyValue<S, TKey> | undefined>;
   /** The current value of a key, then each change (`undefined` when absent). */
-  watch<TKey extends SchemaKey<S>>(key: TKey): Observable<KeyValue<S, TKey> | undefined>;
+  watch<TKey extends SchemaKey<S>>(key: TKey): KvbusObservable<KeyValue<S, TKey> | undefined>;
   /** Reads several keys at one instant: their values (`undefined` where absent), in the order of `keys`. */
   getMany<const TKeys extends readonly SchemaKey<S>[]>(
     keys: TKeys,
@@ -92,7 +92,7 @@ export interface TypedKeys<S extends StoreSchema> {
   /** The entries matching a glob, read a chunk at a time (see {@link Store.scan}). */
   scan<TGlob extends string = '*'>(glob?: TGlob, options?: ScanOptions): AsyncIterable<[string, GlobValue<S, TGlob>]>;
   /** Every change to keys matching the glob (all keys without one). */
-  changes<TGlob extends string = '*'>(glob?: TGlob): Observable<ChangeEvent<GlobValue<S, TGlob>>>;
+  changes<TGlob extends string = '*'>(glob?: TGlob): KvbusObservable<ChangeEvent<GlobValue<S, TGlob>>>;
   /** Applies every op or none, atomically (see {@link Store.transaction}). */
   transaction(ops: readonly TypedTransactionOp<S>[], options?: TransactionOptions): Promise<number[]>;
   /** The blocking API, typed by the same schema. */
@@ -119,9 +119,9 @@ export interface TypedChannels<S extends StoreSchema> {
   /** Delivers `data` of the channel's type to every subscriber; resolves to the number of receivers. */
   publish<TChannel extends SchemaChannel<S>>(channel: TChannel, data: ChannelData<S, TChannel>): Promise<number>;
   /** A hot observable of one channel. */
-  channel<TChannel extends SchemaChannel<S>>(name: TChannel): Observable<ChannelData<S, TChannel>>;
+  channel<TChannel extends SchemaChannel<S>>(name: TChannel): KvbusObservable<ChannelData<S, TChannel>>;
   /** A hot observable of every channel matching a glob. */
-  pattern<TGlob extends string>(glob: TGlob): Observable<PatternMessage<GlobData<S, TGlob>>>;
+  pattern<TGlob extends string>(glob: TGlob): KvbusObservable<PatternMessage<GlobData<S, TGlob>>>;
   /** Callback subscription to one channel; returns the unsubscribe function. */
   onSubscriberReceive<TChannel extends SchemaChannel<S>>(channel: TChannel, handler: ReceiveHandler<ChannelData<S, TChannel>>): () => void;
 }

@@ -3,6 +3,13 @@ import type { ChangeEvent } from './change-event.js';
 
 export type { ChangeEvent } from './change-event.js';
 
+/**
+ * What kvbus's subscription methods return: an RxJS `Observable` that is also
+ * an `AsyncIterable` (`for await (const m of store.channel('c'))`; breaking out
+ * unsubscribes). A loop's values wait in a bounded buffer (see `docs/conventions.md`).
+ */
+export type KvbusObservable<T> = Observable<T> & AsyncIterable<T>;
+
 /** Options of {@link Store.set}. */
 export interface SetOptions {
   /** Expire the key after this many milliseconds (a positive finite number). Without it, an existing TTL is removed. */
@@ -11,6 +18,8 @@ export interface SetOptions {
   ifRevision?: number;
   /** Fencing: write only while this lock is still held with this token, else `ERR_CONFLICT` and nothing changes. */
   fence?: LockRef;
+  /** Stops waiting (rejects with `ERR_ABORTED`) when aborted; a write already sent may still be applied. */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link Store.delete}. */
@@ -19,12 +28,16 @@ export interface DeleteOptions {
   ifRevision?: number;
   /** Fencing: delete only while this lock is still held with this token, else `ERR_CONFLICT`. */
   fence?: LockRef;
+  /** Stops waiting (rejects with `ERR_ABORTED`) when aborted; a delete already sent may still be applied. */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link Store.incr}. */
 export interface IncrOptions {
   /** Fencing: add only while this lock is still held with this token, else `ERR_CONFLICT`. */
   fence?: LockRef;
+  /** Stops waiting (rejects with `ERR_ABORTED`) when aborted; an incr already sent may still be applied. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -76,6 +89,8 @@ export type TransactionOp =
 export interface TransactionOptions {
   /** Fencing: apply only while this lock is still held with this token, else `ERR_CONFLICT` and nothing changes. */
   fence?: LockRef;
+  /** Stops waiting (rejects with `ERR_ABORTED`) when aborted; a transaction already sent may still be applied. */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link Store.scan}. */
@@ -85,6 +100,8 @@ export interface ScanOptions {
    * @defaultValue 1 000
    */
   count?: number;
+  /** Ends the loop (its next step rejects with `ERR_ABORTED`) and releases the scan when aborted. */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link Store.update}. */
@@ -94,6 +111,8 @@ export interface UpdateOptions {
    * @defaultValue `Infinity` — every conflict means another writer succeeded, so the system always progresses.
    */
   retries?: number;
+  /** Gives up (rejects with `ERR_ABORTED`) between attempts and while waiting; a write already sent may still be applied. */
+  signal?: AbortSignal;
 }
 
 /** A stored value with its revision. */
@@ -222,7 +241,7 @@ export interface SyncStore {
 }
 
 /** The store API, the same in the main thread, in workers and in child processes. */
-export interface Store {
+export interface Store extends AsyncDisposable {
   /** Reads a value; resolves to `undefined` when the key is absent. */
   get<TValue = unknown>(key: string): Promise<TValue | undefined>;
   /** Reads a value; resolves to `defaultValue` when absent (typed as the default: `get('n', 0)` is a `Promise<number>`). */
@@ -287,21 +306,23 @@ export interface Store {
   /** Delivers `data` to every subscriber of `channel`; resolves to the number of receivers. */
   publish(channel: string, data: unknown): Promise<number>;
   /** A hot observable of one channel. */
-  channel<TData = unknown>(name: string): Observable<TData>;
+  channel<TData = unknown>(name: string): KvbusObservable<TData>;
   /** A hot observable of every channel matching a glob. */
-  pattern<TData = unknown>(glob: string): Observable<PatternMessage<TData>>;
+  pattern<TData = unknown>(glob: string): KvbusObservable<PatternMessage<TData>>;
   /** The current value of a key, then each change (`undefined` when absent). */
-  watch<TValue = unknown>(key: string): Observable<TValue | undefined>;
+  watch<TValue = unknown>(key: string): KvbusObservable<TValue | undefined>;
   /** Every change to keys matching the glob (all keys without one). */
-  changes<TValue = unknown>(glob?: string): Observable<ChangeEvent<TValue>>;
+  changes<TValue = unknown>(glob?: string): KvbusObservable<ChangeEvent<TValue>>;
   /** Seed-compatible callback subscription; returns the unsubscribe function. */
   onSubscriberReceive<TData = unknown>(channel: string, handler: ReceiveHandler<TData>): () => void;
   /** Connected clients joining and leaving (main thread only; elsewhere the observable errors). */
-  peers(): Observable<PeerEvent>;
+  peers(): KvbusObservable<PeerEvent>;
   /** Counters of the store. */
   stats(): Promise<StoreStats>;
   /** Blocking access for CPU-bound worker code (see {@link SyncStore}). */
   readonly sync: SyncStore;
   /** Closes this store (main thread) or this client's connection (worker, child). */
   close(): Promise<void>;
+  /** Calls {@link Store.close}: `await using store = createStore()` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }

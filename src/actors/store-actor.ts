@@ -4,6 +4,7 @@ import type { Connection } from '../commands/connection.js';
 import type { ActorContext } from '../commands/define.js';
 import type { ActorGate, Session } from '../commands/gate.js';
 import { type AnySpec, type Command, SPEC_BY_TYPE, specOf } from '../commands/table.js';
+import { debug, debugFailure } from '../debug.js';
 import { KvbusError } from '../errors.js';
 import type { ClientInfo, KeyChange, StoreOp, StoreStats, Topic } from '../types.js';
 import { CommandSubject } from './command-subject.js';
@@ -166,14 +167,14 @@ export class StoreActor implements ActorContext, ActorGate {
         spec.untrusted?.(cmd);
       } catch (error) {
         this.#counters.malformed++;
-        return reply(conn, seq, false, error);
+        return reply(conn, seq, false, error, 'a malformed command');
       }
     }
     let result: unknown;
     try {
       result = spec.apply(this, cmd, conn);
     } catch (error) {
-      return reply(conn, seq, false, error);
+      return reply(conn, seq, false, error, cmd.type);
     }
     const answer = spec.answer as ((result: unknown) => unknown) | undefined;
     // Only an I/O backend, or a command that waits (a lock), answers later; else a value that merely looks like a promise is a value.
@@ -184,7 +185,7 @@ export class StoreActor implements ActorContext, ActorGate {
     // Shaped in the step that replies: a `.then(answer)` would cost every async read a promise.
     result.then(
       (value) => this.#settle(conn, seq, true, answer ? answer(value) : value, barrier),
-      (error) => this.#settle(conn, seq, false, error, barrier),
+      (error) => this.#settle(conn, seq, false, error, barrier, cmd.type),
     );
   }
 
@@ -198,8 +199,8 @@ export class StoreActor implements ActorContext, ActorGate {
     }
   }
 
-  #settle(conn: Connection, seq: number, ok: boolean, value: unknown, barrier: boolean): void {
-    reply(conn, seq, ok, value);
+  #settle(conn: Connection, seq: number, ok: boolean, value: unknown, barrier: boolean, type?: string): void {
+    reply(conn, seq, ok, value, type);
     if (barrier) this.#mailbox.resume();
   }
 
@@ -294,7 +295,8 @@ export class StoreActor implements ActorContext, ActorGate {
   }
 }
 
-/** Answers a command; seq 0 is a connection's own housekeeping, which wants no answer. */
-function reply(conn: Connection, seq: number, ok: boolean, value: unknown): void {
+/** Answers a command (seq 0, a connection's own housekeeping, wants none); a remote client's failure goes to the debug log. */
+function reply(conn: Connection, seq: number, ok: boolean, value: unknown, type?: string): void {
+  if (!ok && conn.kind !== 'local' && debug.enabled) debugFailure(`${conn.kind} ${conn.id}`, type, value);
   if (seq !== 0) conn.reply(seq, ok, value);
 }

@@ -6,6 +6,7 @@ import { StoreActor } from '../actors/store-actor.js';
 import type { Backend } from '../backends/backend.js';
 import type { Clock } from '../clock.js';
 import * as sys from '../commands/sys.js';
+import { debug } from '../debug.js';
 import { describe, KvbusError } from '../errors.js';
 import { attach } from '../pool/attach.js';
 import { fork } from '../pool/fork.js';
@@ -55,7 +56,13 @@ export class MainStore extends StoreClient {
         )
       : createSyncStore((cmd, spec) => link.requestSync(cmd, spec), config.copy);
     const peers$ = new Subject<PeerEvent>();
-    super(link, { copyIn: config.copy, onError: config.onError, sync, peers: () => peers$.asObservable() });
+    super(link, {
+      copyIn: config.copy,
+      onError: config.onError,
+      sync,
+      peers: () => peers$.asObservable(),
+      iterationBuffer: config.subscriberBuffer,
+    });
     this.#peers$ = peers$;
     this.#actor = actor;
     this.#link = link;
@@ -72,7 +79,10 @@ export class MainStore extends StoreClient {
       requestTimeoutMs: config.requestTimeoutMs,
       subscriberBuffer: config.subscriberBuffer,
       nextClientId: () => ++clients,
-      announce: (event) => peers$.next(event),
+      announce: (event) => {
+        if (debug.enabled) debug('%s %d %s%s', event.kind, event.id, event.type, describePeer(event));
+        peers$.next(event);
+      },
       malformed: () => hostSession.malformed(),
     };
     // Workers spawned from now on learn that a store can be reached (see getStore).
@@ -80,6 +90,7 @@ export class MainStore extends StoreClient {
     this.#ready = Promise.resolve(actor.start());
     // An I/O backend reports its own failure through the first commands; do not let it go unhandled here.
     this.#ready.catch(() => {});
+    if (debug.enabled) debug('store open: namespace %j, %s backend', config.namespace, config.backend.kind);
   }
 
   /** The namespace of this store. */
@@ -154,5 +165,17 @@ export class MainStore extends StoreClient {
     if (this.#actor.closed) return;
     await super.close();
     this.#peers$.complete();
+    if (debug.enabled) debug('store closed: namespace %j', this.#config.namespace);
   }
+}
+
+/** The rest of a peer event, for the debug log: who it is, how it ended, why it was refused or cut off. */
+function describePeer(event: PeerEvent): string {
+  let out = '';
+  if (event.threadId !== undefined) out += ` (thread ${event.threadId})`;
+  if (event.pid !== undefined) out += ` (pid ${event.pid})`;
+  if (event.exitCode !== undefined) out += `, exit code ${event.exitCode}`;
+  if (event.signal !== undefined) out += `, signal ${event.signal}`;
+  if (event.reason !== undefined) out += `: ${event.reason}`;
+  return out;
 }

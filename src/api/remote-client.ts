@@ -22,5 +22,5 @@ export function remoteClient(link: RemoteLink, kind: 'worker' | 'process'): Stor
             ),
         );
   // Copy at the call, not at the flush: a value mutated after set() in the same tick must not leak in.
-  return new StoreClient(link, { copyIn: true, onError: reportToConsole, sync });
+  return new StoreClient(link, { copyIn: true, onError: reportToConsole, sync, kind });
 }

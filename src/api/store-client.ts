@@ -1,4 +1,4 @@
-import { Observable, throwError } from 'rxjs';
+import { type Observable, throwError } from 'rxjs';
 import { cloneValue } from '../clone.js';
 import * as bus from '../commands/bus.js';
 import * as coord from '../commands/coord.js';
@@ -10,11 +10,13 @@ import { assertScanCount } from '../commands/scan.js';
 import * as sys from '../commands/sys.js';
 import type { AnySpec, Command } from '../commands/table.js';
 import { KvbusError } from '../errors.js';
+import { commandChannel, commandContext, tracingCommands } from '../tracing.js';
 import type {
   ChangeEvent,
   DeleteOptions,
   Entry,
   IncrOptions,
+  KvbusObservable,
   Lock,
   LockOptions,
   PatternMessage,
@@ -24,6 +26,7 @@ import type {
   SetOptions,
   Store,
   StoreStats,
+  SubscriberBufferOptions,
   SyncStore,
   Topic,
   TransactionOp,
@@ -31,11 +34,13 @@ import type {
   UpdateOptions,
 } from '../types.js';
 import { assertKey, assertName, assertOptions } from '../validate.js';
+import { abortable, assertSignal, throwIfAborted } from './abortable.js';
 import { buildDelete, buildIncr, buildSet, buildTransaction } from './build-command.js';
+import { DEFAULT_ITERATION_BUFFER, IterableObservable } from './iterable-observable.js';
 import { acquireLock, withLock } from './lock-client.js';
 import { receiveWith } from './receive-with.js';
 import { scanEntries } from './scan-entries.js';
-import { updateLoop } from './update-loop.js';
+import { updateKey } from './update-key.js';
 
 /** Options of a {@link StoreClient}. */
 export interface StoreClientOptions {
@@ -51,6 +56,10 @@ export interface StoreClientOptions {
   sync: SyncStore;
   /** Peer events, where this client can see them (the main thread). */
   peers?: () => Observable<PeerEvent>;
+  /** Where this client is, as `kvbus:command` trace events name it. @defaultValue `'main'` */
+  kind?: 'main' | 'worker' | 'process';
+  /** The buffer of a `for await` loop over an observable. @defaultValue 10 000 messages, drop-oldest */
+  iterationBuffer?: SubscriberBufferOptions;
 }
 
 /** @internal The default report of a failing handler: it must not pass unseen, nor stop anything. */
@@ -92,11 +101,11 @@ export class StoreClient implements Store {
   }
 
   set(key: string, value: unknown, options?: SetOptions): Promise<number> {
-    return this.#send(() => buildSet(key, value, options, this.#options.copyIn), kv.set) as Promise<number>;
+    return this.#send(() => buildSet(key, value, options, this.#options.copyIn), kv.set, options?.signal, 'set', key) as Promise<number>;
   }
 
   delete(key: string, options?: DeleteOptions): Promise<boolean> {
-    return this.#send(() => buildDelete(key, options), kv.delete) as Promise<boolean>;
+    return this.#send(() => buildDelete(key, options), kv.delete, options?.signal, 'delete', key) as Promise<boolean>;
   }
 
   has(key: string): Promise<boolean> {
@@ -122,7 +131,8 @@ export class StoreClient implements Store {
     if (glob !== undefined) assertName('glob', glob);
     assertOptions('scan options', options);
     assertScanCount(options?.count);
-    return scanEntries<TValue>(this.#link, glob, options?.count);
+    assertSignal(options?.signal);
+    return scanEntries<TValue>({ request: (cmd, spec) => this.#request(cmd, spec) }, glob, options?.count, options?.signal);
   }
 
   clear(): Promise<void> {
@@ -130,7 +140,7 @@ export class StoreClient implements Store {
   }
 
   incr(key: string, by = 1, options?: IncrOptions): Promise<number> {
-    return this.#send(() => buildIncr(key, by, options), kv.incr) as Promise<number>;
+    return this.#send(() => buildIncr(key, by, options), kv.incr, options?.signal, 'incr', key) as Promise<number>;
   }
 
   update<TValue = unknown>(
@@ -138,7 +148,7 @@ export class StoreClient implements Store {
     fn: (old: TValue | undefined) => TValue | undefined | Promise<TValue | undefined>,
     options?: UpdateOptions,
   ): Promise<TValue | undefined> {
-    return updateLoop(this.#link, key, fn, options, (value, k) => this.#copy(value, k));
+    return updateKey({ request: (cmd, spec) => this.#request(cmd, spec), copy: (value, k) => this.#copy(value, k) }, key, fn, options);
   }
 
   apply<TValue = unknown>(key: string, opName: string, arg?: unknown): Promise<TValue | undefined> {
@@ -155,23 +165,24 @@ export class StoreClient implements Store {
     }) as Promise<number>;
   }
 
-  channel<TData = unknown>(name: string): Observable<TData> {
+  channel<TData = unknown>(name: string): KvbusObservable<TData> {
     assertName('channel', name);
     return this.#observe({ kind: 'channel', name }, (event, next) => {
       if (event.type === 'message') next(event.data as TData);
     });
   }
 
-  pattern<TData = unknown>(glob: string): Observable<PatternMessage<TData>> {
+  pattern<TData = unknown>(glob: string): KvbusObservable<PatternMessage<TData>> {
     assertName('pattern', glob);
     return this.#observe({ kind: 'pattern', name: glob }, (event, next) => {
       if (event.type === 'message') next({ channel: event.channel, data: event.data as TData });
     });
   }
 
-  watch<TValue = unknown>(key: string): Observable<TValue | undefined> {
+  watch<TValue = unknown>(key: string): KvbusObservable<TValue | undefined> {
     assertKey(key);
-    return new Observable<TValue | undefined>((subscriber) => {
+    // A loop over a watch needs only the key's latest value.
+    return new IterableObservable<TValue | undefined>((subscriber) => {
       // A clear concerns a watched key only if it held a value.
       let present = false;
       // Revisions order what this observer has seen: on a backend whose change events
@@ -191,10 +202,10 @@ export class StoreClient implements Store {
           }
         }),
       );
-    });
+    }, 'latest');
   }
 
-  changes<TValue = unknown>(glob = '*'): Observable<ChangeEvent<TValue>> {
+  changes<TValue = unknown>(glob = '*'): KvbusObservable<ChangeEvent<TValue>> {
     assertName('glob', glob);
     return this.#observe({ kind: 'changes', name: glob }, (event, next) => {
       if (event.type !== 'message' && event.type !== 'snapshot' && event.type !== 'end') next(event as ChangeEvent<TValue>);
@@ -209,7 +220,12 @@ export class StoreClient implements Store {
   }
 
   transaction(ops: readonly TransactionOp[], options?: TransactionOptions): Promise<number[]> {
-    return this.#send(() => buildTransaction(ops, options, this.#options.copyIn), coord.transaction) as Promise<number[]>;
+    return this.#send(
+      () => buildTransaction(ops, options, this.#options.copyIn),
+      coord.transaction,
+      options?.signal,
+      'transaction',
+    ) as Promise<number[]>;
   }
 
   /**
@@ -234,10 +250,14 @@ export class StoreClient implements Store {
     return receiveWith(this.channel<TData>(channel), channel, handler, this.#options.onError);
   }
 
-  peers(): Observable<PeerEvent> {
-    if (this.#options.peers) return this.#options.peers();
-    return throwError(
-      () => new KvbusError('ERR_BAD_ARGUMENT', 'peers() is only available on the store in the main thread, which sees every client'),
+  peers(): KvbusObservable<PeerEvent> {
+    const buffer = this.#options.iterationBuffer;
+    if (this.#options.peers) return IterableObservable.from(this.#options.peers(), buffer);
+    return IterableObservable.from(
+      throwError(
+        () => new KvbusError('ERR_BAD_ARGUMENT', 'peers() is only available on the store in the main thread, which sees every client'),
+      ),
+      buffer,
     );
   }
 
@@ -249,15 +269,30 @@ export class StoreClient implements Store {
     return this.#link.close();
   }
 
-  /** Builds a command (checking it, in the caller's stack) and sends it; a failure to build becomes a rejection. */
-  #send(build: () => Command, spec: AnySpec): Promise<unknown> {
+  /** Calls {@link StoreClient.close}, so that `await using store = …` closes the store (or this client's connection) at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Builds a command (checking it, in the caller's stack) and sends it; a failure to build,
+   * or a `signal` aborted already, becomes a rejection, and one aborted later rejects the wait
+   * (the command, once sent, may still be applied).
+   */
+  #send(build: () => Command, spec: AnySpec, signal?: AbortSignal, method?: string, key?: string): Promise<unknown> {
     let cmd: Command;
+    const what = signal === undefined ? '' : `${method}(${key === undefined ? '' : JSON.stringify(key)})`;
     try {
       cmd = build();
+      if (signal !== undefined) {
+        assertSignal(signal);
+        throwIfAborted(signal, what);
+      }
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#link.request(cmd, spec);
+    const answer = this.#request(cmd, spec);
+    return signal === undefined ? answer : abortable(answer, signal, what);
   }
 
   /**
@@ -272,21 +307,27 @@ export class StoreClient implements Store {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#link.request(cmd, spec);
+    return this.#request(cmd, spec);
+  }
+
+  /** Sends a command; with a `kvbus:command` subscriber, inside a trace (see docs/diagnostics.md). */
+  #request(cmd: Command, spec?: AnySpec): Promise<unknown> {
+    if (!tracingCommands()) return this.#link.request(cmd, spec);
+    return commandChannel.tracePromise(() => this.#link.request(cmd, spec), commandContext(cmd, this.#options.kind ?? 'main'));
   }
 
   #copy<TValue>(value: TValue, key: string): TValue {
     return this.#options.copyIn ? cloneValue(value, 'key', key) : value;
   }
 
-  #observe<TOut>(topic: Topic, map: (event: SubEvent, next: (value: TOut) => void) => void): Observable<TOut> {
-    return new Observable<TOut>((subscriber) => {
+  #observe<TOut>(topic: Topic, map: (event: SubEvent, next: (value: TOut) => void) => void): IterableObservable<TOut> {
+    return new IterableObservable<TOut>((subscriber) => {
       const next = (value: TOut) => subscriber.next(value);
       return this.#link.subscribe(
         topic,
         handlers(subscriber, (event) => map(event, next)),
       );
-    });
+    }, this.#options.iterationBuffer ?? DEFAULT_ITERATION_BUFFER);
   }
 }
 

@@ -1,8 +1,16 @@
 // Type tests of typed stores: `tsc --noEmit -p .` (run by `npm test`) checks the
 // expectTypeOf lines and that every `@ts-expect-error` line is an error; vitest
 // runs the same calls on a real store, so the types describe what really happens.
-import { type ChangeEvent, createStore, type Entry, getStore, type KeyValue, type MainStore, type TypedStore } from 'kvbus';
-import type { Observable } from 'rxjs';
+import {
+  type ChangeEvent,
+  createStore,
+  type Entry,
+  getStore,
+  type KeyValue,
+  type KvbusObservable,
+  type MainStore,
+  type TypedStore,
+} from 'kvbus';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 
@@ -70,7 +78,7 @@ describe('typed keys', () => {
     expect(next).toEqual({ done: 2, total: 4 });
 
     const watched = store.watch('config');
-    expectTypeOf(watched).toEqualTypeOf<Observable<Config | undefined>>();
+    expectTypeOf(watched).toEqualTypeOf<KvbusObservable<Config | undefined>>();
     expect(await firstValueFrom(watched)).toEqual({ debug: true });
 
     // A key built at run time has a template literal type, and matches too.
@@ -122,7 +130,7 @@ describe('typed keys', () => {
     expectTypeOf(store.scan('config')).toEqualTypeOf<AsyncIterable<[string, Config]>>();
 
     const changes = firstValueFrom(store.changes('job:*').pipe(take(2), toArray()));
-    expectTypeOf(store.changes('job:*')).toEqualTypeOf<Observable<ChangeEvent<string | Progress>>>();
+    expectTypeOf(store.changes('job:*')).toEqualTypeOf<KvbusObservable<ChangeEvent<string | Progress>>>();
     await store.set('job:3', 'queued');
     await store.delete('job:3');
     const [set, deleted] = await changes;
@@ -135,10 +143,10 @@ describe('typed channels', () => {
   it('types publish, channel, pattern and onSubscriberReceive by the matching pattern', async () => {
     const store = typedStore();
     const done = store.channel('job:5:done');
-    expectTypeOf(done).toEqualTypeOf<Observable<{ id: string; ok: boolean }>>();
+    expectTypeOf(done).toEqualTypeOf<KvbusObservable<{ id: string; ok: boolean }>>();
     const first = firstValueFrom(done);
     const all = firstValueFrom(store.pattern('job:*').pipe(take(1)));
-    expectTypeOf(store.pattern('job:*')).toEqualTypeOf<Observable<{ channel: string; data: { id: string; ok: boolean } }>>();
+    expectTypeOf(store.pattern('job:*')).toEqualTypeOf<KvbusObservable<{ channel: string; data: { id: string; ok: boolean } }>>();
     const alerts: string[] = [];
     const off = store.onSubscriberReceive('alerts', (text) => {
       expectTypeOf(text).toEqualTypeOf<string>();

@@ -1,9 +1,8 @@
 // Type tests of what needs no schema: untyped stores as before, `get` with a
 // default, ChangeEvent's narrowing, createPool<TIn, TOut>. Checked by
 // `tsc --noEmit -p .`; vitest runs the same calls for real.
-import { type ChangeEvent, createPool, createStore, type MainStore, type PatternMessage, type Store } from 'kvbus';
+import { type ChangeEvent, createPool, createStore, type KvbusObservable, type MainStore, type PatternMessage, type Store } from 'kvbus';
 import type { Piscina } from 'piscina';
-import type { Observable } from 'rxjs';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { fixtureUrl } from '../helpers/fixtures.js';
@@ -22,9 +21,9 @@ describe('an untyped store', () => {
     await store.set('anything:at:all', { any: ['shape'] });
     expectTypeOf(store.get('n')).toEqualTypeOf<Promise<unknown>>();
     expectTypeOf(store.get<number>('n')).toEqualTypeOf<Promise<number | undefined>>();
-    expectTypeOf(store.watch<number>('n')).toEqualTypeOf<Observable<number | undefined>>();
-    expectTypeOf(store.channel<string>('c')).toEqualTypeOf<Observable<string>>();
-    expectTypeOf(store.pattern<string>('c:*')).toEqualTypeOf<Observable<PatternMessage<string>>>();
+    expectTypeOf(store.watch<number>('n')).toEqualTypeOf<KvbusObservable<number | undefined>>();
+    expectTypeOf(store.channel<string>('c')).toEqualTypeOf<KvbusObservable<string>>();
+    expectTypeOf(store.pattern<string>('c:*')).toEqualTypeOf<KvbusObservable<PatternMessage<string>>>();
     expectTypeOf(store.sync.get<number>('n')).toEqualTypeOf<number | undefined>();
     // The main-thread store is still a Store.
     expectTypeOf(store).toMatchTypeOf<Store>();

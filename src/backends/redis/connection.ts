@@ -1,6 +1,7 @@
 // The node-redis connections of one Redis backend: connecting, the Lua scripts,
 // recovering after a reconnect, bounding every command by commandTimeoutMs, closing.
 import { createClient, RESP_TYPES } from 'redis';
+import { debug } from '../../debug.js';
 import { conflictError, KvbusError, notANumberError } from '../../errors.js';
 import type { Layout } from './layout.js';
 import type { Client, RedisBackendOptions } from './options.js';
@@ -92,7 +93,10 @@ export class Connection {
     this.#ownsClient = !client;
     // node-redis emits 'error' on every failed reconnect; without a listener that would
     // crash the process. The failures reach callers as ERR_BACKEND through their commands.
-    this.#client.on('error', () => {});
+    this.#client.on('error', (error: Error) => {
+      if (debug.enabled) debug('redis: %s', error?.message ?? error);
+    });
+    if (debug.enabled) this.#client.on('reconnecting', () => debug('redis: reconnecting'));
     try {
       if (!this.#client.isOpen) await this.#client.connect();
       // node-redis gives every command its own AbortSignal.timeout by default, a third of a
@@ -109,7 +113,10 @@ export class Connection {
       );
       this.#expiredChannel = await this.#enableExpiryEvents();
       // node-redis reconnects by itself; a restarted Redis may have lost our settings and counter.
-      this.#client.on('ready', () => void this.#recover());
+      this.#client.on('ready', () => {
+        if (debug.enabled) debug('redis: connected again; restoring expiry events and the revision counter');
+        void this.#recover();
+      });
     } catch (cause) {
       throw backendError(cause, 'connect to Redis');
     }
