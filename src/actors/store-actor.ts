@@ -4,7 +4,6 @@ import type { Connection } from '../commands/connection.js';
 import type { ActorContext } from '../commands/define.js';
 import type { ActorGate, Session } from '../commands/gate.js';
 import { type AnySpec, type Command, SPEC_BY_TYPE, specOf } from '../commands/table.js';
-import { debug, debugFailure } from '../debug.js';
 import { KvbusError } from '../errors.js';
 import type { ClientInfo, KeyChange, StoreOp, StoreStats, Topic } from '../types.js';
 import { CommandSubject } from './command-subject.js';
@@ -12,6 +11,7 @@ import { LockGrants } from './lock-grants.js';
 import { Mailbox } from './mailbox.js';
 import { isThenable, mapMaybe } from './maybe-promise.js';
 import { Operations } from './operations.js';
+import { reply } from './reply.js';
 import { Router, type Sink } from './router.js';
 import { ScanCursors } from './scan-cursors.js';
 
@@ -293,10 +293,4 @@ export class StoreActor implements ActorContext, ActorGate {
     this.#expiryQueued = false;
     return this.backend.expireDue?.();
   }
-}
-
-/** Answers a command (seq 0, a connection's own housekeeping, wants none); a remote client's failure goes to the debug log. */
-function reply(conn: Connection, seq: number, ok: boolean, value: unknown, type?: string): void {
-  if (!ok && conn.kind !== 'local' && debug.enabled) debugFailure(`${conn.kind} ${conn.id}`, type, value);
-  if (seq !== 0) conn.reply(seq, ok, value);
 }

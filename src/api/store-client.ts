@@ -5,7 +5,7 @@ import * as coord from '../commands/coord.js';
 import type { CommandSpec } from '../commands/define.js';
 import type { SubEvent } from '../commands/events.js';
 import * as kv from '../commands/kv.js';
-import type { Link, SubscriptionHandlers } from '../commands/link.js';
+import type { Link } from '../commands/link.js';
 import { assertScanCount } from '../commands/scan.js';
 import * as sys from '../commands/sys.js';
 import type { AnySpec, Command } from '../commands/table.js';
@@ -40,6 +40,7 @@ import { DEFAULT_ITERATION_BUFFER, IterableObservable } from './iterable-observa
 import { acquireLock, withLock } from './lock-client.js';
 import { receiveWith } from './receive-with.js';
 import { scanEntries } from './scan-entries.js';
+import { observeTopic, watchKey } from './topic-observables.js';
 import { updateKey } from './update-key.js';
 
 /** Options of a {@link StoreClient}. */
@@ -182,27 +183,7 @@ export class StoreClient implements Store {
   watch<TValue = unknown>(key: string): KvbusObservable<TValue | undefined> {
     assertKey(key);
     // A loop over a watch needs only the key's latest value.
-    return new IterableObservable<TValue | undefined>((subscriber) => {
-      // A clear concerns a watched key only if it held a value.
-      let present = false;
-      // Revisions order what this observer has seen: on a backend whose change events
-      // travel apart from its replies (Redis), a change may overtake the first snapshot.
-      let seen = -1;
-      return this.#link.subscribe(
-        { kind: 'key', name: key },
-        handlers(subscriber, (event: SubEvent) => {
-          if (event.type === 'message' || event.type === 'end' || event.revision <= seen) return;
-          seen = event.revision;
-          if (event.type === 'snapshot' || event.type === 'set') {
-            present = event.value !== undefined;
-            subscriber.next(event.value as TValue | undefined);
-          } else if (event.type !== 'clear' || present) {
-            present = false;
-            subscriber.next(undefined);
-          }
-        }),
-      );
-    }, 'latest');
+    return watchKey<TValue>(this.#link, key);
   }
 
   changes<TValue = unknown>(glob = '*'): KvbusObservable<ChangeEvent<TValue>> {
@@ -228,19 +209,11 @@ export class StoreClient implements Store {
     ) as Promise<number[]>;
   }
 
-  /**
-   * Acquires a lock (see {@link Store.lock}). `store.sync` has no blocking
-   * counterpart, on purpose: a worker blocked waiting for a lock could not run
-   * the code that would release it (another task on its thread may hold it), a deadlock.
-   */
+  // No blocking form in `store.sync`, on purpose (see SyncStore): a deadlock trap.
   lock(name: string, options?: LockOptions): Promise<Lock> {
     return acquireLock(this.#link, name, options);
   }
 
-  /**
-   * Runs `fn` holding lock `name` (see {@link Store.withLock}); rejects with
-   * `ERR_CONFLICT` when the lock was lost (its lease ran out) before `fn` finished.
-   */
   withLock<TResult>(name: string, fn: (lock: Lock) => TResult | Promise<TResult>, options?: LockOptions): Promise<TResult> {
     return withLock(this.#link, name, fn, options);
   }
@@ -321,16 +294,6 @@ export class StoreClient implements Store {
   }
 
   #observe<TOut>(topic: Topic, map: (event: SubEvent, next: (value: TOut) => void) => void): IterableObservable<TOut> {
-    return new IterableObservable<TOut>((subscriber) => {
-      const next = (value: TOut) => subscriber.next(value);
-      return this.#link.subscribe(
-        topic,
-        handlers(subscriber, (event) => map(event, next)),
-      );
-    }, this.#options.iterationBuffer ?? DEFAULT_ITERATION_BUFFER);
+    return observeTopic(this.#link, topic, map, this.#options.iterationBuffer ?? DEFAULT_ITERATION_BUFFER);
   }
-}
-
-function handlers(subscriber: { error(error: unknown): void; complete(): void }, next: (event: SubEvent) => void): SubscriptionHandlers {
-  return { next, error: (error) => subscriber.error(error), complete: () => subscriber.complete() };
 }
