@@ -25,10 +25,11 @@ import type {
  * `channels`, so do `publish`, `channel`, `pattern` and `onSubscriberReceive`.
  * Every other method is `TBase`'s own.
  * @example
+ * ```ts
  * const store = createStore<{ keys: { 'job:*:progress': number } }>();
  * await store.set('job:7:progress', 0.5);
- * // @ts-expect-error a string is not a progress
- * await store.set('job:7:progress', 'half');
+ * await store.set('job:7:progress', 'half'); // a compile error: a string is not a progress
+ * ```
  */
 export type TypedStore<S extends StoreSchema, TBase extends Store = Store> = [TypedMethods<S>] extends [never]
   ? TBase

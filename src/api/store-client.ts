@@ -242,7 +242,7 @@ export class StoreClient implements Store {
     return this.#link.close();
   }
 
-  /** Calls {@link StoreClient.close}, so that `await using store = …` closes the store (or this client's connection) at the end of the scope. */
+  /** Calls {@link Store.close}, so that `await using store = …` closes the store (or this client's connection) at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
