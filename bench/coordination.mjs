@@ -11,6 +11,7 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { createStore } from '../dist/index.js';
 import { compare, summarize } from './lib.mjs';
+import { controlCalls } from './workers/control.mjs';
 import { printNotes } from './workers/measure.mjs';
 
 const KEYS = ['coord:a', 'coord:b', 'coord:c'];
@@ -23,27 +24,7 @@ async function startWorker(store) {
     transferList: [control.port2],
   });
   store.attach(worker);
-  let nextId = 0;
-  const waiting = new Map();
-  control.port1.on('message', ({ id, result, error }) => {
-    const { resolve, reject } = waiting.get(id);
-    waiting.delete(id);
-    if (error) reject(new Error(`coordination bench worker: ${error}`));
-    else resolve(result);
-  });
-  const failed = new Promise((_, reject) => {
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`coordination bench worker exited with code ${code}`)));
-  });
-  failed.catch(() => {});
-  const call = (op, args) =>
-    Promise.race([
-      new Promise((resolve, reject) => {
-        waiting.set(++nextId, { resolve, reject });
-        control.port1.postMessage({ id: nextId, op, args });
-      }),
-      failed,
-    ]);
+  const call = controlCalls(worker, control.port1, 'coordination bench worker');
   await call('ready');
   return {
     call,

@@ -119,21 +119,11 @@ export class PendingCalls {
   }
 
   #settleStraggler(seq: number, ok: boolean, value: unknown): boolean {
-    const call = this.#stragglers.get(seq);
-    if (!call) return false;
-    this.#stragglers.delete(seq);
-    if (ok) call.resolve(value);
-    else call.reject(value);
-    return true;
+    return settleFrom(this.#stragglers, seq, ok, value);
   }
 
   #settleUntimed(seq: number, ok: boolean, value: unknown): boolean {
-    const call = this.#untimed.get(seq);
-    if (!call) return false;
-    this.#untimed.delete(seq);
-    if (ok) call.resolve(value);
-    else call.reject(value);
-    return true;
+    return settleFrom(this.#untimed, seq, ok, value);
   }
 
   #moveStragglers(seq: number): void {
@@ -159,4 +149,19 @@ export class PendingCalls {
     this.#oldest = 0;
     this.#inArrays = 0;
   }
+}
+
+/** Settles call `seq` of `calls` and forgets it; false when it is not there. */
+function settleFrom(
+  calls: Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>,
+  seq: number,
+  ok: boolean,
+  value: unknown,
+): boolean {
+  const call = calls.get(seq);
+  if (!call) return false;
+  calls.delete(seq);
+  if (ok) call.resolve(value);
+  else call.reject(value);
+  return true;
 }

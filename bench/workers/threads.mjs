@@ -4,6 +4,7 @@
 // protocol needs: answer a request with one message, a batch with one message.
 
 import { MessageChannel, Worker } from 'node:worker_threads';
+import { controlCalls } from './control.mjs';
 
 let comlink; // undefined: not tried yet; null: not installed
 
@@ -85,27 +86,7 @@ export async function startWorker(store, map, options = {}) {
   const worker = new Worker(new URL('./client.mjs', import.meta.url), { workerData, transferList, execArgv: options.execArgv });
   store.attach(worker);
 
-  let nextId = 0;
-  const waiting = new Map();
-  control.port1.on('message', ({ id, result, error }) => {
-    const { resolve, reject } = waiting.get(id);
-    waiting.delete(id);
-    if (error) reject(new Error(`bench worker: ${error}`));
-    else resolve(result);
-  });
-  const failed = new Promise((_, reject) => {
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`bench worker exited with code ${code}`)));
-  });
-  failed.catch(() => {});
-  const call = (op, args) =>
-    Promise.race([
-      new Promise((resolve, reject) => {
-        waiting.set(++nextId, { resolve, reject });
-        control.port1.postMessage({ id: nextId, op, args });
-      }),
-      failed,
-    ]);
+  const call = controlCalls(worker, control.port1, 'bench worker');
 
   await call('ready');
   return {
