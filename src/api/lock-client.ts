@@ -3,6 +3,7 @@ import type { Link } from '../commands/link.js';
 import { describe, KvbusError } from '../errors.js';
 import type { Lock, LockOptions } from '../types.js';
 import { assertName, assertOptions } from '../validate.js';
+import { abortError, assertSignal } from './abortable.js';
 
 /** The lease of a lock when `ttlMs` is not given. */
 export const DEFAULT_LOCK_TTL_MS = 30_000;
@@ -74,9 +75,7 @@ export function acquireLock(link: Link, name: string, options: LockOptions | und
     assertName('name', name);
     assertOptions('lock options', options);
     signal = options?.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`signal\` to be an AbortSignal, got ${describe(signal)}`);
-    }
+    assertSignal(signal);
     cmd = { type: 'lock.acquire', name, ttlMs: options?.ttlMs ?? DEFAULT_LOCK_TTL_MS, ticket: ++lastTicket };
     if (options?.waitMs !== undefined) cmd.waitMs = options.waitMs;
     coord.acquire.validate(cmd);
@@ -147,5 +146,5 @@ export async function withLock<TResult>(
 }
 
 function abortedError(name: string, signal: AbortSignal): KvbusError {
-  return new KvbusError('ERR_ABORTED', `The wait for lock ${JSON.stringify(name)} was aborted by its signal`, { cause: signal.reason });
+  return abortError(signal, `The wait for lock ${JSON.stringify(name)}`);
 }
