@@ -244,8 +244,8 @@ export interface Store extends AsyncDisposable {
    */
   lock(name: string, options?: LockOptions): Promise<Lock>;
   /**
-   * Runs `fn` holding lock `name`, releases it however `fn` ends, and resolves to what `fn` resolved to;
-   * rejects with `ERR_CONFLICT` when the lease ran out before `fn` finished (exclusion was broken).
+   * Runs `fn` holding lock `name`, releases it however `fn` ends, and resolves to what `fn` resolved to
+   * (also when the lease ran out meanwhile: pass `{ fence: lock }` to `fn`'s writes, which the store then refuses).
    */
   withLock<TResult>(name: string, fn: (lock: Lock) => TResult | Promise<TResult>, options?: LockOptions): Promise<TResult>;
   /** Optimistic read-modify-write with `fn` run here, retried on conflict; `undefined` from `fn` deletes. */

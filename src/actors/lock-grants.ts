@@ -51,6 +51,9 @@ export class LockGrants implements ActorLocks {
   readonly #clients = new Map<Connection, ClientLocks>();
   readonly #onGrant = (waiter: Waiter, token: number): void => this.#granted(waiter, token);
   #closed = false;
+  /** Waiters not yet granted nor withdrawn, and the handle that keeps the process alive meanwhile. */
+  #waiting = 0;
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
 
   /**
    * @param backend - whose locks these are
@@ -88,6 +91,9 @@ export class LockGrants implements ActorLocks {
     }
     // The memory backend grants a free lock inside acquire: the answer is at once.
     if (waiter.state === 'granted') return waiter.token;
+    // A caller awaiting a lock must hear how the wait ends: the lease timers that end it
+    // (like a key's TTL) do not hold the process open, so the wait itself does.
+    if (this.#waiting++ === 0) this.#keepAlive = setInterval(noop, 2 ** 30);
     return new Promise<number>((resolve, reject) => {
       waiter.resolve = resolve;
       waiter.reject = reject;
@@ -188,7 +194,7 @@ export class LockGrants implements ActorLocks {
     }
     waiter.state = 'granted';
     waiter.token = token;
-    this.#stopTimer(waiter);
+    this.#stopWaiting(waiter);
     waiter.client.waiters.delete(waiter.ticket);
     waiter.client.held.set(waiter.name, token);
     waiter.resolve?.(token);
@@ -197,15 +203,21 @@ export class LockGrants implements ActorLocks {
   #withdraw(waiter: Waiter, error: unknown): void {
     if (waiter.state !== 'waiting') return;
     waiter.state = 'withdrawn';
-    this.#stopTimer(waiter);
+    this.#stopWaiting(waiter);
     waiter.client.waiters.delete(waiter.ticket);
     this.#quietly(() => this.#backend.locks.cancel(waiter));
     waiter.reject?.(error);
   }
 
-  #stopTimer(waiter: Waiter): void {
+  /** A waiter stops waiting (granted or withdrawn): its `waitMs` timer, and the keep-alive with the last one. */
+  #stopWaiting(waiter: Waiter): void {
     if (waiter.timer !== undefined) this.#clock.clearTimeout(waiter.timer);
     waiter.timer = undefined;
+    // Only a waiter that was answered later counted (one granted inside `acquire` never waited).
+    if (waiter.resolve !== undefined && --this.#waiting === 0) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
   }
 
   /** Runs a clean-up whose failure has no caller to tell (a backend gone): reported, never thrown. */

@@ -95,7 +95,13 @@ function iterate<T>(source: Observable<T>, buffer: IterationBuffer): AsyncIterat
             ),
           );
         }
-        head++;
+        // Drop the oldest: its slot is cleared (nothing keeps it alive) and the array compacted,
+        // so a slow loop holds `size` values, never all it was ever sent.
+        queue[head++] = undefined as T;
+        if (head > 1024 && head * 2 > queue.length) {
+          queue = queue.slice(head);
+          head = 0;
+        }
       }
       queue.push(value);
     },

@@ -1,9 +1,12 @@
 // Locks, fencing, transactions and getMany on the memory backend, through the
 // public API of the built package (main thread; workers in locks-workers.test.ts).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { type ChangeEvent, isKvbusError, type KvbusError, type Lock } from 'kvbus';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rejectionOf } from '../helpers/errors.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { fixturePath } from '../helpers/fixtures.js';
 import { Resources } from '../helpers/resources.js';
 import { sleep, waitUntil } from '../helpers/wait.js';
 
@@ -200,17 +203,19 @@ describe('withLock', () => {
     await store.lock('w', { waitMs: 0 });
   });
 
-  it('rejects with ERR_CONFLICT when the lease ran out before fn finished', async () => {
+  it('resolves to what fn resolved to even when the lease ran out meanwhile; the fence is what refuses its late write', async () => {
     const { clock, store } = clockedStore();
-    const outcome = store.withLock(
+    const outcome = await store.withLock(
       'slow',
-      async () => {
+      async (lock) => {
         clock.advance(2000);
+        await expectCode(store.set('guarded', 'late', { fence: lock }), 'ERR_CONFLICT');
         return 'done too late';
       },
       { ttlMs: 1000 },
     );
-    await expectCode(outcome, 'ERR_CONFLICT', /lost before fn finished/);
+    expect(outcome).toBe('done too late');
+    expect(await store.has('guarded')).toBe(false);
   });
 });
 
@@ -327,5 +332,12 @@ describe('getMany', () => {
     expect(await store.get('a')).toEqual({ deep: [1] });
     await expectCode(store.getMany(['a', ''] as string[]), 'ERR_BAD_KEY', /keys\[1\]/);
     await expectCode(store.getMany('a' as never), 'ERR_BAD_ARGUMENT', /`keys`/);
+  });
+});
+
+describe('a wait in the main thread', () => {
+  it('keeps the process alive until a lease runs out and the lock is granted (the lease timer alone would not)', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [fixturePath('lock-lease-wait.mjs')], { timeout: 20_000 });
+    expect(stdout.trim()).toBe('granted true');
   });
 });

@@ -39,6 +39,20 @@ describeRedis('redis: TTL marks', () => {
     expect(day).toBeLessThanOrEqual(86_400_000 + GRACE_MAX_MS);
   });
 
+  it('a transaction’s set with a TTL, and a fenced one, give the mark the same grace', async () => {
+    const store = newStore();
+    const ns = store.namespace;
+    await store.transaction([{ op: 'set', key: 'tx', value: 1, ttlMs: 60_000 }]);
+    const lock = await store.lock('fence');
+    await store.set('fenced', 1, { ttlMs: 60_000, fence: lock });
+    for (const key of ['tx', 'fenced']) {
+      const mark = await pttl(`${ns}:t:${key}`);
+      expect(mark).toBeGreaterThan(60_000 + 50_000);
+      expect(mark).toBeLessThanOrEqual(60_000 + GRACE_MAX_MS);
+    }
+    await lock.release();
+  });
+
   it('a write that keeps the key’s TTL (incr, update, apply) keeps a mark that outlives the key', async () => {
     const store = newStore();
     const ns = store.namespace;

@@ -101,7 +101,9 @@ for _, w in ipairs(writes) do
   else
     if w[6] then
       redis.call('SET', data, value, 'PX', w[6])
-      redis.call('SET', ns .. 't:' .. key, r)
+      -- The TTL mark outlives its key by BATCH's grace (5 s to 60 s), then goes by itself.
+      local ms = tonumber(w[6])
+      redis.call('SET', ns .. 't:' .. key, r, 'PX', string.format('%d', ms + math.min(math.max(ms, 5000), 60000)))
     elseif op == 'i' or w[7] then
       redis.call('SET', data, value, 'KEEPTTL')
     else
