@@ -2,16 +2,15 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Connection, ConnectionDetail } from '../../commands/connection.js';
 import type { SubEvent } from '../../commands/events.js';
 import type { ActorGate, Session } from '../../commands/gate.js';
-import type { AnySpec, Command } from '../../commands/table.js';
 import { KvbusError } from '../../errors.js';
 import type { SubscriberBufferOptions, TopicKind } from '../../types.js';
 import type { MessageStream } from '../message-stream.js';
 import { Arrivals } from '../protocol/arrivals.js';
 import { type ControlMessage, PROTOCOL, REQUESTS, RESENT_REQUESTS } from '../protocol/framing.js';
-import { readBatch } from '../protocol/requests.js';
 import { encodeError } from '../protocol/wire-error.js';
 import { EventBuffer } from './event-buffer.js';
 import { Outbox } from './outbox.js';
+import { RequestIntake } from './request-intake.js';
 import { SyncPort } from './sync-reply.js';
 
 /**
@@ -76,7 +75,7 @@ export class RemoteConnection implements Connection {
   /** Answer messages the client has acknowledged (received, read or not). */
   #acked = 0;
   /** The request messages received, in order; holds back those behind one that could not be read. */
-  readonly #arrivals = new Arrivals((message) => this.#requests(message));
+  readonly #arrivals: Arrivals;
   #gone = false;
   #dropped = 0;
   /** Why the store cut this client off, when it did. */
@@ -112,6 +111,7 @@ export class RemoteConnection implements Connection {
       },
     );
     this.#session = gate.open(this);
+    this.#arrivals = new Arrivals(new RequestIntake(this.#session, this.#sync, (seq, ok, value) => this.reply(seq, ok, value)).take);
     stream.onMessage((message) => this.#receive(message));
     stream.onUndecodable(() => this.#undecodable());
     stream.onClose(() => this.disconnect());
@@ -271,28 +271,6 @@ export class RemoteConnection implements Connection {
     clearTimeout(this.#holdTimer);
     this.#holdTimer = undefined;
   }
-
-  #requests(raw: unknown[]): void {
-    this.#sync?.batch(raw[2]);
-    readBatch(raw, this.#request, this.#unframed);
-  }
-
-  readonly #request = (seq: number, cmd: Command, spec: AnySpec): void => {
-    this.#sync?.note(seq);
-    // A command with fields of the wrong shape gets its error reply from the actor.
-    this.#session.send(seq, cmd, spec);
-  };
-
-  /** The rest of the batch cannot be framed: answer this request if it has a seq, and stop. */
-  readonly #unframed = (seq: number | undefined, opcode: unknown): void => {
-    this.#session.malformed();
-    if (seq === undefined) return;
-    this.reply(
-      seq,
-      false,
-      new KvbusError('ERR_BAD_ARGUMENT', `Unknown opcode ${String(opcode)}: this client speaks another kvbus protocol`),
-    );
-  };
 
   #endSubscription(sid: number, size: number): void {
     const error = new KvbusError(
