@@ -1,5 +1,9 @@
 import * as coord from '../commands/coord.js';
 import type { Link } from '../commands/link.js';
+
+/** What locks need of a client: a way to send a command (traced, as every call of the client is). */
+type Requester = Pick<Link, 'request'>;
+
 import { debug } from '../debug.js';
 import { describe, KvbusError } from '../errors.js';
 import type { Lock, LockOptions } from '../types.js';
@@ -20,11 +24,11 @@ let lastTicket = 0;
 class ClientLock implements Lock {
   readonly name: string;
   readonly token: number;
-  readonly #link: Link;
+  readonly #link: Requester;
   readonly #ttlMs: number;
   #released = false;
 
-  constructor(link: Link, name: string, token: number, ttlMs: number) {
+  constructor(link: Requester, name: string, token: number, ttlMs: number) {
     this.name = name;
     this.token = token;
     this.#link = link;
@@ -74,7 +78,7 @@ class ClientLock implements Lock {
  * @param options - lease, wait, signal
  * @returns the lock, once granted
  */
-export function acquireLock(link: Link, name: string, options: LockOptions | undefined): Promise<Lock> {
+export function acquireLock(link: Requester, name: string, options: LockOptions | undefined): Promise<Lock> {
   let cmd: { type: 'lock.acquire'; name: string; ttlMs: number; ticket: number; waitMs?: number };
   let signal: AbortSignal | undefined;
   try {
@@ -127,7 +131,7 @@ export function acquireLock(link: Link, name: string, options: LockOptions | und
  * @returns what `fn` resolved to
  */
 export async function withLock<TResult>(
-  link: Link,
+  link: Requester,
   name: string,
   fn: (lock: Lock) => TResult | Promise<TResult>,
   options: LockOptions | undefined,

@@ -76,6 +76,8 @@ export function reportToConsole(error: unknown, context: string): void {
  */
 export class StoreClient implements Store {
   readonly #link: Link;
+  /** What scans, updates and locks send with: `#request`, traced as every call. */
+  readonly #traced: Pick<Link, 'request'> = { request: (cmd, spec) => this.#request(cmd, spec) };
   readonly #options: StoreClientOptions;
   /** Blocking `get`, `getEntry`, `set`, `delete`, `has` and `incr`, for code that cannot await. */
   readonly sync: SyncStore;
@@ -133,11 +135,11 @@ export class StoreClient implements Store {
     assertOptions('scan options', options);
     assertScanCount(options?.count);
     assertSignal(options?.signal);
-    return scanEntries<TValue>({ request: (cmd, spec) => this.#request(cmd, spec) }, glob, options?.count, options?.signal);
+    return scanEntries<TValue>(this.#traced, glob, options?.count, options?.signal);
   }
 
   clear(): Promise<void> {
-    return this.#link.request({ type: 'kv.clear' }, kv.clear) as Promise<void>;
+    return this.#request({ type: 'kv.clear' }, kv.clear) as Promise<void>;
   }
 
   incr(key: string, by = 1, options?: IncrOptions): Promise<number> {
@@ -149,7 +151,7 @@ export class StoreClient implements Store {
     fn: (old: TValue | undefined) => TValue | undefined | Promise<TValue | undefined>,
     options?: UpdateOptions,
   ): Promise<TValue | undefined> {
-    return updateKey({ request: (cmd, spec) => this.#request(cmd, spec), copy: (value, k) => this.#copy(value, k) }, key, fn, options);
+    return updateKey({ request: this.#traced.request, copy: (value, k) => this.#copy(value, k) }, key, fn, options);
   }
 
   apply<TValue = unknown>(key: string, opName: string, arg?: unknown): Promise<TValue | undefined> {
@@ -211,11 +213,11 @@ export class StoreClient implements Store {
 
   // No blocking form in `store.sync`, on purpose (see SyncStore): a deadlock trap.
   lock(name: string, options?: LockOptions): Promise<Lock> {
-    return acquireLock(this.#link, name, options);
+    return acquireLock(this.#traced, name, options);
   }
 
   withLock<TResult>(name: string, fn: (lock: Lock) => TResult | Promise<TResult>, options?: LockOptions): Promise<TResult> {
-    return withLock(this.#link, name, fn, options);
+    return withLock(this.#traced, name, fn, options);
   }
 
   onSubscriberReceive<TData = unknown>(channel: string, handler: ReceiveHandler<TData>): () => void {
@@ -224,18 +226,14 @@ export class StoreClient implements Store {
   }
 
   peers(): KvbusObservable<PeerEvent> {
-    const buffer = this.#options.iterationBuffer;
-    if (this.#options.peers) return IterableObservable.from(this.#options.peers(), buffer);
-    return IterableObservable.from(
-      throwError(
-        () => new KvbusError('ERR_BAD_ARGUMENT', 'peers() is only available on the store in the main thread, which sees every client'),
-      ),
-      buffer,
-    );
+    const notHere = () =>
+      new KvbusError('ERR_BAD_ARGUMENT', 'peers() is only available on the store in the main thread, which sees every client');
+    const peers = this.#options.peers ? this.#options.peers() : throwError(notHere);
+    return IterableObservable.from(peers, this.#options.iterationBuffer);
   }
 
   stats(): Promise<StoreStats> {
-    return this.#link.request({ type: 'sys.stats' }, sys.stats) as Promise<StoreStats>;
+    return this.#request({ type: 'sys.stats' }, sys.stats) as Promise<StoreStats>;
   }
 
   close(): Promise<void> {
