@@ -7,13 +7,11 @@
 // after the one that must not show (one writer's events arrive in order).
 // Waits on leases are bounded, never timed from below.
 import { describe, expect, it } from 'vitest';
-import type { CreateStoreOptions, MainStore } from '../../src/index.js';
+import type { MainStore } from '../../src/index.js';
 import type { ChangeEvent, Lock, TransactionOp } from '../../src/types.js';
 import { expectCode, rejectionOf } from '../helpers/errors.js';
-import { uniqueNamespace } from '../helpers/redis-server.js';
-import { useStores } from '../helpers/use-stores.js';
 import { type Recorder, sleep, WAIT_MS } from '../helpers/wait.js';
-import type { MakeStore } from './suite.js';
+import { type MakeStore, suiteStores } from './suite.js';
 
 /** A short lease, and how long its expiry may take to be noticed (Redis: a timer or a keyspace event). */
 const LEASE_MS = 400;
@@ -40,18 +38,7 @@ const attempt = <T>(fn: () => Promise<T>): Promise<T> => Promise.resolve().then(
  */
 export function coordConformance(name: string, makeStore: MakeStore): void {
   describe(`conformance: ${name}: coordination`, () => {
-    const { newStore, rec } = useStores(
-      async (namespace = uniqueNamespace(name), onError?: CreateStoreOptions['onError']): Promise<MainStore> =>
-        makeStore(onError ? { namespace, onError } : { namespace }),
-      { close: (store) => store.close().catch(() => {}) },
-    );
-
-    /** A changes(glob) recorder whose subscription is already active in the backend. */
-    async function changesOf(store: MainStore, glob = '*'): Promise<Recorder<ChangeEvent>> {
-      const recorder = rec(store.changes(glob));
-      await store.stats(); // subscribing is a command: the next command runs after it is active
-      return recorder;
-    }
+    const { newStore, changesOf } = suiteStores(name, makeStore);
 
     /** Writes a sentinel key and waits for its event: every event of an earlier write has arrived by then. */
     async function eventsUpToSentinel(store: MainStore, recorder: Recorder<ChangeEvent>): Promise<ChangeEvent[]> {

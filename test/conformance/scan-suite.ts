@@ -3,12 +3,10 @@
 // guarantee, glob filtering, copies, early exits that release the cursor,
 // expired keys left out, and bad arguments refused in the caller's stack.
 import { describe, expect, it } from 'vitest';
-import type { CreateStoreOptions, MainStore } from '../../src/index.js';
+import type { MainStore } from '../../src/index.js';
 import { expectThrowsCode } from '../helpers/errors.js';
-import { uniqueNamespace } from '../helpers/redis-server.js';
-import { useStores } from '../helpers/use-stores.js';
 import { sleep } from '../helpers/wait.js';
-import type { MakeStore } from './suite.js';
+import { type MakeStore, suiteStores } from './suite.js';
 
 /** Everything a scan returns, in the order it came. */
 async function collect<TValue = unknown>(entries: AsyncIterable<[string, TValue]>): Promise<Array<[string, TValue]>> {
@@ -33,11 +31,7 @@ async function fill(store: MainStore, n: number, prefix = 'k'): Promise<string[]
  */
 export function scanConformance(name: string, makeStore: MakeStore): void {
   describe(`conformance: ${name}: scan`, () => {
-    const { newStore } = useStores(
-      async (namespace = uniqueNamespace(name), onError?: CreateStoreOptions['onError']): Promise<MainStore> =>
-        makeStore(onError ? { namespace, onError } : { namespace }),
-      { close: (store) => store.close().catch(() => {}) },
-    );
+    const { newStore } = suiteStores(name, makeStore);
 
     it('returns every entry of the namespace once, as [key, value], when nothing changes', async () => {
       const store = await newStore();

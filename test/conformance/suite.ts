@@ -39,24 +39,32 @@ const EXPIRY_WAIT_MS = 3_000;
 const sorted = (keys: string[]) => [...keys].sort();
 
 /**
+ * The stores of one suite on one backend: `newStore` (closed after each test),
+ * `rec` (records an observable), and `changesOf` (a changes(glob) recorder whose
+ * subscription is already active in the backend).
+ */
+export function suiteStores(name: string, makeStore: MakeStore) {
+  const { newStore, rec } = useStores(
+    async (namespace = uniqueNamespace(name), onError?: CreateStoreOptions['onError']): Promise<MainStore> =>
+      makeStore(onError ? { namespace, onError } : { namespace }),
+    { close: (store) => store.close().catch(() => {}) },
+  );
+  async function changesOf(store: MainStore, glob = '*'): Promise<Recorder<ChangeEvent>> {
+    const recorder = rec(store.changes(glob));
+    await store.stats(); // subscribing is a command: the next command runs after it is active
+    return recorder;
+  }
+  return { newStore, rec, changesOf };
+}
+
+/**
  * Registers the conformance suite for one backend.
  * @param name - the backend's name, for test titles
  * @param makeStore - a fresh store on that backend (the suite closes it after each test)
  */
 export function conformance(name: string, makeStore: MakeStore): void {
   describe(`conformance: ${name}`, () => {
-    const { newStore, rec } = useStores(
-      async (namespace = uniqueNamespace(name), onError?: CreateStoreOptions['onError']): Promise<MainStore> =>
-        makeStore(onError ? { namespace, onError } : { namespace }),
-      { close: (store) => store.close().catch(() => {}) },
-    );
-
-    /** A changes('*') recorder whose subscription is already active in the backend. */
-    async function changesOf(store: MainStore, glob = '*'): Promise<Recorder<ChangeEvent>> {
-      const recorder = rec(store.changes(glob));
-      await store.stats(); // subscribing is a command: the next command runs after it is active
-      return recorder;
-    }
+    const { newStore, rec, changesOf } = suiteStores(name, makeStore);
 
     describe('get / getEntry / set / delete / has', () => {
       it('get of an absent key is undefined, or the default', async () => {
