@@ -14,7 +14,7 @@ export const ERROR_CODES = [
   'ERR_NO_STORE',
   'ERR_WOULD_DEADLOCK',
   'ERR_BACKEND',
-  'ERR_ABORTED',
+  'ERR_COMPACTED',
 ] as const;
 
 /** One of {@link ERROR_CODES}. */
@@ -98,6 +98,21 @@ export function lockLostError(name: string, token: number, what: string): KvbusE
     'ERR_CONFLICT',
     `Lock ${JSON.stringify(name)} is no longer held with token ${token} (it was released, or its lease ran out): the ${what} was refused and nothing was changed`,
   );
+}
+
+/**
+ * @internal The error of a change feed asked to resume from before what history holds, the same from every backend.
+ * It carries `oldestRevision`, the oldest revision history still holds (kept across threads and processes).
+ * @param since - the revision the caller asked to resume after
+ * @param oldestRevision - the oldest revision history holds (the store's next revision when it holds none)
+ */
+export function compactedError(since: number, oldestRevision: number): KvbusError & { oldestRevision: number } {
+  const error = new KvbusError(
+    'ERR_COMPACTED',
+    `History no longer reaches back to revision ${since + 1}: it starts at revision ${oldestRevision}; read a snapshot() and follow changes from its revision, or keep more history (history: { maxEvents })`,
+  ) as KvbusError & { oldestRevision: number };
+  error.oldestRevision = oldestRevision;
+  return error;
 }
 
 /** @internal Describes a value for an error message: its type, and short values in full. */

@@ -44,10 +44,14 @@ export type {
 } from './typed-store.js';
 // Types
 export type {
+  CacheOptions,
+  CacheStats,
   ChangeEvent,
+  ChangesOptions,
   ClientInfo,
   DeleteOptions,
   Entry,
+  HistoryOptions,
   IncrOptions,
   KeyChange,
   KvbusObservable,
@@ -60,6 +64,7 @@ export type {
   ReceiveHandler,
   ScanOptions,
   SetOptions,
+  Snapshot,
   Store,
   StoreOp,
   StoreStats,

@@ -1,10 +1,13 @@
 import type { Observable } from 'rxjs';
+import type { CacheStats } from './cache-types.js';
 import type { ChangeEvent } from './change-event.js';
-
 import type { Lock, LockOptions, LockRef, TransactionOp, TransactionOptions } from './coordination-types.js';
+import type { ChangesOptions, Snapshot } from './feed-types.js';
 
+export type { CacheOptions, CacheStats } from './cache-types.js';
 export type { ChangeEvent } from './change-event.js';
 export type { Lock, LockOptions, LockRef, TransactionOp, TransactionOptions } from './coordination-types.js';
+export type { ChangesOptions, HistoryOptions, Snapshot } from './feed-types.js';
 
 /**
  * What kvbus's subscription methods return: an RxJS `Observable` that is also
@@ -152,6 +155,8 @@ export interface StoreStats {
   dropped: number;
   /** Malformed messages received from remote clients. */
   malformed: number;
+  /** This client's near cache, when `stats()` is called from a worker or child that has one. */
+  cache?: CacheStats;
 }
 
 /** What a remote subscriber's buffer does when it is full. */
@@ -264,8 +269,16 @@ export interface Store extends AsyncDisposable {
   pattern<TData = unknown>(glob: string): KvbusObservable<PatternMessage<TData>>;
   /** The current value of a key, then each change (`undefined` when absent). */
   watch<TValue = unknown>(key: string): KvbusObservable<TValue | undefined>;
-  /** Every change to keys matching the glob (all keys without one). */
-  changes<TValue = unknown>(glob?: string): KvbusObservable<ChangeEvent<TValue>>;
+  /**
+   * Every change to keys matching the glob (all keys without one); with `since`,
+   * first the retained changes after that revision, then live ones, none missed or repeated.
+   */
+  changes<TValue = unknown>(glob?: string, options?: ChangesOptions): KvbusObservable<ChangeEvent<TValue>>;
+  /**
+   * The matching entries and the revision they were read at, in one atomic step:
+   * follow it with `changes(glob, { since: revision })` to miss nothing.
+   */
+  snapshot<TValue = unknown>(glob?: string): Promise<Snapshot<TValue>>;
   /** Seed-compatible callback subscription; returns the unsubscribe function. */
   onSubscriberReceive<TData = unknown>(channel: string, handler: ReceiveHandler<TData>): () => void;
   /** Connected clients joining and leaving (main thread only; elsewhere the observable errors). */

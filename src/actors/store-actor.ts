@@ -93,6 +93,7 @@ export class StoreActor implements ActorContext, ActorGate {
       get watchingKeys() {
         return router.watchesKeys;
       },
+      invalidated: () => {}, // TODO(issue 10): near caches of workers
       requestExpiry: () => {
         if (this.#expiryQueued || this.#closed) return;
         this.#expiryQueued = true;

@@ -3,7 +3,7 @@ import { describe, KvbusError } from '../errors.js';
 import { type PiscinaOptions, servePool } from '../pool/serve-pool.js';
 import { hostOf } from '../pool/store-host.js';
 import type { AnyTypedStore } from '../typed-store.js';
-import type { Store } from '../types.js';
+import type { CacheOptions, Store } from '../types.js';
 import { liveStores } from './create-store.js';
 import { getStore } from './get-store.js';
 import type { MainStore } from './main-store.js';
@@ -16,6 +16,8 @@ export interface CreatePoolOptions extends PiscinaOptions {
    * @defaultValue the one open store of this thread; `getStore()`'s default store when there is none; with two or more, say which
    */
   store?: Store;
+  /** The near cache of each worker: matching keys, once read, are answered without a message. */
+  cache?: CacheOptions;
 }
 
 /**

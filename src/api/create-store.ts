@@ -7,7 +7,7 @@ import { describe, KvbusError } from '../errors.js';
 import { watchSpawns } from '../pool/spawn-watch.js';
 import type { StoreSchema } from '../schema.js';
 import type { TypedStore } from '../typed-store.js';
-import type { OverflowPolicy, SubscriberBufferOptions } from '../types.js';
+import type { HistoryOptions, OverflowPolicy, SubscriberBufferOptions } from '../types.js';
 import { MainStore } from './main-store.js';
 import { reportToConsole } from './store-client.js';
 
@@ -25,6 +25,12 @@ export interface CreateStoreOptions {
   subscriberBuffer?: Partial<SubscriberBufferOptions>;
   /** The time source of TTLs. @defaultValue the system clock */
   clock?: Clock;
+  /**
+   * The change events the default memory backend keeps for `changes(glob, { since })`
+   * (a Redis store takes it in `redisBackend({ history })`).
+   * @defaultValue `{ maxEvents: 10_000 }`
+   */
+  history?: HistoryOptions;
   /** Where errors thrown by `onSubscriberReceive` handlers are reported. @defaultValue `console.error` */
   onError?: (error: unknown, context: string) => void;
 }

@@ -24,6 +24,7 @@ import type {
   ReceiveHandler,
   ScanOptions,
   SetOptions,
+  Snapshot,
   Store,
   StoreStats,
   SubscriberBufferOptions,
@@ -230,6 +231,10 @@ export class StoreClient implements Store {
       new KvbusError('ERR_BAD_ARGUMENT', 'peers() is only available on the store in the main thread, which sees every client');
     const peers = this.#options.peers ? this.#options.peers() : throwError(notHere);
     return IterableObservable.from(peers, this.#options.iterationBuffer);
+  }
+
+  snapshot<TValue = unknown>(_glob?: string): Promise<Snapshot<TValue>> {
+    return Promise.reject(new Error('kvbus: snapshot is not built yet (issue 11)')); // TODO(issue 11)
   }
 
   stats(): Promise<StoreStats> {

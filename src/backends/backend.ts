@@ -16,8 +16,14 @@ export interface BackendContext {
   emitChannelMessage(channel: string, data: unknown): void;
   /** Routes a message to the subscribers of one pattern. */
   emitPatternMessage(pattern: string, channel: string, data: unknown): void;
-  /** True when some subscriber of this process watches keys (`watch` or `changes`). */
+  /** True when key changes are wanted: a subscriber of this process watches keys (`watch` or `changes`), or a near cache must hear of writes. */
   readonly watchingKeys: boolean;
+  /**
+   * Tells the actor that keys changed in a way it did not see as a change event
+   * (Redis client tracking: another process wrote them), so that near caches
+   * of workers drop them; `null` means every key (a flush, a lost connection).
+   */
+  invalidated(keys: readonly string[] | null): void;
   /** Asks the actor to call {@link Backend.expireDue} in its turn (never re-entrantly). */
   requestExpiry(): void;
 }
@@ -130,6 +136,14 @@ export interface Backend {
    * @returns per op, its new revision (`check`: the key's current one; `delete` of an absent key: 0)
    */
   transaction(ops: readonly TransactionOp[], fence?: LockRef): MaybePromise<number[]>;
+  /**
+   * The retained change events with a revision above `since` whose key matches
+   * `pattern` (a `clear` always matches), in revision order; throws
+   * `compactedError(since, oldest)` when `since + 1` is older than the oldest retained.
+   */
+  changesSince(since: number, pattern: string | undefined): MaybePromise<KeyChange[]>;
+  /** The matching entries (stored values: the store copies them) and the revision they were read at, in one atomic step. */
+  snapshot(pattern: string | undefined): MaybePromise<{ revision: number; entries: Map<string, Entry> }>;
   /** The backend's locks. */
   readonly locks: BackendLocks;
   /** Replaces a value by `op(old)` atomically, keeping its TTL; `undefined` deletes. Resolves to the new value. */

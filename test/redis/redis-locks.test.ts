@@ -17,7 +17,7 @@ const [url, namespace, name, ttl, mode] = process.argv.slice(1);
 const backend = redisBackend({ url });
 const none = () => {};
 await backend.open({ namespace, clock: { now: Date.now, setTimeout, clearTimeout }, emitChange: none, emitMessage: () => 0,
-  emitChannelMessage: none, emitPatternMessage: none, watchingKeys: false, requestExpiry: none });
+  emitChannelMessage: none, emitPatternMessage: none, watchingKeys: false, invalidated: none, requestExpiry: none });
 const say = (line) => process.stdout.write(line + '\\n');
 await backend.locks.acquire({ name, ttlMs: Number(ttl), grant: (token) => {
   say('granted ' + token);
@@ -114,6 +114,7 @@ describeRedis('redis: locks across processes', () => {
       emitChannelMessage: none,
       emitPatternMessage: none,
       watchingKeys: false,
+      invalidated: none,
       requestExpiry: none,
     });
     return backend;

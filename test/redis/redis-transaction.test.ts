@@ -30,6 +30,7 @@ describeRedis('redis: transactions, getMany and fencing', () => {
       emitChannelMessage: () => {},
       emitPatternMessage: () => {},
       watchingKeys: listen,
+      invalidated: () => {},
       requestExpiry: () => {},
     });
     if (listen) await backend.interest({ kind: 'changes', name: '*' }, true);

@@ -109,6 +109,14 @@ class MemoryBackend implements Backend, ScanSource {
     return new MemoryScan(this, this.#map.entries(), pattern === undefined ? undefined : compileGlob(pattern));
   }
 
+  changesSince(_since: number, _pattern: string | undefined): never {
+    throw new Error('kvbus: history is not built yet (issue 11)'); // TODO(issue 11)
+  }
+
+  snapshot(_pattern: string | undefined): never {
+    throw new Error('kvbus: snapshot is not built yet (issue 11)'); // TODO(issue 11)
+  }
+
   clear(): void {
     // Open scans see the map empty and end: a Map iterator follows clear().
     this.#reset();

@@ -1,5 +1,6 @@
 // The public options of the Redis backend, and the node-redis client type they name.
 import type { RedisClientOptions, RedisClientType } from 'redis';
+import type { HistoryOptions } from '../../feed-types.js';
 import type { Serializer } from './serializer.js';
 
 /** A node-redis client, whatever its modules, functions, scripts and RESP version. */
@@ -18,4 +19,10 @@ export interface RedisBackendOptions extends Omit<RedisClientOptions, 'modules' 
    * @defaultValue 5 000
    */
   commandTimeoutMs?: number;
+  /**
+   * The change events kept in the namespace's Redis Stream for `changes(glob, { since })`
+   * and for resuming after a reconnect.
+   * @defaultValue `{ maxEvents: 10_000 }`
+   */
+  history?: HistoryOptions;
 }

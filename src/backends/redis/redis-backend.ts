@@ -157,6 +157,14 @@ class RedisBackend implements Backend {
     };
   }
 
+  changesSince(_since: number, _pattern: string | undefined): never {
+    throw new Error('kvbus: history is not built yet (issue 11)'); // TODO(issue 11)
+  }
+
+  snapshot(_pattern: string | undefined): never {
+    throw new Error('kvbus: snapshot is not built yet (issue 11)'); // TODO(issue 11)
+  }
+
   clear(): Promise<void> {
     return this.#run(async () => {
       const layout = this.#layout;

@@ -1,0 +1,24 @@
+// Public types of the near cache (SPEC §7): workers and children read cached keys without a message.
+
+/** The near cache of a worker or child process: which keys it keeps, and how many. */
+export interface CacheOptions {
+  /** The globs of the keys to keep once read (Redis-style, as `keys()` takes). */
+  keys: string | string[];
+  /**
+   * The most entries kept; the least recently used goes first.
+   * @defaultValue 10 000
+   */
+  maxEntries?: number;
+}
+
+/** The counters of one client's near cache, in {@link StoreStats.cache} when `stats()` is called from that client. */
+export interface CacheStats {
+  /** Reads answered from the cache, with no message. */
+  hits: number;
+  /** Reads of cacheable keys that went to the store. */
+  misses: number;
+  /** Entries dropped to stay within `maxEntries`. */
+  evictions: number;
+  /** Entries held now. */
+  entries: number;
+}
