@@ -3,6 +3,7 @@
 import { createClient, RESP_TYPES } from 'redis';
 import { debug } from '../../debug.js';
 import { conflictError, KvbusError, notANumberError } from '../../errors.js';
+import type { ClientCache } from './client-cache.js';
 import type { Layout } from './layout.js';
 import type { Client, RedisBackendOptions } from './options.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
@@ -35,17 +36,25 @@ export class Connection {
   #highest = 0;
   #expiredChannel: string | undefined;
   readonly #watchdog: Watchdog;
+  /** The reading connection with node-redis's client-side cache, when `clientCache` is on. */
+  readonly cache: ClientCache | undefined;
 
   /**
    * @param options - the backend's options: `client`, or node-redis's own to create one
    * @param timeout - commandTimeoutMs
    * @param layout - the store's names in Redis (read after the connection opens)
+   * @param cache - the client-side cache, with `clientCache` (this connection opens its own connection)
    */
-  constructor(options: RedisBackendOptions, timeout: number, layout: Layout) {
+  constructor(options: RedisBackendOptions, timeout: number, layout: Layout, cache?: ClientCache) {
     this.#options = options;
     this.timeout = timeout;
     this.#layout = layout;
     this.#watchdog = new Watchdog(timeout);
+    this.cache = cache;
+    cache?.use(layout, {
+      bound: (command) => this.#watchdog.bound(command, true),
+      saw: (revision) => this.saw(revision),
+    });
   }
 
   /** True once {@link Connection.open} was called. */
@@ -88,7 +97,7 @@ export class Connection {
   }
 
   async #connect(): Promise<void> {
-    const { client, serializer: _s, commandTimeoutMs: _t, ...clientOptions } = this.#options;
+    const { client, serializer: _s, commandTimeoutMs: _t, clientCache: _c, ...clientOptions } = this.#options;
     this.#client = client ?? (createClient(clientOptions) as Client);
     this.#ownsClient = !client;
     // node-redis emits 'error' on every failed reconnect; without a listener that would
@@ -105,6 +114,7 @@ export class Connection {
       this.#subscriber = this.#client.duplicate() as Client;
       this.#subscriber.on('error', () => {});
       await this.#subscriber.connect();
+      await this.cache?.connect(this.#client);
       // Loaded together: one pipelined round trip, however many scripts there are.
       await Promise.all(
         Object.entries(SCRIPTS).map(async ([name, script]) => {
@@ -226,6 +236,6 @@ export class Connection {
       client?.isOpen
         ? withTimeout(client.close(), this.timeout, () => new Error('close timed out')).catch(() => client.destroy())
         : undefined;
-    await Promise.allSettled([quit(this.#subscriber), this.#ownsClient ? quit(this.#client) : undefined]);
+    await Promise.allSettled([quit(this.#subscriber), this.#ownsClient ? quit(this.#client) : undefined, this.cache?.close(this.timeout)]);
   }
 }

@@ -25,4 +25,25 @@ export interface RedisBackendOptions extends Omit<RedisClientOptions, 'modules' 
    * @defaultValue `{ maxEvents: 10_000 }`
    */
   history?: HistoryOptions;
+  /**
+   * Answers this process's reads (`get`, `getEntry`, `has`, `getMany`) from
+   * node-redis's RESP3 client-side cache, on a connection of its own with
+   * `CLIENT TRACKING`; Redis's invalidations also reach worker near caches.
+   * As fresh as Redis's invalidations across processes; a process always
+   * reads its own completed writes (see docs/redis.md, "Client-side cache").
+   * @defaultValue off
+   */
+  clientCache?: boolean | RedisClientCacheOptions;
+}
+
+/** Options of `redisBackend({ clientCache })`. */
+export interface RedisClientCacheOptions {
+  /** The most values kept; the least recently used goes first. @defaultValue 10 000 */
+  maxEntries?: number;
+  /**
+   * The longest a value is kept, in ms: a bound on staleness whatever happens
+   * to invalidations; `0` keeps values until they are invalidated or evicted.
+   * @defaultValue 0
+   */
+  ttlMs?: number;
 }

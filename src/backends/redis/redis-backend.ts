@@ -3,6 +3,8 @@ import { describe, incrRangeError, isKvbusError, KvbusError } from '../../errors
 import type { Entry, LockRef, Topic, TransactionOp } from '../../types.js';
 import type { Backend, BackendContext, BackendScan, BackendSetOptions } from '../backend.js';
 import { Batcher } from './batcher.js';
+import { type ClientCache, clientCacheOf } from './client-cache.js';
+import { ClientCachedBackend } from './client-cache-backend.js';
 import { Connection } from './connection.js';
 import { Codec, Layout } from './layout.js';
 import { RedisLocks } from './locks.js';
@@ -35,7 +37,10 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
   if (typeof timeout !== 'number' || !(timeout > 0)) {
     throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`commandTimeoutMs\` to be a positive number, got ${describe(timeout)}`);
   }
-  return new RedisBackend(options, new Codec(resolveSerializer(options.serializer)), timeout);
+  const codec = new Codec(resolveSerializer(options.serializer));
+  const cache = clientCacheOf(options, codec);
+  const backend = new RedisBackend(options, codec, timeout, cache);
+  return cache ? new ClientCachedBackend(backend, cache) : backend;
 }
 
 /** The Backend over Redis: the parts below, and the commands that are not gets and sets. */
@@ -53,9 +58,9 @@ class RedisBackend implements Backend {
   readonly #transactions: Transactions;
   readonly locks: RedisLocks;
 
-  constructor(options: RedisBackendOptions, codec: Codec, timeout: number) {
+  constructor(options: RedisBackendOptions, codec: Codec, timeout: number, cache: ClientCache | undefined) {
     this.#codec = codec;
-    this.#connection = new Connection(options, timeout, this.#layout);
+    this.#connection = new Connection(options, timeout, this.#layout, cache);
     this.#batcher = new Batcher(this.#connection, this.#layout, codec);
     this.#subscriptions = new Subscriptions(this.#connection, this.#layout, codec);
     this.#transactions = new Transactions(this.#connection, this.#layout, codec);
