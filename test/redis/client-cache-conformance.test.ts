@@ -2,11 +2,12 @@
 // RESP3 connection (node-redis's `RESP: 3`: replies of scripts and commands
 // come as RESP3 types), and with the client-side cache on, whose reads must
 // answer exactly as the uncached backend's do.
-import { describeRedis } from '../helpers/redis-server.js';
-import { useRedisServer } from '../helpers/use-redis.js';
+
 import { coordConformance } from '../conformance/coord-suite.js';
 import { scanConformance } from '../conformance/scan-suite.js';
 import { conformance, storesOn } from '../conformance/suite.js';
+import { describeRedis } from '../helpers/redis-server.js';
+import { useRedisServer } from '../helpers/use-redis.js';
 
 describeRedis('redis backend over RESP3, with the client-side cache', () => {
   const redis = useRedisServer({ raw: false });

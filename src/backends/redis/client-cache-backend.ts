@@ -39,8 +39,9 @@ export class ClientCachedBackend implements Backend {
   }
 
   open(context: BackendContext): MaybePromise<void> {
+    const opened = this.#backend.open(context); // throws when this backend already serves a store
     this.#cache.serve(context);
-    return this.#backend.open(context);
+    return opened;
   }
 
   // Reads: from the cache (a hit answers at once, with no promise).
