@@ -39,6 +39,7 @@ const BENCHES = [
   'worker-sync',
   'worker-publish',
   'redis-backend',
+  'redis-cache', // the client-side cache: kvbus clientCache, and node-redis's own clientSideCache
   'coordination', // `run.mjs coord` runs only this one
   { name: 'actor-hold', once: true }, // a million keys: once is enough, and it takes ~40 s
   { name: 'heap-per-key', once: true },

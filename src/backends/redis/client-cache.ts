@@ -12,12 +12,12 @@
 // set with a TTL is dropped at its deadline, without waiting for Redis to
 // expire it; a TTL set by another process is as fresh as Redis's expiry cycle.
 import { RESP_TYPES } from 'redis';
-import { describe, KvbusError } from '../../errors.js';
+import { KvbusError } from '../../errors.js';
 import type { Entry, TransactionOp } from '../../types.js';
 import type { BackendContext, MaybePromise } from '../backend.js';
 import { KvbusClientSideCache } from './client-cache-provider.js';
 import type { Codec, Layout } from './layout.js';
-import type { Client, RedisBackendOptions, RedisClientCacheOptions } from './options.js';
+import type { Client, RedisClientCacheOptions } from './options.js';
 import { backendError } from './watchdog.js';
 
 const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
@@ -32,45 +32,6 @@ export interface CacheHooks {
 
 /** The ordered read of a key: on the command connection, behind this process's earlier commands. */
 export type OrderedGet = (key: string) => Promise<Entry | undefined>;
-
-const DEFAULT_MAX_ENTRIES = 10_000;
-
-/**
- * The client-side cache `options` ask for, validated (`clientCache`: `true` or
- * {@link RedisClientCacheOptions}); undefined when it is off.
- */
-export function clientCacheOf(options: RedisBackendOptions, codec: Codec): ClientCache | undefined {
-  if ('clientSideCache' in options && options.clientSideCache !== undefined) {
-    // kvbus sends its commands past node-redis's typed API, which alone consults that cache.
-    throw new KvbusError(
-      'ERR_BAD_ARGUMENT',
-      "Expected `clientCache: { maxEntries?, ttlMs? }` instead of node-redis's `clientSideCache`: kvbus reads through a cached connection of its own",
-    );
-  }
-  const resolved = resolveClientCache(options.clientCache);
-  return resolved && new ClientCache(resolved, codec);
-}
-
-/** Validates `clientCache` (`true`, or {@link RedisClientCacheOptions}); undefined when it is off. */
-export function resolveClientCache(option: unknown): Required<RedisClientCacheOptions> | undefined {
-  if (option === undefined || option === false) return undefined;
-  if (option === true) return { maxEntries: DEFAULT_MAX_ENTRIES, ttlMs: 0 };
-  if (option === null || typeof option !== 'object' || Array.isArray(option)) {
-    throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`clientCache\` to be true or { maxEntries?, ttlMs? }, got ${describe(option)}`);
-  }
-  const { maxEntries = DEFAULT_MAX_ENTRIES, ttlMs = 0, ...rest } = option as RedisClientCacheOptions;
-  const unknown = Object.keys(rest);
-  if (unknown.length > 0) {
-    throw new KvbusError('ERR_BAD_ARGUMENT', `Unknown \`clientCache\` option ${JSON.stringify(unknown[0])}: expected maxEntries or ttlMs`);
-  }
-  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
-    throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`clientCache.maxEntries\` to be a positive integer, got ${describe(maxEntries)}`);
-  }
-  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs < 0) {
-    throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`clientCache.ttlMs\` to be a finite number ≥ 0, got ${describe(ttlMs)}`);
-  }
-  return { maxEntries, ttlMs };
-}
 
 /**
  * The reading connection with node-redis's client-side cache, and what this
@@ -88,11 +49,13 @@ export class ClientCache {
   readonly #writing = new Map<string, Promise<unknown>>();
   /** The last clear still in flight. */
   #clearing: Promise<unknown> | undefined;
-  /** Per key this process set with a TTL, when it expires (Date.now()). */
+  /** Per key this process set with a TTL, when it expires (Date.now()); at most #maxDeadlines. */
   readonly #deadlines = new Map<string, number>();
+  readonly #maxDeadlines: number;
 
   constructor(options: Required<RedisClientCacheOptions>, codec: Codec) {
     this.#codec = codec;
+    this.#maxDeadlines = 2 * options.maxEntries;
     this.#provider = new KvbusClientSideCache({ maxEntries: options.maxEntries, ttl: options.ttlMs });
   }
 
@@ -132,8 +95,8 @@ export class ClientCache {
     }) as Client;
     // Failures reach reads through their commands; without a listener node-redis would throw.
     reader.on('error', () => {});
+    this.#reader = reader; // before it connects, so that close() stops it even then
     await reader.connect();
-    this.#reader = reader;
   }
 
   /**
@@ -228,7 +191,25 @@ export class ClientCache {
   /** A write gives `key` a TTL of `ttlMs`, none (`undefined`), or keeps its own (`'keep'`). */
   ttl(key: string, ttlMs: number | 'keep' | undefined): void {
     if (ttlMs === undefined) this.#deadlines.delete(key);
-    else if (ttlMs !== 'keep') this.#deadlines.set(key, Date.now() + ttlMs);
+    else if (ttlMs !== 'keep') {
+      this.#deadlines.delete(key); // re-inserted last: the map stays in order of writing
+      this.#deadlines.set(key, Date.now() + ttlMs);
+      if (this.#deadlines.size > this.#maxDeadlines) this.#pruneDeadlines();
+    }
+  }
+
+  /**
+   * Keeps the deadlines bounded: the passed ones go, then the oldest written
+   * (such a key, if cached, is then as fresh as another process's TTL: until
+   * Redis expires it and says so).
+   */
+  #pruneDeadlines(): void {
+    const now = Date.now();
+    for (const [key, deadline] of this.#deadlines) if (deadline <= now) this.#deadlines.delete(key);
+    for (const key of this.#deadlines.keys()) {
+      if (this.#deadlines.size <= this.#maxDeadlines / 2) break;
+      this.#deadlines.delete(key);
+    }
   }
 
   #wrote(keys: readonly string[] | null, write: Promise<unknown>): void {

@@ -3,8 +3,9 @@ import { describe, incrRangeError, isKvbusError, KvbusError } from '../../errors
 import type { Entry, LockRef, Topic, TransactionOp } from '../../types.js';
 import type { Backend, BackendContext, BackendScan, BackendSetOptions } from '../backend.js';
 import { Batcher } from './batcher.js';
-import { type ClientCache, clientCacheOf } from './client-cache.js';
+import type { ClientCache } from './client-cache.js';
 import { ClientCachedBackend } from './client-cache-backend.js';
+import { clientCacheOf } from './client-cache-options.js';
 import { Connection } from './connection.js';
 import { Codec, Layout } from './layout.js';
 import { RedisLocks } from './locks.js';
