@@ -1,6 +1,7 @@
 // The Redis backend's client-side cache, at the Backend level: reads answered
 // without a command, a process's own writes read back at once (awaited or
 // not), its own TTLs honoured, and its options validated.
+import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { redisBackend } from '../../src/redis.js';
 import { expectCode } from '../helpers/errors.js';
@@ -118,6 +119,24 @@ describeRedis('redis: the client-side cache answers this process’s reads', () 
     }
     await sleep(45);
     for (let i = 0; i < 5; i++) expect(await backend.get(`t${i}`), `t${i}`).toBeUndefined();
+  });
+
+  it('works on a client you pass, even a RESP2 one: the cache reads on a RESP3 duplicate of it, and your client is left open', async () => {
+    const client = createClient({ url: redis.url, RESP: 2 });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      const { backend } = await open(uniqueNamespace('own-client'), { client, clientCache: { maxEntries: 10 } } as never);
+      await backend.set('k', 'v', {});
+      await backend.get('k');
+      const before = await reads();
+      expect(await backend.get('k')).toMatchObject({ value: 'v' });
+      expect(await reads()).toBe(before);
+      await backend.close();
+      expect(client.isOpen).toBe(true);
+    } finally {
+      await client.close();
+    }
   });
 
   it('refuses a second store on the same backend, as without the cache', async () => {
