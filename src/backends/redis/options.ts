@@ -33,17 +33,19 @@ export interface RedisBackendOptions extends Omit<RedisClientOptions, 'modules' 
    * reads its own completed writes (see docs/redis.md, "Client-side cache").
    * @defaultValue off
    */
-  clientCache?: boolean | RedisClientCacheOptions;
+  clientCache?:
+    | boolean
+    | {
+        /** The most values kept; the least recently used goes first. @defaultValue 10 000 */
+        maxEntries?: number;
+        /**
+         * The longest a value is kept, in ms: a bound on staleness whatever happens
+         * to invalidations; `0` keeps values until they are invalidated or evicted.
+         * @defaultValue 0
+         */
+        ttlMs?: number;
+      };
 }
 
-/** Options of `redisBackend({ clientCache })`. */
-export interface RedisClientCacheOptions {
-  /** The most values kept; the least recently used goes first. @defaultValue 10 000 */
-  maxEntries?: number;
-  /**
-   * The longest a value is kept, in ms: a bound on staleness whatever happens
-   * to invalidations; `0` keeps values until they are invalidated or evicted.
-   * @defaultValue 0
-   */
-  ttlMs?: number;
-}
+/** Options of `redisBackend({ clientCache })` (see {@link RedisBackendOptions.clientCache}). */
+export type RedisClientCacheOptions = Exclude<NonNullable<RedisBackendOptions['clientCache']>, boolean>;
