@@ -53,6 +53,28 @@ describeRedis('redis: the client-side cache answers this process’s reads', () 
     expect(await calls('MGET')).toBe(mgets + 1);
   });
 
+  it('keeps at most maxEntries values (least recently used out), and none longer than ttlMs', async () => {
+    const { backend } = await open(uniqueNamespace('bounds'), { clientCache: { maxEntries: 2 } });
+    for (const key of ['a', 'b', 'c']) await backend.set(key, key, {});
+    for (const key of ['a', 'b', 'a', 'c']) await backend.get(key); // b is the least recently used
+    let before = await reads();
+    await backend.get('a');
+    await backend.get('c');
+    expect(await reads()).toBe(before);
+    await backend.get('b');
+    expect(await reads()).toBe(before + 1);
+
+    const aged = await open(uniqueNamespace('aged'), { clientCache: { ttlMs: 30 } });
+    await aged.backend.set('k', 1, {});
+    await aged.backend.get('k');
+    before = await reads();
+    await aged.backend.get('k');
+    expect(await reads()).toBe(before);
+    await sleep(40);
+    await aged.backend.get('k');
+    expect(await reads()).toBe(before + 1);
+  });
+
   it('without clientCache, every read is a command', async () => {
     const { backend } = await open(uniqueNamespace('uncached'), {});
     await backend.set('a', 1, {});

@@ -74,12 +74,14 @@ export class ClientCache {
   serve(context: BackendContext): void {
     this.#context = context;
     this.#provider.listen((redisKey) => {
-      if (redisKey === null) {
-        this.#context?.invalidated(null);
-        return;
-      }
       const prefix = this.#layout.data('');
-      if (redisKey.startsWith(prefix)) this.#context?.invalidated([redisKey.slice(prefix.length)]);
+      try {
+        if (redisKey === null) this.#context?.invalidated(null);
+        else if (redisKey.startsWith(prefix)) this.#context?.invalidated([redisKey.slice(prefix.length)]);
+      } catch (error) {
+        // Thrown into node-redis's reply decoder, it would drop the connection: report it instead.
+        console.error('kvbus: the store failed on an invalidation from Redis (a kvbus bug; the store goes on):', error);
+      }
     });
   }
 
