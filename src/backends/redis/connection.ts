@@ -37,7 +37,7 @@ export class Connection {
   #expiredChannel: string | undefined;
   readonly #watchdog: Watchdog;
   /** The reading connection with node-redis's client-side cache, when `clientCache` is on. */
-  readonly cache: ClientCache | undefined;
+  readonly #cache: ClientCache | undefined;
 
   /**
    * @param options - the backend's options: `client`, or node-redis's own to create one
@@ -50,7 +50,7 @@ export class Connection {
     this.timeout = timeout;
     this.#layout = layout;
     this.#watchdog = new Watchdog(timeout);
-    this.cache = cache;
+    this.#cache = cache;
     cache?.use(layout, {
       bound: (command) => this.#watchdog.bound(command, true),
       saw: (revision) => this.saw(revision),
@@ -114,7 +114,7 @@ export class Connection {
       this.#subscriber = this.#client.duplicate() as Client;
       this.#subscriber.on('error', () => {});
       await this.#subscriber.connect();
-      await this.cache?.connect(this.#client);
+      await this.#cache?.connect(this.#client);
       // Loaded together: one pipelined round trip, however many scripts there are.
       await Promise.all(
         Object.entries(SCRIPTS).map(async ([name, script]) => {
@@ -236,6 +236,6 @@ export class Connection {
       client?.isOpen
         ? withTimeout(client.close(), this.timeout, () => new Error('close timed out')).catch(() => client.destroy())
         : undefined;
-    await Promise.allSettled([quit(this.#subscriber), this.#ownsClient ? quit(this.#client) : undefined, this.cache?.close(this.timeout)]);
+    await Promise.allSettled([quit(this.#subscriber), this.#ownsClient ? quit(this.#client) : undefined, this.#cache?.close(this.timeout)]);
   }
 }

@@ -23,7 +23,7 @@ const SCAN_STEPS = 8;
  * Creates the Redis backend (node-redis): the store's state lives in Redis, so
  * several processes on several machines share one keyspace and one bus.
  *
- * @param options - `url` or `client`, node-redis options (auth, TLS), `serializer`, `commandTimeoutMs`
+ * @param options - `url` or `client`, node-redis options (auth, TLS), `serializer`, `commandTimeoutMs`, `clientCache` (reads from a client-side cache, see docs/redis.md)
  * @returns a backend for one store
  * @example
  * import { createStore } from 'kvbus';
