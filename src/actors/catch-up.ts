@@ -11,12 +11,16 @@ import type { Sink } from './router.js';
  * A `changes` subscription's sink that can hold live events while its
  * replay is read from history (on Redis the read answers later, and the
  * router goes on delivering meanwhile), then lets through only those the
- * replay did not already carry.
+ * replay did not already carry. It goes on dropping any event at or below
+ * the last revision replayed: on Redis, the notice of a write another process
+ * made before the read may arrive after it.
  */
 export class CatchUpSink implements Sink {
   readonly #target: Sink;
   /** Live events held during a catch-up; undefined when live events pass straight through. */
   #held: SubEvent[] | undefined;
+  /** The last revision replayed: an event at or below it was delivered already. */
+  #last = 0;
 
   /** @param target - where events go once caught up */
   constructor(target: Sink) {
@@ -25,7 +29,7 @@ export class CatchUpSink implements Sink {
 
   deliver(event: SubEvent): void {
     if (this.#held !== undefined) this.#held.push(event);
-    else this.#target.deliver(event);
+    else if (!('revision' in event) || event.revision > this.#last) this.#target.deliver(event);
   }
 
   /** Delivers an event now, held events or not (a replayed one). */
@@ -47,10 +51,9 @@ export class CatchUpSink implements Sink {
   release(last: number, deliverHeld: boolean): void {
     const held = this.#held;
     this.#held = undefined;
+    if (last > this.#last) this.#last = last;
     if (!held || !deliverHeld) return;
-    for (const event of held) {
-      if (!('revision' in event) || event.revision > last) this.#target.deliver(event);
-    }
+    for (const event of held) this.deliver(event);
   }
 }
 

@@ -13,7 +13,8 @@ import { type MakeStore, suiteStores } from './suite.js';
 /** A backend of the suite's kind keeping `maxEvents` change events (Redis trims near it). */
 export type MakeHistoryBackend = (maxEvents: number) => Backend;
 
-const show = (events: readonly ChangeEvent[]) => events.map((e) => `${e.type}:${e.key}@${e.revision}${e.type === 'set' ? `=${JSON.stringify(e.value)}` : ''}`);
+const show = (events: readonly ChangeEvent[]) =>
+  events.map((e) => `${e.type}:${e.key}@${e.revision}${e.type === 'set' ? `=${JSON.stringify(e.value)}` : ''}`);
 
 /** Applies one change to a view of the keyspace (the follower's side of snapshot-then-follow). */
 export function applyChange(view: Map<string, unknown>, event: ChangeEvent): void {
@@ -162,7 +163,7 @@ export function feedsConformance(name: string, makeStore: MakeStore, historyBack
         expect(revisions[0]).toBeGreaterThan(snap.revision);
       });
 
-      it('rejects a bad `since` in the caller\'s stack', async () => {
+      it("rejects a bad `since` in the caller's stack", async () => {
         const store = await newStore();
         for (const since of [-1, 1.5, Number.NaN, '3', 2 ** 53]) {
           expectThrowsCode(() => store.changes('*', { since: since as number }), 'ERR_BAD_ARGUMENT', /since/);
