@@ -44,9 +44,7 @@ describe('change feeds across threads and processes', () => {
     const COUNT = 50_000;
     const store = res.store({ history: { maxEvents: 60_000 }, subscriberBuffer: { size: 1_000 } });
     const flags = new Int32Array(new SharedArrayBuffer(4));
-    const worker = res.worker(
-      new Worker(CLIENT, { workerData: { mode: 'slow-changes', glob: 'n:*', lastKey: 'n:done', flags } }),
-    );
+    const worker = res.worker(new Worker(CLIENT, { workerData: { mode: 'slow-changes', glob: 'n:*', lastKey: 'n:done', flags } }));
     const ready = messageFrom(worker, isType('ready'), 'the subscriber to be ready');
     store.attach(worker);
     await ready;
@@ -67,7 +65,7 @@ describe('change feeds across threads and processes', () => {
     expect((await store.stats()).dropped).toBe(0);
   }, 90_000);
 
-  it('a watch that falls behind ends on the key\'s latest value', async () => {
+  it("a watch that falls behind ends on the key's latest value", async () => {
     const store = res.store({ subscriberBuffer: { size: 100 } });
     const flags = new Int32Array(new SharedArrayBuffer(4));
     const worker = res.worker(new Worker(CLIENT, { workerData: { mode: 'slow-watch', key: 'w', last: 10_000, flags } }));
