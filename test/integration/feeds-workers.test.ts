@@ -90,7 +90,7 @@ describe('change feeds across threads and processes', () => {
     for (let i = 0; i < 20; i++) await store.set(`f:seed${i}`, i);
     const pool = res.pool(createPool({ filename: WRITERS, maxThreads: 2, minThreads: 2, store }));
     const writing = Promise.all(['f:a', 'f:b', 'f:c'].map((prefix) => pool.run({ prefix, count: 3_000, keys: 40 })));
-    await waitUntil(async () => ((await store.get('f:an')) ?? 0) > 50, 'the writers to be under way');
+    await waitUntil(async () => ((await store.get<number>('f:an')) ?? 0) > 50, 'the writers to be under way');
 
     // The follower starts while the writers write.
     const follower = res.worker(new Worker(CLIENT, { workerData: { mode: 'follow', glob: 'f:*', lastKey: 'f:done' } }));
