@@ -65,6 +65,53 @@ describe('change feeds across threads and processes', () => {
     expect((await store.stats()).dropped).toBe(0);
   }, 90_000);
 
+  it('a paused feed whose position history has dropped meanwhile ends with ERR_COMPACTED and oldestRevision', async () => {
+    const store = res.store({ history: { maxEvents: 500 }, subscriberBuffer: { size: 100 } });
+    const flags = new Int32Array(new SharedArrayBuffer(4));
+    const worker = res.worker(new Worker(CLIENT, { workerData: { mode: 'slow-changes', glob: 'n:*', lastKey: 'n:done', flags } }));
+    const ready = messageFrom(worker, isType('ready'), 'the subscriber to be ready');
+    store.attach(worker);
+    await ready;
+    const result = messageFrom<{ revisions: number[]; ended: { code: string; oldestRevision: number } | null }>(
+      worker,
+      isType('result'),
+      'the feed to end',
+      LONG_MS,
+    );
+    let last = 0;
+    for (let i = 0; i < 2_000; i++) last = await store.set(`n:${i % 50}`, i);
+    Atomics.store(flags, 0, 1);
+    const { revisions, ended } = await result;
+    expect(ended).toMatchObject({ code: 'ERR_COMPACTED', oldestRevision: last - 500 + 1 });
+    // What it received before the pause came in order, with no gap.
+    expect(revisions).toEqual(Array.from({ length: revisions.length }, (_, i) => i + 1));
+    expect(revisions.length).toBeLessThan(2_000);
+  });
+
+  it("a channel's drop-oldest next to a feed drops only the channel's messages, never the feed's changes", async () => {
+    const store = res.store({ history: { maxEvents: 20_000 }, subscriberBuffer: { size: 100, overflow: 'drop-oldest' } });
+    const flags = new Int32Array(new SharedArrayBuffer(4));
+    const worker = res.worker(
+      new Worker(CLIENT, { workerData: { mode: 'slow-mixed', channel: 'flood', glob: 'c:*', lastKey: 'c:done', flags } }),
+    );
+    const ready = messageFrom(worker, isType('ready'), 'the subscriber to be ready');
+    store.attach(worker);
+    await ready;
+    const result = messageFrom<{ messages: number[]; revisions: number[] }>(worker, isType('result'), 'the feed to end', LONG_MS);
+    const written: number[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      written.push(await store.set(`c:${i % 10}`, i));
+      await store.publish('flood', i);
+      await store.publish('flood', -i);
+    }
+    written.push(await store.set('c:done', true));
+    Atomics.store(flags, 0, 1);
+    const { messages, revisions } = await result;
+    expect(revisions).toEqual(written);
+    expect(messages.length).toBeLessThan(6_000); // the channel did overflow and drop
+    expect((await store.stats()).dropped).toBe(6_000 - messages.length);
+  });
+
   it("a watch that falls behind ends on the key's latest value", async () => {
     const store = res.store({ subscriberBuffer: { size: 100 } });
     const flags = new Int32Array(new SharedArrayBuffer(4));

@@ -37,11 +37,26 @@ switch (options.mode) {
         if (event.key === options.lastKey) report({ type: 'result', revisions, ended });
       },
       error: (error) => {
-        ended = { code: error.code, message: error.message };
+        ended = { code: error.code, oldestRevision: error.oldestRevision, message: error.message };
         report({ type: 'result', revisions, ended });
       },
     });
     await store.stats(); // the subscription is active
+    report({ type: 'ready' });
+    blockUntilRaised(options.flags, 0);
+    break;
+  }
+
+  case 'slow-mixed': {
+    // A channel flooded past its buffer (drop-oldest) next to a feed: the feed must lose nothing.
+    const messages = [];
+    const revisions = [];
+    store.channel(options.channel).subscribe((n) => messages.push(n));
+    store.changes(options.glob).subscribe((event) => {
+      revisions.push(event.revision);
+      if (event.key === options.lastKey) report({ type: 'result', messages, revisions });
+    });
+    await store.stats();
     report({ type: 'ready' });
     blockUntilRaised(options.flags, 0);
     break;
