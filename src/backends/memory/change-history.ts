@@ -33,9 +33,8 @@ export function maxEventsOf(history: HistoryOptions | undefined, where: string):
   return max;
 }
 
-/** Options of `memoryBackend`. */
+/** @internal Options of `memoryBackend`. */
 export interface MemoryBackendOptions {
-  /** The change events kept for `changes(glob, { since })`. @defaultValue `{ maxEvents: 10_000 }` */
   history?: HistoryOptions;
 }
 

@@ -1,8 +1,8 @@
 import { KvbusError } from '../../errors.js';
 import { compileGlob } from '../../glob.js';
-import type { Entry, KeyChange, LockRef, TransactionOp } from '../../types.js';
+import type { Entry, HistoryOptions, KeyChange, LockRef, TransactionOp } from '../../types.js';
 import type { Backend, BackendContext, BackendScan, BackendSetOptions } from '../backend.js';
-import { CHANGE, type ChangeHistory, historyOf, type MemoryBackendOptions } from './change-history.js';
+import { CHANGE, type ChangeHistory, historyOf } from './change-history.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import { MemoryLocks } from './memory-locks.js';
 import { GLOB_CHARS, MemoryScan, oneKeyScan, type ScanSource, walkLive } from './memory-scan.js';
@@ -10,8 +10,6 @@ import { ABSENT, assertRevision, incremented, type KeyState, planTransaction } f
 
 /** Revisions kept before the first growth of their array. */
 const INITIAL_CELLS = 1024;
-
-export type { MemoryBackendOptions } from './change-history.js';
 
 /**
  * Creates the in-memory backend: a `Map` owned by the store actor, with lazy
@@ -23,7 +21,10 @@ export type { MemoryBackendOptions } from './change-history.js';
  * @example
  * const store = createStore({ backend: memoryBackend({ history: { maxEvents: 50_000 } }) });
  */
-export function memoryBackend(options?: MemoryBackendOptions): Backend {
+export function memoryBackend(options?: {
+  /** The change events kept for `changes(glob, { since })`. @defaultValue `{ maxEvents: 10_000 }` */
+  history?: HistoryOptions;
+}): Backend {
   return new MemoryBackend(historyOf(options));
 }
 
