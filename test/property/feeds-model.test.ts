@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ChangeEvent, createStore, type MainStore, type TransactionOp } from '../../src/index.js';
+import { type ChangeEvent, createStore, type KvbusError, type MainStore, type TransactionOp } from '../../src/index.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
 // Snapshot-then-follow against the store itself: random sets (some with a TTL),
@@ -9,7 +9,9 @@ import { FakeClock } from '../helpers/fake-clock.js';
 // `changes(glob, { since: snapshot.revision })`, and one that resumes from a
 // random earlier revision on top of the view it had then. At the end each
 // follower's view of its glob equals the store's, and the revisions it saw
-// are increasing with no repeat.
+// are increasing with no repeat. History is small or large: a follower that
+// resumes from further back than it holds must fail with ERR_COMPACTED, and
+// one that starts from a snapshot never does.
 
 const KEYS = ['a', 'ab', 'user:1', 'user:2', 'x'] as const;
 const GLOBS = ['*', 'a*', 'user:*', 'x'] as const;
@@ -104,9 +106,10 @@ describe('snapshot-then-follow against the store', () => {
         fc.array(cmdArb, { maxLength: 60 }),
         fc.array(fc.record({ at: fc.nat(60), glob: fc.constantFrom(...GLOBS) }), { minLength: 1, maxLength: 3 }),
         fc.record({ at: fc.nat(60), back: fc.nat(40), glob: fc.constantFrom(...GLOBS) }),
-        async (cmds, starts, resume) => {
+        fc.constantFrom(1, 4, 16, 10_000),
+        async (cmds, starts, resume, maxEvents) => {
           const clock = new FakeClock();
-          const store = createStore({ clock });
+          const store = createStore({ clock, history: { maxEvents } });
           const followers: Follower[] = [];
           // The resuming follower's views by revision: what it had seen up to each revision.
           const resumeViews: Array<{ revision: number; view: Map<string, unknown> }> = [];
@@ -129,7 +132,14 @@ describe('snapshot-then-follow against the store', () => {
             }
             await store.stats();
             for (const follower of followers) {
-              expect(follower.failed).toBeUndefined();
+              if (follower.failed !== undefined) {
+                // Only a follower resuming from further back than history holds may fail, and only so.
+                const error = follower.failed as KvbusError & { oldestRevision: number };
+                expect(error.code).toBe('ERR_COMPACTED');
+                expect(follower.since + 1).toBeLessThan(error.oldestRevision);
+                expect(follower.revisions).toEqual([]);
+                continue;
+              }
               const actual = await store.getAll(follower.glob);
               expect(new Map([...follower.view].sort())).toEqual(new Map([...actual].sort()));
               const revisions = follower.revisions;

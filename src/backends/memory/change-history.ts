@@ -4,6 +4,9 @@ import type { HistoryOptions } from '../../feed-types.js';
 import { compileGlob } from '../../glob.js';
 import type { KeyChange } from '../../types.js';
 
+/** Slots a history starts with (it grows to its maximum as changes come). */
+const INITIAL_SLOTS = 1024;
+
 /** The change events a store keeps when its options do not say. */
 export const DEFAULT_MAX_EVENTS = 10_000;
 
@@ -51,28 +54,32 @@ export function historyOf(options: MemoryBackendOptions | undefined): ChangeHist
 }
 
 /**
- * A ring of the last `capacity` key changes, kept as parallel arrays (a byte,
+ * A ring of the last `max` key changes, kept as parallel arrays (a byte,
  * a key, a value and a revision per slot): recording a change allocates
  * nothing, so a store keeps its history whether or not anyone watches. The
  * values are the stored ones (the store copies what it sends out).
  */
 export class ChangeHistory {
-  readonly #capacity: number;
-  readonly #types: Uint8Array;
-  readonly #keys: Array<string | undefined>;
-  readonly #values: unknown[];
-  readonly #revisions: Float64Array;
-  /** The slot of the oldest change kept. */
+  /** The most changes kept. */
+  readonly #max: number;
+  /** Slots allocated: they grow (doubling) up to #max, so a store that writes little holds little. */
+  #size: number;
+  #types: Uint8Array;
+  #keys: Array<string | undefined>;
+  #values: unknown[];
+  #revisions: Float64Array;
+  /** The slot of the oldest change kept (0 until the ring is full at #max: it only wraps then). */
   #start = 0;
   #length = 0;
 
-  /** @param capacity - how many changes to keep (0: none) */
-  constructor(capacity: number) {
-    this.#capacity = capacity;
-    this.#types = new Uint8Array(capacity);
-    this.#keys = new Array(capacity);
-    this.#values = new Array(capacity);
-    this.#revisions = new Float64Array(capacity);
+  /** @param max - how many changes to keep (0: none) */
+  constructor(max: number) {
+    this.#max = max;
+    this.#size = Math.min(max, INITIAL_SLOTS);
+    this.#types = new Uint8Array(this.#size);
+    this.#keys = new Array(this.#size);
+    this.#values = new Array(this.#size);
+    this.#revisions = new Float64Array(this.#size);
   }
 
   /**
@@ -83,16 +90,33 @@ export class ChangeHistory {
    * @param revision - its revision, greater than every one kept
    */
   record(type: number, key: string, value: unknown, revision: number): void {
-    const capacity = this.#capacity;
-    if (capacity === 0) return;
+    if (this.#length === this.#size) {
+      if (this.#size < this.#max) this.#grow();
+      else if (this.#max === 0) return;
+    }
+    const size = this.#size;
     let at = this.#start + this.#length;
-    if (at >= capacity) at -= capacity;
-    if (this.#length === capacity) this.#start = at + 1 === capacity ? 0 : at + 1;
+    if (at >= size) at -= size;
+    if (this.#length === size) this.#start = at + 1 === size ? 0 : at + 1;
     else this.#length++;
     this.#types[at] = type;
     this.#keys[at] = key;
     this.#values[at] = value;
     this.#revisions[at] = revision;
+  }
+
+  /** Doubles the slots (up to #max); the ring has not wrapped yet, so its changes are in order from slot 0. */
+  #grow(): void {
+    const size = Math.min(this.#max, this.#size * 2);
+    const types = new Uint8Array(size);
+    types.set(this.#types);
+    const revisions = new Float64Array(size);
+    revisions.set(this.#revisions);
+    this.#types = types;
+    this.#revisions = revisions;
+    this.#keys.length = size;
+    this.#values.length = size;
+    this.#size = size;
   }
 
   /** Forgets every change (the backend closed). */
@@ -118,7 +142,7 @@ export class ChangeHistory {
     const match = pattern === undefined || pattern === '*' ? undefined : compileGlob(pattern);
     for (let i = this.#firstAfter(since); i < this.#length; i++) {
       let at = this.#start + i;
-      if (at >= this.#capacity) at -= this.#capacity;
+      if (at >= this.#size) at -= this.#size;
       const type = TYPES[this.#types[at]!]!;
       const key = this.#keys[at]!;
       const revision = this.#revisions[at]!;
@@ -133,7 +157,7 @@ export class ChangeHistory {
   /** The revision of the `i`-th change kept, from the oldest. */
   #revisionAt(i: number): number {
     const at = this.#start + i;
-    return this.#revisions[at >= this.#capacity ? at - this.#capacity : at]!;
+    return this.#revisions[at >= this.#size ? at - this.#size : at]!;
   }
 
   /** The index (from the oldest) of the first change kept with a revision above `since`: a binary search, revisions only grow. */
