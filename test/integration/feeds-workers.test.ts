@@ -40,6 +40,22 @@ describe('change feeds across threads and processes', () => {
     expect(fromChild.message).toMatch(/starts at revision 91/);
   });
 
+  it('snapshot(glob) from a worker and a forked child: the same entries and revision as in the main thread', async () => {
+    const store = res.store();
+    for (let i = 0; i < 30; i++) await store.set(`s:${i % 12}`, { i });
+    await store.set('other', 1);
+    const main = await store.snapshot('s:*');
+    const expected = { type: 'snapshot', revision: main.revision, entries: [...main.entries], bad: 'ERR_BAD_ARGUMENT' };
+
+    const worker = res.worker(new Worker(CLIENT, { workerData: { mode: 'snapshot', glob: 's:*' } }));
+    const fromWorker = messageFrom(worker, isType('snapshot'), 'the worker snapshot');
+    store.attach(worker);
+    expect(await fromWorker).toEqual(expected);
+
+    const child = res.child(store.fork(new URL(CLIENT).pathname, [JSON.stringify({ mode: 'snapshot', glob: 's:*' })]));
+    expect(await messageFrom(child, isType('snapshot'), 'the child snapshot')).toEqual(expected);
+  });
+
   it('a slow worker subscriber with a 1 000-message buffer receives all 50 000 changes, once each, in order', async () => {
     const COUNT = 50_000;
     const store = res.store({ history: { maxEvents: 60_000 }, subscriberBuffer: { size: 1_000 } });

@@ -25,6 +25,17 @@ switch (options.mode) {
     break;
   }
 
+  case 'snapshot': {
+    // Reads a snapshot, and reports it (and a bad glob's error).
+    const snap = await store.snapshot(options.glob);
+    const bad = await store.snapshot('').then(
+      () => null,
+      (error) => error.code,
+    );
+    report({ type: 'snapshot', revision: snap.revision, entries: [...snap.entries], bad });
+    break;
+  }
+
   case 'slow-changes': {
     // Subscribes, then blocks until the writer is done, then takes in everything, slowly.
     const revisions = [];
