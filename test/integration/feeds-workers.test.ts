@@ -81,6 +81,24 @@ describe('change feeds across threads and processes', () => {
     expect((await store.stats()).dropped).toBe(0);
   }, 90_000);
 
+  it('a slow child process subscriber with a 100-message buffer receives all 10 000 changes, once each, in order', async () => {
+    const COUNT = 10_000;
+    const store = res.store({ subscriberBuffer: { size: 100 } });
+    const options = { mode: 'slow-changes', glob: 'n:*', lastKey: 'n:done', blockMs: 1_000 };
+    const child = res.child(store.fork(new URL(CLIENT).pathname, [JSON.stringify(options)]));
+    await messageFrom(child, isType('ready'), 'the subscriber to be ready');
+    const result = messageFrom<{ revisions: number[]; ended: unknown }>(child, isType('result'), 'all the changes', LONG_MS);
+    const written: number[] = [];
+    for (let i = 0; i < COUNT; i += 500) {
+      written.push(...(await Promise.all(Array.from({ length: 500 }, (_, j) => store.set(`n:${(i + j) % 300}`, i + j)))));
+    }
+    written.push(await store.set('n:done', true));
+    const { revisions, ended } = await result;
+    expect(ended).toBeNull();
+    expect(revisions).toEqual(written);
+    expect((await store.stats()).dropped).toBe(0);
+  });
+
   it('a paused feed whose position history has dropped meanwhile ends with ERR_COMPACTED and oldestRevision', async () => {
     const store = res.store({ history: { maxEvents: 500 }, subscriberBuffer: { size: 100 } });
     const flags = new Int32Array(new SharedArrayBuffer(4));

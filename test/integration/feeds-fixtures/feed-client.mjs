@@ -54,7 +54,9 @@ switch (options.mode) {
     });
     await store.stats(); // the subscription is active
     report({ type: 'ready' });
-    blockUntilRaised(options.flags, 0);
+    // A child cannot share the flag: it blocks for a while instead.
+    if (options.flags) blockUntilRaised(options.flags, 0);
+    else for (const until = Date.now() + options.blockMs; Date.now() < until; );
     break;
   }
 
