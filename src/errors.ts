@@ -115,6 +115,17 @@ export function compactedError(since: number, oldestRevision: number): KvbusErro
   return error;
 }
 
+/**
+ * @internal The error that ends a remote subscriber whose buffer overflowed under the policy 'error'.
+ * @param size - the buffer's size
+ */
+export function overflowError(size: number): KvbusError {
+  return new KvbusError(
+    'ERR_DISCONNECTED',
+    `This subscriber fell ${size} messages behind and was ended (subscriberBuffer.overflow: 'error'); consume faster or choose 'drop-oldest'`,
+  );
+}
+
 /** @internal Describes a value for an error message: its type, and short values in full. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';

@@ -1,5 +1,4 @@
 // Public types of lossless change feeds (SPEC §7): history, resume from a revision, snapshots.
-import type { Entry } from './types.js';
 
 /** How many change events a store keeps, so that `changes(glob, { since })` can replay them. */
 export interface HistoryOptions {
@@ -26,6 +25,6 @@ export interface ChangesOptions {
 export interface Snapshot<TValue = unknown> {
   /** The store's revision when the entries were read: follow with `changes(glob, { since: revision })`. */
   revision: number;
-  /** The matching entries, as copies. */
-  entries: Map<string, Entry<TValue>>;
+  /** The matching entries (each a value and its revision, as `getEntry` answers), as copies. */
+  entries: Map<string, { value: TValue; revision: number }>;
 }

@@ -3,12 +3,14 @@
 import type { ChannelData, GlobData, GlobValue, HasChannels, HasKeys, KeyValue, SchemaChannel, SchemaKey, StoreSchema } from './schema.js';
 import type {
   ChangeEvent,
+  ChangesOptions,
   Entry,
   KvbusObservable,
   PatternMessage,
   ReceiveHandler,
   ScanOptions,
   SetOptions,
+  Snapshot,
   Store,
   SyncStore,
   TransactionOptions,
@@ -20,7 +22,7 @@ import type {
  * returns `TypedStore<S, MainStore>`, `getStore<S>()` a `TypedStore<S>`; without a
  * schema (`S` is `StoreSchema` itself) it is `TBase`, untouched. When `S`
  * declares `keys`, `get`, `getEntry`, `set`, `update`, `watch`, `getMany`,
- * `getAll`, `scan`, `changes`, `transaction` and `sync.get`/`getEntry`/`set` take
+ * `getAll`, `scan`, `changes`, `snapshot`, `transaction` and `sync.get`/`getEntry`/`set` take
  * only keys matching a pattern, with that pattern's value type; when it declares
  * `channels`, so do `publish`, `channel`, `pattern` and `onSubscriberReceive`.
  * Every other method is `TBase`'s own.
@@ -92,8 +94,10 @@ export interface TypedKeys<S extends StoreSchema> {
   getAll<TGlob extends string = '*'>(pattern?: TGlob): Promise<Map<string, GlobValue<S, TGlob>>>;
   /** The entries matching a glob, read a chunk at a time (see {@link Store.scan}). */
   scan<TGlob extends string = '*'>(glob?: TGlob, options?: ScanOptions): AsyncIterable<[string, GlobValue<S, TGlob>]>;
-  /** Every change to keys matching the glob (all keys without one). */
-  changes<TGlob extends string = '*'>(glob?: TGlob): KvbusObservable<ChangeEvent<GlobValue<S, TGlob>>>;
+  /** Every change to keys matching the glob (all keys without one); with `since`, first those after that revision (see {@link Store.changes}). */
+  changes<TGlob extends string = '*'>(glob?: TGlob, options?: ChangesOptions): KvbusObservable<ChangeEvent<GlobValue<S, TGlob>>>;
+  /** The entries matching a glob and the revision they were read at, in one atomic step (see {@link Store.snapshot}). */
+  snapshot<TGlob extends string = '*'>(glob?: TGlob): Promise<Snapshot<GlobValue<S, TGlob>>>;
   /** Applies every op or none, atomically (see {@link Store.transaction}). */
   transaction(ops: readonly TypedTransactionOp<S>[], options?: TransactionOptions): Promise<number[]>;
   /** The blocking API, typed by the same schema. */

@@ -1,4 +1,5 @@
 import { copyOut, isPrimitive } from '../clone.js';
+import { subscribeCommand } from '../commands/bus.js';
 import type { Connection } from '../commands/connection.js';
 import type { SubEvent } from '../commands/events.js';
 import type { Session } from '../commands/gate.js';
@@ -115,7 +116,7 @@ export class LocalLink implements Link, Connection {
   subscribe(topic: Topic, handlers: SubscriptionHandlers): () => void {
     const sid = ++this.#nextSid;
     this.#subs.set(sid, handlers);
-    this.request({ type: 'sub.add', sid, kind: topic.kind, name: topic.name }).catch((error) => {
+    this.request(subscribeCommand(sid, topic)).catch((error) => {
       if (this.#subs.delete(sid)) handlers.error(error);
     });
     return () => {

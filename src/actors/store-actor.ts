@@ -6,13 +6,15 @@ import type { ActorGate, Session } from '../commands/gate.js';
 import { type AnySpec, type Command, SPEC_BY_TYPE, specOf } from '../commands/table.js';
 import { KvbusError } from '../errors.js';
 import type { ClientInfo, KeyChange, StoreOp, StoreStats, Topic } from '../types.js';
+import { addSubscription, type SubscribeContext, type Subscription } from './add-subscription.js';
+import { CatchUpSink, resumeFrom } from './catch-up.js';
 import { CommandSubject } from './command-subject.js';
 import { LockGrants } from './lock-grants.js';
 import { Mailbox } from './mailbox.js';
 import { isThenable, mapMaybe } from './maybe-promise.js';
 import { Operations } from './operations.js';
 import { reply } from './reply.js';
-import { Router, type Sink } from './router.js';
+import { Router } from './router.js';
 import { ScanCursors } from './scan-cursors.js';
 
 /** One command in the mailbox, with the client that sent it. */
@@ -30,11 +32,6 @@ export interface StoreActorOptions {
   clock: Clock;
   /** Copy values in and out of user code (`apply` ops see and return copies). */
   copy: boolean;
-}
-
-interface Subscription {
-  readonly topic: Topic;
-  readonly sink: Sink;
 }
 
 const noop = () => {};
@@ -62,6 +59,8 @@ export class StoreActor implements ActorContext, ActorGate {
   readonly #scans: ScanCursors;
   readonly #self: Connection;
   readonly locks: LockGrants;
+  /** What subscribing needs of this actor. */
+  readonly #feeds: SubscribeContext;
   #closed = false;
   #expiryQueued = false;
 
@@ -72,6 +71,7 @@ export class StoreActor implements ActorContext, ActorGate {
   constructor(backend: Backend, options: StoreActorOptions) {
     this.backend = backend;
     this.#options = options;
+    this.#feeds = { backend, router: this.#router, unsubscribe: (conn, sid) => this.unsubscribe(conn, sid) };
     this.#scans = new ScanCursors(options.clock);
     this.locks = new LockGrants(backend, options.clock, (fn) => this.#mailbox.turn(fn));
     // Internal commands (TTL expiries) come from the actor itself; their replies go nowhere.
@@ -211,31 +211,18 @@ export class StoreActor implements ActorContext, ActorGate {
     return this.backend.apply(key, this.#ops.bind(key, name, arg, this.#options.copy && this.backend.sharesValues));
   }
 
-  subscribe(conn: Connection, sid: number, topic: Topic): unknown {
+  subscribe(conn: Connection, sid: number, topic: Topic, since?: number): unknown {
     let subs = this.#subs.get(conn);
     if (!subs) this.#subs.set(conn, (subs = new Map()));
-    if (subs.has(sid)) throw new KvbusError('ERR_BAD_ARGUMENT', `Subscription id ${sid} is already in use by this client`);
+    return addSubscription(this.#feeds, subs, conn, sid, topic, since);
+  }
 
-    const kind = topic.kind;
-    const sink: Sink = { deliver: (event) => conn.deliver(sid, event, kind) };
-    subs.set(sid, { topic, sink });
-    const first = this.#router.add(topic, sink);
-    let interest = first ? this.backend.interest(topic, true) : undefined;
-    if (isThenable(interest)) {
-      // The backend could not subscribe (Redis unreachable): undo, so nothing half-exists.
-      interest = Promise.resolve(interest).catch((error: unknown) => {
-        if (subs.get(sid)?.sink === sink) subs.delete(sid);
-        this.#router.remove(topic, sink);
-        throw error;
-      });
-    }
-    if (topic.kind !== 'key') return interest;
-    // A watch starts with the current value, delivered before any later change.
-    const snapshot = () =>
-      mapMaybe(this.backend.get(topic.name), (entry) => {
-        sink.deliver({ type: 'snapshot', key: topic.name, value: entry?.value, revision: entry?.revision ?? 0 });
-      });
-    return isThenable(interest) ? interest.then(snapshot) : snapshot();
+  resume(conn: Connection, sid: number, since: number, limit: number): unknown {
+    const sub = this.#subs.get(conn)?.get(sid);
+    // Unsubscribed meanwhile: the connection forgets the pause.
+    if (!(sub?.sink instanceof CatchUpSink)) return void conn.resumed?.(sid, [], false);
+    const resumed = resumeFrom(this.backend, sub.topic.name, since, limit, sub.sink, conn, sid);
+    return mapMaybe(resumed, (result) => result && this.unsubscribe(conn, sid));
   }
 
   unsubscribe(conn: Connection, sid: number): unknown {

@@ -73,7 +73,13 @@ export function createStore(options: CreateStoreOptions = {}): MainStore {
   if (typeof copy !== 'boolean') fail('copy', 'a boolean', copy);
   if (typeof requestTimeoutMs !== 'number' || !(requestTimeoutMs > 0)) fail('requestTimeoutMs', 'a positive number', requestTimeoutMs);
   if (typeof onError !== 'function') fail('onError', 'a function', onError);
-  const backend = options.backend ?? memoryBackend();
+  if (options.history !== undefined && options.backend !== undefined) {
+    throw new KvbusError(
+      'ERR_BAD_ARGUMENT',
+      'Pass `history` to the backend (memoryBackend({ history }) or redisBackend({ history })), not to createStore() with a backend',
+    );
+  }
+  const backend = options.backend ?? memoryBackend({ history: options.history });
   if (backend === null || typeof backend !== 'object' || typeof backend.get !== 'function') {
     fail('backend', 'a backend such as memoryBackend() or redisBackend()', backend);
   }

@@ -4,6 +4,7 @@ import * as bus from '../commands/bus.js';
 import * as coord from '../commands/coord.js';
 import type { CommandSpec } from '../commands/define.js';
 import type { SubEvent } from '../commands/events.js';
+import * as feed from '../commands/feed.js';
 import * as kv from '../commands/kv.js';
 import type { Link } from '../commands/link.js';
 import { assertScanCount } from '../commands/scan.js';
@@ -189,9 +190,10 @@ export class StoreClient implements Store {
     return watchKey<TValue>(this.#link, key);
   }
 
-  changes<TValue = unknown>(glob = '*'): KvbusObservable<ChangeEvent<TValue>> {
+  changes<TValue = unknown>(glob = '*', options?: feed.ChangesOptions): KvbusObservable<ChangeEvent<TValue>> {
     assertName('glob', glob);
-    return this.#observe({ kind: 'changes', name: glob }, (event, next) => {
+    feed.assertChangesOptions(options);
+    return this.#observe({ kind: 'changes', name: glob, since: options?.since } as bus.SubscribeTopic, (event, next) => {
       if (event.type !== 'message' && event.type !== 'snapshot' && event.type !== 'end') next(event as ChangeEvent<TValue>);
     });
   }
@@ -233,8 +235,9 @@ export class StoreClient implements Store {
     return IterableObservable.from(peers, this.#options.iterationBuffer);
   }
 
-  snapshot<TValue = unknown>(_glob?: string): Promise<Snapshot<TValue>> {
-    return Promise.reject(new Error('kvbus: snapshot is not built yet (issue 11)')); // TODO(issue 11)
+  snapshot<TValue = unknown>(glob?: string): Promise<Snapshot<TValue>> {
+    const cmd: feed.SnapshotCommand = glob === undefined ? { type: 'kv.snapshot' } : { type: 'kv.snapshot', pattern: glob };
+    return this.#call(feed.snapshot, cmd) as Promise<Snapshot<TValue>>;
   }
 
   stats(): Promise<StoreStats> {

@@ -21,6 +21,14 @@ export interface Connection {
    *   `'key'` (a watch) needs only its latest event when the client falls behind
    */
   deliver(sid: number, event: SubEvent, kind: TopicKind): void;
+  /**
+   * A paused `changes` subscription caught up from history (a remote client's
+   * connection pauses one that would overflow its buffer, then asks to resume).
+   * @param changes - the next changes, in order, to send whatever the buffer holds
+   * @param more - history holds more: the subscription stays paused after the last of these
+   * @param error - history no longer reaches back: the subscription ends with it
+   */
+  resumed?(sid: number, changes: readonly SubEvent[], more: boolean, error?: unknown): void;
   /** The store closed: complete every subscription, reject what is pending. */
   end(): void;
   /** What a remote client is, and how its buffer fares (for `clients()`). */

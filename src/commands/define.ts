@@ -10,8 +10,13 @@ export interface ActorContext {
   readonly backend: Backend;
   /** Runs an operation registered with `defineOp` on a key, atomically. */
   applyOp(key: string, name: string, arg: unknown): unknown;
-  /** Adds subscription `sid` of `conn`; a watch also gets the key's current value. */
-  subscribe(conn: Connection, sid: number, topic: Topic): unknown;
+  /**
+   * Adds subscription `sid` of `conn`; a watch also gets the key's current value,
+   * and a `changes` subscription with `since` first the changes history holds after it.
+   */
+  subscribe(conn: Connection, sid: number, topic: Topic, since?: number): unknown;
+  /** Catches up paused `changes` subscription `sid` of `conn` from history after `since`, at most `limit` changes (see {@link Connection.resumed}). */
+  resume(conn: Connection, sid: number, since: number, limit: number): unknown;
   /** Removes subscription `sid` of `conn`; true when it existed. */
   unsubscribe(conn: Connection, sid: number): unknown;
   /** Drops every subscription of a client that went away. */

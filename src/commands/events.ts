@@ -5,6 +5,8 @@ export interface WireError {
   name: string;
   code?: string | undefined;
   message: string;
+  /** An `ERR_COMPACTED` error's oldest revision in history. */
+  oldestRevision?: number | undefined;
 }
 
 /**

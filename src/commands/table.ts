@@ -2,6 +2,7 @@ import { describe, KvbusError } from '../errors.js';
 import * as bus from './bus.js';
 import * as coord from './coord.js';
 import type { CommandOf, CommandSpec } from './define.js';
+import * as feed from './feed.js';
 import * as kv from './kv.js';
 import * as scan from './scan.js';
 import * as sys from './sys.js';
@@ -30,6 +31,8 @@ export const COMMANDS = [
   bus.publish,
   bus.subscribe,
   bus.unsubscribe,
+  feed.snapshot,
+  feed.resume,
   sys.stats,
   sys.clients,
   sys.disconnect,

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryBackend } from '../../src/index.js';
 import { coordConformance } from './coord-suite.js';
+import { feedsConformance } from './feeds-suite.js';
 import { scanConformance } from './scan-suite.js';
 import { conformance, storesOn } from './suite.js';
 
@@ -19,3 +20,4 @@ describe('memory backend', () => {
 conformance('memory', makeStore);
 scanConformance('memory', makeStore);
 coordConformance('memory', makeStore);
+feedsConformance('memory', makeStore, (maxEvents) => memoryBackend({ history: { maxEvents } }));

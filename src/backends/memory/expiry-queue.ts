@@ -13,6 +13,10 @@ const MAX_DELAY = 2 ** 31 - 1;
  * turn, so that a million stale deadlines never hold the actor at once.
  */
 const SWEEP_SLICE = 16_384;
+/** How long one expiry turn may run (wall time): keys expiring together are spread over turns. */
+const EXPIRY_SLICE_MS = 10;
+/** Deadlines popped between two looks at the time. */
+const EXPIRY_BATCH = 1024;
 
 /**
  * Deadlines of keys with a TTL: a binary min-heap and a single timer armed for
@@ -111,6 +115,22 @@ export class ExpiryQueue {
     if (at < 0) return;
     this.#timerAt = Infinity;
     this.#arm();
+  }
+
+  /**
+   * Expires what is due, for a bounded slice of wall time: a million keys
+   * expiring together take many short turns (the timer is armed at once for
+   * the rest), and reads meanwhile check deadlines.
+   * @param isCurrent - whether a deadline is still the key's
+   * @param expire - removes one key whose deadline passed
+   * @param liveCount - the keys that have a deadline now, after the slice (to decide on compaction)
+   */
+  expireSlice(isCurrent: (key: string, at: number) => boolean, expire: (key: string) => void, liveCount: () => number): void {
+    const stop = performance.now() + EXPIRY_SLICE_MS;
+    do {
+      for (const key of this.popDue(isCurrent, EXPIRY_BATCH)) expire(key);
+    } while (this.hasDue && performance.now() < stop);
+    this.compact(liveCount(), isCurrent);
   }
 
   /** Forgets every deadline and disarms the timer. */

@@ -1,30 +1,31 @@
-import { conflictError, KvbusError, lockLostError } from '../../errors.js';
+import { KvbusError } from '../../errors.js';
 import { compileGlob } from '../../glob.js';
-import type { Entry, LockRef, TransactionOp } from '../../types.js';
+import type { Entry, HistoryOptions, KeyChange, LockRef, TransactionOp } from '../../types.js';
 import type { Backend, BackendContext, BackendScan, BackendSetOptions } from '../backend.js';
+import { CHANGE, type ChangeHistory, historyOf } from './change-history.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import { MemoryLocks } from './memory-locks.js';
-import { GLOB_CHARS, MemoryScan, NONE, oneKeyScan, type ScanSource, walkLive } from './memory-scan.js';
-import { ABSENT, incremented, type KeyState, planTransaction } from './memory-transaction.js';
-
-/** How long one expiry turn may run (wall time): keys expiring together are spread over turns. */
-const EXPIRY_SLICE_MS = 10;
-/** Deadlines popped between two looks at the time. */
-const EXPIRY_BATCH = 1024;
+import { GLOB_CHARS, MemoryScan, oneKeyScan, type ScanSource, walkLive } from './memory-scan.js';
+import { ABSENT, assertRevision, incremented, type KeyState, planTransaction } from './memory-transaction.js';
 
 /** Revisions kept before the first growth of their array. */
 const INITIAL_CELLS = 1024;
 
 /**
  * Creates the in-memory backend: a `Map` owned by the store actor, with lazy
- * and active expiry (one timer for all keys). It is the default backend.
+ * and active expiry (one timer for all keys), and a history of its last changes.
+ * It is the default backend.
  *
+ * @param options - how many change events to keep
  * @returns a backend for one store
  * @example
- * const store = createStore({ backend: memoryBackend() });
+ * const store = createStore({ backend: memoryBackend({ history: { maxEvents: 50_000 } }) });
  */
-export function memoryBackend(): Backend {
-  return new MemoryBackend();
+export function memoryBackend(options?: {
+  /** The change events kept for `changes(glob, { since })`. @defaultValue `{ maxEvents: 10_000 }` */
+  history?: HistoryOptions;
+}): Backend {
+  return new MemoryBackend(historyOf(options));
 }
 
 // Layout: what a key costs is its Map entry plus two array slots. Each key has
@@ -33,7 +34,7 @@ export function memoryBackend(): Backend {
 // Deadlines live apart, for the keys that have one. An object per key would
 // cost 48 bytes more (measured: heap per key 1.79× a plain Map's, against
 // ~1.3× with cells; `npm run bench heap`).
-class MemoryBackend implements Backend, ScanSource {
+class MemoryBackend implements Backend {
   readonly kind = 'memory';
   readonly sharesValues = true;
   readonly isAsync = false;
@@ -48,7 +49,13 @@ class MemoryBackend implements Backend, ScanSource {
   #revision = 0;
   #context!: BackendContext;
   #expiry!: ExpiryQueue;
+  /** The last changes, recorded whether or not anyone watches (a later `changes(glob, { since })` may ask). */
+  readonly #history: ChangeHistory;
   locks!: MemoryLocks;
+
+  constructor(history: ChangeHistory) {
+    this.#history = history;
+  }
 
   open(context: BackendContext): void {
     if (this.#expiry) {
@@ -75,17 +82,17 @@ class MemoryBackend implements Backend, ScanSource {
   }
 
   set(key: string, value: unknown, { ttlMs, ifRevision, keepTtl, fence }: BackendSetOptions): number {
-    if (fence) this.#fence(fence, key);
+    if (fence) this.locks.assertFence(fence, key);
     const cell = this.#live(key);
-    if (ifRevision !== undefined) this.#check(key, cell, ifRevision);
+    if (ifRevision !== undefined) assertRevision(key, cell === -1 ? 0 : this.#revisions[cell]!, ifRevision);
     const expiresAt = ttlMs !== undefined ? this.#context.clock.now() + ttlMs : keepTtl ? this.#deadline(key) : 0;
     return this.#write(key, value, expiresAt, cell);
   }
 
   delete(key: string, ifRevision?: number, fence?: LockRef): boolean {
-    if (fence) this.#fence(fence, key);
+    if (fence) this.locks.assertFence(fence, key);
     const cell = this.#live(key);
-    if (ifRevision !== undefined) this.#check(key, cell, ifRevision);
+    if (ifRevision !== undefined) assertRevision(key, cell === -1 ? 0 : this.#revisions[cell]!, ifRevision);
     if (cell === -1) return false;
     this.#remove(key, cell, 'delete');
     return true;
@@ -106,25 +113,32 @@ class MemoryBackend implements Backend, ScanSource {
 
   scan(pattern: string | undefined): BackendScan {
     if (pattern !== undefined && !GLOB_CHARS.test(pattern)) return oneKeyScan(pattern, () => this.#valueOf(pattern));
-    return new MemoryScan(this, this.#map.entries(), pattern === undefined ? undefined : compileGlob(pattern));
+    const source: ScanSource = { now: () => this.#context.clock.now(), deadlines: this.#deadlines, values: () => this.#values };
+    return new MemoryScan(source, this.#map.entries(), pattern === undefined ? undefined : compileGlob(pattern));
   }
 
-  changesSince(_since: number, _pattern: string | undefined): never {
-    throw new Error('kvbus: history is not built yet (issue 11)'); // TODO(issue 11)
+  changesSince(since: number, pattern: string | undefined): KeyChange[] {
+    return this.#history.since(since, pattern, this.#revision + 1);
   }
 
-  snapshot(_pattern: string | undefined): never {
-    throw new Error('kvbus: snapshot is not built yet (issue 11)'); // TODO(issue 11)
+  snapshot(pattern: string | undefined): { revision: number; entries: Map<string, Entry> } {
+    const entries = new Map<string, Entry>();
+    const values = this.#values;
+    // Keys past their deadline are left out: their expire events come later, with later revisions.
+    this.#scan(pattern, (key, cell) => entries.set(key, { value: values[cell], revision: this.#revisions[cell]! }));
+    return { revision: this.#revision, entries };
   }
 
   clear(): void {
     // Open scans see the map empty and end: a Map iterator follows clear().
     this.#reset();
-    this.#context.emitChange({ type: 'clear', key: '*', revision: ++this.#revision });
+    const revision = ++this.#revision;
+    this.#history.record(CHANGE.clear, '*', undefined, revision);
+    this.#context.emitChange({ type: 'clear', key: '*', revision });
   }
 
   incr(key: string, by: number, fence?: LockRef): number {
-    if (fence) this.#fence(fence, key);
+    if (fence) this.locks.assertFence(fence, key);
     const cell = this.#live(key);
     const next = incremented(key, cell === -1 ? 0 : this.#values[cell], by);
     this.#write(key, next, this.#deadline(key), cell);
@@ -156,17 +170,14 @@ class MemoryBackend implements Backend, ScanSource {
   }
 
   expireDue(): void {
-    const isCurrent = (key: string, at: number) => this.#deadlines.get(key) === at;
-    // A bounded slice: a million keys expiring together take many short turns (the
-    // queue arms its timer at once for the rest), and reads meanwhile check deadlines.
-    const stop = performance.now() + EXPIRY_SLICE_MS;
-    do {
-      for (const key of this.#expiry.popDue(isCurrent, EXPIRY_BATCH)) {
+    this.#expiry.expireSlice(
+      (key, at) => this.#deadlines.get(key) === at,
+      (key) => {
         const cell = this.#map.get(key);
         if (cell !== undefined) this.#remove(key, cell, 'expire');
-      }
-    } while (this.#expiry.hasDue && performance.now() < stop);
-    this.#expiry.compact(this.#deadlines.size, isCurrent);
+      },
+      () => this.#deadlines.size,
+    );
     this.locks.expireDue();
   }
 
@@ -175,7 +186,7 @@ class MemoryBackend implements Backend, ScanSource {
   }
 
   transaction(ops: readonly TransactionOp[], fence?: LockRef): number[] {
-    if (fence) this.#fence(fence);
+    if (fence) this.locks.assertFence(fence);
     // Keys whose time has passed expire first (their events and revisions come before the
     // transaction's), so that the plan reads one instant and its writes take the next revisions.
     for (const op of ops) this.#live(op.key);
@@ -192,21 +203,8 @@ class MemoryBackend implements Backend, ScanSource {
   close(): void {
     this.#expiry?.clear();
     this.locks?.close();
+    this.#history.clear();
     this.#reset();
-  }
-
-  /** @internal For scans: the key's value at `cell`, or NONE when its deadline has passed (`now`: the scan's clock reading). */
-  valueIfLive(key: string, cell: number, now: number): unknown {
-    if (this.#deadlines.size !== 0) {
-      const at = this.#deadlines.get(key);
-      if (at !== undefined && at <= now) return NONE;
-    }
-    return this.#values[cell];
-  }
-
-  /** @internal The clock scans read. */
-  now(): number {
-    return this.#context.clock.now();
   }
 
   #reset(): void {
@@ -215,18 +213,6 @@ class MemoryBackend implements Backend, ScanSource {
     this.#values = [];
     this.#revisions = new Float64Array(INITIAL_CELLS);
     this.#free = [];
-  }
-
-  /** Throws ERR_CONFLICT unless the key's revision (0: absent) is `expected`. */
-  #check(key: string, cell: number, expected: number): void {
-    const actual = cell === -1 ? 0 : this.#revisions[cell]!;
-    if (actual !== expected) throw conflictError(key, actual, expected);
-  }
-
-  /** Throws `ERR_CONFLICT` unless `fence`'s lock is held with its token now (`key`: the write's, none for a transaction). */
-  #fence(fence: LockRef, key?: string): void {
-    if (this.locks.holds(fence.name, fence.token)) return;
-    throw lockLostError(fence.name, fence.token, key === undefined ? 'transaction' : `write to key ${JSON.stringify(key)}`);
   }
 
   /** The key's value (`undefined`: absent), expiring it first if its time has passed. */
@@ -283,6 +269,7 @@ class MemoryBackend implements Backend, ScanSource {
     } else if (this.#deadlines.size !== 0) {
       this.#deadlines.delete(key);
     }
+    this.#history.record(CHANGE.set, key, value, revision);
     if (this.#context.watchingKeys) this.#context.emitChange({ type: 'set', key, value, revision });
     return revision;
   }
@@ -293,6 +280,7 @@ class MemoryBackend implements Backend, ScanSource {
     this.#free.push(cell);
     if (this.#deadlines.size !== 0) this.#deadlines.delete(key);
     const revision = ++this.#revision;
+    this.#history.record(CHANGE[type], key, undefined, revision);
     if (this.#context.watchingKeys) this.#context.emitChange({ type, key, revision });
   }
 

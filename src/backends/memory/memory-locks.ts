@@ -1,4 +1,6 @@
 import type { Clock } from '../../clock.js';
+import { lockLostError } from '../../errors.js';
+import type { LockRef } from '../../types.js';
 import type { BackendLocks, LockWaiter } from '../backend.js';
 import { ExpiryQueue } from './expiry-queue.js';
 
@@ -72,6 +74,15 @@ export class MemoryLocks implements BackendLocks {
   holds(name: string, token: number): boolean {
     const lease = this.#leases.get(name);
     return lease !== undefined && lease.token === token && lease.expiresAt > this.#clock.now();
+  }
+
+  /**
+   * Throws `ERR_CONFLICT` unless `fence`'s lock is held with its token now.
+   * @param key - the fenced write's key (none: a transaction)
+   */
+  assertFence(fence: LockRef, key?: string): void {
+    if (this.holds(fence.name, fence.token)) return;
+    throw lockLostError(fence.name, fence.token, key === undefined ? 'transaction' : `write to key ${JSON.stringify(key)}`);
   }
 
   /** Ends the leases that ran out, granting each lock to its next waiter. */

@@ -7,15 +7,14 @@ const MIN_SCAN_VISITS = 4096;
 /** A glob without these characters names one key: it is looked up, not scanned for. */
 export const GLOB_CHARS = /[*?[\\]/;
 
-/** What {@link ScanSource.valueIfLive} says of an expired key. */
-export const NONE = Symbol('expired');
-
 /** What a scan reads of the memory backend. */
 export interface ScanSource {
   /** The clock's time. */
   now(): number;
-  /** The value of `key` at `cell`, or {@link NONE} when its deadline is at or before `now`. */
-  valueIfLive(key: string, cell: number, now: number): unknown;
+  /** The deadlines of the keys that have one (epoch ms). */
+  readonly deadlines: ReadonlyMap<string, number>;
+  /** The values, by cell (the array is replaced when the store is cleared). */
+  values(): readonly unknown[];
 }
 
 /** A scan of the memory backend: a live iterator of the Map, which survives inserts and deletes with exactly SCAN's guarantee. */
@@ -36,6 +35,8 @@ export class MemoryScan implements BackendScan {
     const match = this.#match;
     const backend = this.#backend;
     const now = backend.now();
+    const deadlines = backend.deadlines;
+    const values = backend.values();
     let found = 0;
     for (let visits = Math.max(count * SCAN_VISITS_PER_ENTRY, MIN_SCAN_VISITS); found < count && visits > 0; visits--) {
       const step = entries.next();
@@ -45,11 +46,11 @@ export class MemoryScan implements BackendScan {
       }
       const [key, cell] = step.value;
       if (match !== undefined && !match(key)) continue;
-      const value = backend.valueIfLive(key, cell, now);
-      if (value !== NONE) {
-        out.push(key, value);
-        found++;
-      }
+      // A key whose deadline has passed is left out (its expiry is the actor's to make).
+      const at = deadlines.size === 0 ? undefined : deadlines.get(key);
+      if (at !== undefined && at <= now) continue;
+      out.push(key, values[cell]);
+      found++;
     }
     return false;
   }

@@ -90,3 +90,13 @@ function typeName(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
+
+/**
+ * Throws `ERR_CONFLICT` unless a key's revision is the one expected.
+ * @param key - the key
+ * @param actual - its revision now (0: absent)
+ * @param expected - the revision the write was made against
+ */
+export function assertRevision(key: string, actual: number, expected: number): void {
+  if (actual !== expected) throw conflictError(key, actual, expected);
+}

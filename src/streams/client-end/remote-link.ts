@@ -1,3 +1,4 @@
+import { subscribeCommand } from '../../commands/bus.js';
 import type { SubEvent } from '../../commands/events.js';
 import type { Link, SubscriptionHandlers } from '../../commands/link.js';
 import type { AnySpec, Command } from '../../commands/table.js';
@@ -120,7 +121,7 @@ export class RemoteLink implements Link {
     const { entry, added } = this.#topics.add(topic, handlers);
     if (added) {
       this.#hold();
-      this.request({ type: 'sub.add', sid: entry.sid, kind: topic.kind, name: topic.name }).catch((error) => {
+      this.request(subscribeCommand(entry.sid, topic)).catch((error) => {
         if (this.#topics.get(entry.sid) !== entry) return;
         this.#drop(entry);
         for (const h of entry.handlers) h.error(error);

@@ -1,3 +1,4 @@
+import type { SubscribeTopic } from '../../commands/bus.js';
 import type { SubEvent } from '../../commands/events.js';
 import type { SubscriptionHandlers } from '../../commands/link.js';
 import type { Topic } from '../../types.js';
@@ -32,7 +33,9 @@ export class SharedTopics {
    * @returns the topic's entry, and whether it is new (so the store must be told)
    */
   add(topic: Topic, handlers: SubscriptionHandlers): { entry: TopicEntry; added: boolean } {
-    const key = `${topic.kind}\u0000${topic.name}`;
+    let key = `${topic.kind}\u0000${topic.name}`;
+    // A feed from a revision is its own subscription: its replay is for this observer alone.
+    if ((topic as SubscribeTopic).since !== undefined) key += `\u0000${this.#nextSid + 1}`;
     const entry = this.#byKey.get(key);
     if (entry) {
       entry.handlers.add(handlers);

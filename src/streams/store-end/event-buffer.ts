@@ -10,17 +10,23 @@ import { pushEvent } from '../protocol/events.js';
  * A watch (a key subscription) keeps at most one event waiting, apart from the
  * FIFO: a newer one replaces it (conflation), so a slow watcher skips to the
  * key's latest value instead of losing it, and the overflow policy never has
- * to choose a watch event to drop.
+ * to choose a watch event to drop. Nor does it ever drop a `changes` event:
+ * those subscriptions pause instead (see RemoteConnection), so only messages
+ * are dropped, leaving holes that draining skips.
  */
 export class EventBuffer {
   #items: unknown[] = [];
   #head = 0;
+  /** Dropped messages not yet passed by the head. */
+  #holes = 0;
+  /** No message waits before this index (where the next drop starts looking). */
+  #messagesFrom = 0;
   /** The event waiting for each watch, by sid, in the order the watches first waited. */
   readonly #latest = new Map<number, SubEvent>();
 
   /** Events waiting. */
   get length(): number {
-    return ((this.#items.length - this.#head) >> 1) + this.#latest.size;
+    return ((this.#items.length - this.#head) >> 1) - this.#holes + this.#latest.size;
   }
 
   push(sid: number, event: SubEvent, channel: boolean): void {
@@ -38,13 +44,23 @@ export class EventBuffer {
     return replaced;
   }
 
-  /** Drops the oldest event of the FIFO (never a watch's); returns false when there was none. */
+  /** Drops the oldest message of the FIFO (never a watch's or a feed's event); returns false when there was none. */
   shift(): boolean {
-    if (this.#head === this.#items.length) return false;
-    this.#items[this.#head + 1] = undefined;
-    this.#head += 2;
-    this.#compact();
-    return true;
+    const items = this.#items;
+    for (let at = Math.max(this.#head, this.#messagesFrom); at < items.length; at += 2) {
+      if ((items[at + 1] as SubEvent | undefined)?.type !== 'message') continue;
+      items[at + 1] = undefined;
+      this.#messagesFrom = at + 2;
+      if (at === this.#head) {
+        this.#head += 2;
+        this.#compact();
+      } else {
+        this.#holes++;
+      }
+      return true;
+    }
+    this.#messagesFrom = items.length;
+    return false;
   }
 
   /**
@@ -64,25 +80,33 @@ export class EventBuffer {
         moved++;
       }
     }
-    const count = Math.min(n - moved, (this.#items.length - this.#head) >> 1);
     const items = this.#items;
     let at = this.#head;
-    for (let i = 0; i < count; i++, at += 2) {
+    for (; moved < n && at < items.length; at += 2) {
+      const event = items[at + 1] as SubEvent | undefined;
+      if (event === undefined) {
+        this.#holes--;
+        continue;
+      }
       const sid = items[at] as number;
-      pushEvent(out, sid < 0 ? -sid : sid, items[at + 1] as SubEvent, sid < 0);
+      pushEvent(out, sid < 0 ? -sid : sid, event, sid < 0);
       items[at + 1] = undefined;
+      moved++;
     }
     this.#head = at;
     this.#compact();
-    return moved + count;
+    return moved;
   }
 
   #compact(): void {
     if (this.#head === this.#items.length) {
       this.#items = [];
       this.#head = 0;
+      this.#holes = 0;
+      this.#messagesFrom = 0;
     } else if (this.#head > 8192 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
+      this.#messagesFrom = Math.max(0, this.#messagesFrom - this.#head);
       this.#head = 0;
     }
   }

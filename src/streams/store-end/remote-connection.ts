@@ -2,14 +2,15 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Connection, ConnectionDetail } from '../../commands/connection.js';
 import type { SubEvent } from '../../commands/events.js';
 import type { ActorGate, Session } from '../../commands/gate.js';
-import { KvbusError } from '../../errors.js';
-import type { SubscriberBufferOptions, TopicKind } from '../../types.js';
+import { overflowError } from '../../errors.js';
+import type { KeyChange, SubscriberBufferOptions, TopicKind } from '../../types.js';
 import type { MessageStream } from '../message-stream.js';
 import { Arrivals } from '../protocol/arrivals.js';
 import { type ControlMessage, PROTOCOL, REQUESTS, RESENT_REQUESTS } from '../protocol/framing.js';
 import { encodeError } from '../protocol/wire-error.js';
 import { EventBuffer } from './event-buffer.js';
 import { Outbox } from './outbox.js';
+import { PausedFeeds } from './paused-feeds.js';
 import { RequestIntake } from './request-intake.js';
 import { SyncPort } from './sync-reply.js';
 
@@ -65,6 +66,8 @@ export class RemoteConnection implements Connection {
   readonly #sync: SyncPort | undefined;
   /** Subscriptions ended by the 'error' policy, until the actor has removed them. */
   readonly #ended = new Set<number>();
+  /** `changes` subscriptions paused instead of overflowing (they lose nothing: they resume from history). */
+  readonly #feeds: PausedFeeds;
   /**
    * How many events may be posted and not yet acknowledged: half the buffer, so
    * that the other half always waits here, where the overflow policy can still
@@ -111,6 +114,7 @@ export class RemoteConnection implements Connection {
       },
     );
     this.#session = gate.open(this);
+    this.#feeds = new PausedFeeds(this.#session);
     this.#arrivals = new Arrivals(new RequestIntake(this.#session, this.#sync, (seq, ok, value) => this.reply(seq, ok, value)).take);
     stream.onMessage((message) => this.#receive(message));
     stream.onUndecodable(() => this.#undecodable());
@@ -129,7 +133,7 @@ export class RemoteConnection implements Connection {
   }
 
   deliver(sid: number, event: SubEvent, kind: TopicKind): void {
-    if (this.#gone || (this.#ended.size > 0 && this.#ended.has(sid))) return;
+    if (this.#gone || (this.#ended.size > 0 && this.#ended.has(sid)) || (this.#feeds.size > 0 && this.#feeds.has(sid))) return;
     let waiting = this.#events.length;
     if (kind === 'key' && (this.#inflight >= this.#window || waiting > 0)) {
       // A watch needs only the key's latest value: it replaces the one still waiting, whatever the policy.
@@ -138,10 +142,11 @@ export class RemoteConnection implements Connection {
     }
     const channel = kind === 'channel';
     if (this.#inflight + waiting >= this.#options.buffer.size) {
+      if (kind === 'changes') return this.#feeds.pause(sid, event as KeyChange);
       const { size, overflow } = this.#options.buffer;
       this.#drop();
       if (overflow === 'drop-newest') return;
-      if (overflow === 'error') return this.#endSubscription(sid, size);
+      if (overflow === 'error') return this.#endSubscription(sid, overflowError(size));
       // drop-oldest: the oldest that is still here (the window keeps half the buffer here)
       if (!this.#events.shift()) return;
       waiting--;
@@ -153,6 +158,14 @@ export class RemoteConnection implements Connection {
     } else {
       this.#events.push(sid, event, channel);
     }
+    this.#outbox.schedule();
+  }
+
+  resumed(sid: number, changes: readonly SubEvent[], more: boolean, error?: unknown): void {
+    if (this.#gone || !this.#feeds.resumed(sid, changes as KeyChange[], more, error !== undefined)) return;
+    // Behind whatever waits, in order; what fits the window leaves with this tick.
+    for (const change of changes) this.#events.push(sid, change, false);
+    if (error !== undefined) this.#endSubscription(sid, error);
     this.#outbox.schedule();
   }
 
@@ -215,6 +228,7 @@ export class RemoteConnection implements Connection {
       this.#acked = ack;
       this.#outbox.acknowledge(ack, this.#delivered);
       if (this.#events.length > 0) this.#outbox.schedule();
+      if (this.#feeds.size > 0) this.#feeds.resume(this.#options.buffer.size - this.#inflight - this.#events.length, this.#window);
     }
     // Answers are kept until acknowledged (to send them again if lost): a client that
     // asks and never acknowledges would make the store keep every answer.
@@ -272,11 +286,7 @@ export class RemoteConnection implements Connection {
     this.#holdTimer = undefined;
   }
 
-  #endSubscription(sid: number, size: number): void {
-    const error = new KvbusError(
-      'ERR_DISCONNECTED',
-      `This subscriber fell ${size} messages behind and was ended (subscriberBuffer.overflow: 'error'); consume faster or choose 'drop-oldest'`,
-    );
+  #endSubscription(sid: number, error: unknown): void {
     // The end travels behind the events already accepted, so they are delivered first.
     this.#ended.add(sid);
     this.#events.push(sid, { type: 'end', error: encodeError(error) }, false);
