@@ -1,9 +1,11 @@
 import { assertNotShared } from '../../clone.js';
 import { describe, incrRangeError, isKvbusError, KvbusError } from '../../errors.js';
-import type { Entry, LockRef, Topic, TransactionOp } from '../../types.js';
+import type { Entry, KeyChange, LockRef, Topic, TransactionOp } from '../../types.js';
 import type { Backend, BackendContext, BackendScan, BackendSetOptions } from '../backend.js';
 import { Batcher } from './batcher.js';
+import { ChangeFeed } from './change-feed.js';
 import { Connection } from './connection.js';
+import { History, resolveHistory } from './history.js';
 import { Codec, Layout } from './layout.js';
 import { RedisLocks } from './locks.js';
 import type { RedisBackendOptions } from './options.js';
@@ -35,7 +37,7 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
   if (typeof timeout !== 'number' || !(timeout > 0)) {
     throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`commandTimeoutMs\` to be a positive number, got ${describe(timeout)}`);
   }
-  return new RedisBackend(options, new Codec(resolveSerializer(options.serializer)), timeout);
+  return new RedisBackend(options, new Codec(resolveSerializer(options.serializer)), timeout, resolveHistory(options.history));
 }
 
 /** The Backend over Redis: the parts below, and the commands that are not gets and sets. */
@@ -45,19 +47,24 @@ class RedisBackend implements Backend {
   readonly isAsync = true;
   readonly #codec: Codec;
   /** The store's names in Redis, known once open. */
-  readonly #layout = new Layout();
+  readonly #layout: Layout;
   readonly #connection: Connection;
   readonly #batcher: Batcher;
   readonly #subscriptions: Subscriptions;
   /** Transactions, fenced writes and getMany. */
   readonly #transactions: Transactions;
+  /** The history stream: replays, snapshots, and resuming the change feed. */
+  readonly #history: History;
   readonly locks: RedisLocks;
 
-  constructor(options: RedisBackendOptions, codec: Codec, timeout: number) {
+  constructor(options: RedisBackendOptions, codec: Codec, timeout: number, maxEvents: number) {
     this.#codec = codec;
+    this.#layout = new Layout(maxEvents);
     this.#connection = new Connection(options, timeout, this.#layout);
     this.#batcher = new Batcher(this.#connection, this.#layout, codec);
-    this.#subscriptions = new Subscriptions(this.#connection, this.#layout, codec);
+    this.#history = new History(this.#connection, this.#layout, codec);
+    const feed = new ChangeFeed(this.#connection, this.#layout, this.#history, maxEvents > 0);
+    this.#subscriptions = new Subscriptions(this.#connection, this.#layout, codec, feed);
     this.#transactions = new Transactions(this.#connection, this.#layout, codec);
     this.locks = new RedisLocks(this.#connection, this.#layout, (fn) => this.#run(fn));
   }
@@ -87,7 +94,12 @@ class RedisBackend implements Backend {
       const args = [ifRevision === undefined ? '' : String(ifRevision)];
       return (
         Number(
-          await this.#connection.script('DELETE', [this.#layout.data(key), this.#layout.rev, this.#layout.ttlMark(key)], args, key),
+          await this.#connection.script(
+            'DELETE',
+            [this.#layout.data(key), this.#layout.rev, this.#layout.ttlMark(key)],
+            [...args, this.#layout.historyCap],
+            key,
+          ),
         ) === 1
       );
     });
@@ -157,19 +169,25 @@ class RedisBackend implements Backend {
     };
   }
 
-  changesSince(_since: number, _pattern: string | undefined): never {
-    throw new Error('kvbus: history is not built yet (issue 11)'); // TODO(issue 11)
+  changesSince(since: number, pattern: string | undefined): Promise<KeyChange[]> {
+    return this.#run(() => this.#history.changesSince(since, pattern));
   }
 
-  snapshot(_pattern: string | undefined): never {
-    throw new Error('kvbus: snapshot is not built yet (issue 11)'); // TODO(issue 11)
+  snapshot(pattern: string | undefined): Promise<{ revision: number; entries: Map<string, Entry> }> {
+    return this.#run(() => this.#history.snapshot(pattern));
   }
 
   clear(): Promise<void> {
     return this.#run(async () => {
       const layout = this.#layout;
       this.#connection.saw(
-        Number(await this.#connection.script('CLEAR', [layout.rev], [layout.dataGlob('*'), layout.ttlMarkGlob('*'), layout.changes])),
+        Number(
+          await this.#connection.script(
+            'CLEAR',
+            [layout.rev],
+            [layout.dataGlob('*'), layout.ttlMarkGlob('*'), layout.changes, layout.historyCap],
+          ),
+        ),
       );
     });
   }
@@ -178,7 +196,9 @@ class RedisBackend implements Backend {
     if (fence) return this.#run(() => this.#transactions.incr(key, by, fence));
     return this.#run(async () => {
       try {
-        return Number(await this.#connection.script('INCR', [this.#layout.data(key), this.#layout.rev], [String(by)], key));
+        return Number(
+          await this.#connection.script('INCR', [this.#layout.data(key), this.#layout.rev], [String(by), this.#layout.historyCap], key),
+        );
       } catch (error) {
         // The script refused a result that is not a finite number, and wrote nothing.
         const message = error instanceof Error ? error.message : '';
