@@ -39,6 +39,7 @@ const BENCHES = [
   'worker-sync',
   'worker-publish',
   'redis-backend',
+  'redis-history',
   'coordination', // `run.mjs coord` runs only this one
   { name: 'actor-hold', once: true }, // a million keys: once is enough, and it takes ~40 s
   { name: 'heap-per-key', once: true },

@@ -1,6 +1,7 @@
 // The history stream of the Redis backend: every kind of write appends its
-// change event to `ns:history` in the same script (ID `<revision>-0`, the value
-// as the serializer gives it), the stream is capped near maxEvents,
+// change events to `ns:history` in the same script (one entry per script call,
+// its ID the revision of its last event, the value as the serializer gives
+// it), the stream is capped near maxEvents,
 // changesSince replays it (glob, clear, compaction, holes), and `history` is validated.
 import { type Backend, type ChangeEvent, KvbusError, type MainStore } from 'kvbus';
 import { redisBackend } from 'kvbus/redis';
@@ -11,6 +12,9 @@ import { useRedisServer } from '../helpers/use-redis.js';
 import { Recorders } from '../helpers/wait.js';
 
 type Raw = Array<[string, string[]]>;
+
+/** 1, 2, … n. */
+const upTo = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
 
 describeRedis('redis: the history stream', () => {
   const redis = useRedisServer();
@@ -32,7 +36,7 @@ describeRedis('redis: the history stream', () => {
 
   const xrange = async (ns: string): Promise<Raw> => (await redis.raw.sendCommand(['XRANGE', `${ns}:history`, '-', '+'])) as Raw;
 
-  it('every kind of write appends its event with its revision as the entry ID, in the same script', async () => {
+  it('every kind of write appends its events, one entry per script call with its last revision as the ID', async () => {
     const { store, backend, ns } = await open();
     const events = rec(store.changes('*')); // so that expiry is announced (and the EXPIRED script runs)
     const r1 = await store.set('plain', { a: 1 });
@@ -73,33 +77,52 @@ describeRedis('redis: the history stream', () => {
     expect(history.map((c) => c.revision)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect([r1, r2, r3]).toEqual([1, 2, 3]);
     expect(tx).toEqual([6, 7, 8]);
-    expect((await xrange(ns)).map(([id]) => String(id))).toEqual(Array.from({ length: 12 }, (_, i) => `${i + 1}-0`));
+    // The transaction (revisions 6 to 8) is one entry of three events; every other write one of its own.
+    const entries = await xrange(ns);
+    expect(entries.map(([id]) => String(id))).toEqual(['1-0', '2-0', '3-0', '4-0', '5-0', '8-0', '9-0', '10-0', '11-0', '12-0']);
+    expect(entries[5]![1].map(String).filter((_, i) => i % 2 === 0)).toEqual(['e', 'e', 'e']);
     // What the live subscriber heard is what the stream holds.
     expect(events.values.map((e: ChangeEvent) => e.revision)).toEqual(history.map((c) => c.revision));
   });
 
-  it('a tick of plain sets (one BATCH script) appends each of them', async () => {
-    const { store, backend } = await open();
-    const revisions = await Promise.all(Array.from({ length: 300 }, (_, i) => store.set(`k:${i}`, i)));
+  it('a tick of sets (BATCH scripts of 128) appends each of them; a replay may start inside an entry', async () => {
+    const { store, backend, ns } = await open();
+    const revisions = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => store.set(`k:${i}`, i, i % 7 === 0 ? { ttlMs: 60_000 } : {})),
+    );
     const history = await backend.changesSince(0, undefined);
     expect(history.map((c) => c.revision)).toEqual(revisions);
     expect(history.map((c) => (c.type === 'set' ? c.value : null))).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect((await xrange(ns)).length).toBeLessThan(10); // a few XADDs, not 300
+    expect((await backend.changesSince(150, undefined)).map((c) => c.revision)).toEqual(revisions.slice(150));
   });
 
   it('is capped near maxEvents; since older than the stream is ERR_COMPACTED with the oldest revision', async () => {
     const { store, backend, ns } = await open({ history: { maxEvents: 100 } });
-    for (let i = 0; i < 1000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => store.set(`k:${i + j}`, i + j)));
+    for (let i = 0; i < 1000; i++) await store.set(`k:${i}`, i); // one entry each
     const length = Number(await redis.raw.sendCommand(['XLEN', `${ns}:history`]));
-    // MAXLEN ~ trims whole stream nodes (100 entries each by default): at least maxEvents stay.
+    // MINID ~ trims whole stream nodes (100 entries each by default): at least maxEvents revisions stay.
     expect(length).toBeGreaterThanOrEqual(100);
     expect(length).toBeLessThanOrEqual(300);
     const oldest = 1000 - length + 1;
     const error = await Promise.resolve(backend.changesSince(0, undefined)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KvbusError);
     expect(error).toMatchObject({ code: 'ERR_COMPACTED', oldestRevision: oldest });
-    const replay = await backend.changesSince(oldest - 1, undefined);
-    expect(replay.map((c) => c.revision)).toEqual(Array.from({ length }, (_, i) => oldest + i));
-    expect(await backend.changesSince(1000, undefined)).toEqual([]);
+    await expect(backend.changesSince(oldest - 2, undefined)).rejects.toMatchObject({ code: 'ERR_COMPACTED', oldestRevision: oldest });
+    expect((await backend.changesSince(oldest - 1, undefined)).map((c) => c.revision)).toEqual(upTo(1000).slice(oldest - 1));
+
+    // Batched writes (50 events an entry): still at least maxEvents revisions, and the oldest is the first entry's first event.
+    for (let i = 0; i < 1000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => store.set(`k:${i + j}`, i + j)));
+    const entries = await xrange(ns);
+    const firstEvent = String(entries[0]![1][1]);
+    const batchedOldest = Number(firstEvent.split('\n')[1]);
+    expect(2000 - batchedOldest + 1).toBeGreaterThanOrEqual(100);
+    await expect(backend.changesSince(batchedOldest - 2, undefined)).rejects.toMatchObject({
+      code: 'ERR_COMPACTED',
+      oldestRevision: batchedOldest,
+    });
+    expect((await backend.changesSince(1900, undefined)).map((c) => c.revision)).toEqual(upTo(2000).slice(1900));
+    expect(await backend.changesSince(2000, undefined)).toEqual([]);
     expect(await backend.changesSince(5000, undefined)).toEqual([]);
   });
 

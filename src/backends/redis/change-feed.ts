@@ -12,7 +12,7 @@
 import { debug } from '../../debug.js';
 import type { KeyChange } from '../../types.js';
 import type { Connection } from './connection.js';
-import { type History, type HistoryPage, PAGE } from './history.js';
+import type { History, HistoryPage } from './history.js';
 import type { Layout } from './layout.js';
 
 /** How long a catch-up waits before it tries the stream again after a failed read. */
@@ -135,7 +135,7 @@ export class ChangeFeed {
         }
         if (epoch !== this.#epoch) return;
         const newer = this.#merge(page);
-        if (page.changes.length === PAGE || this.#again || newer || this.#down) {
+        if (page.more || this.#again || newer || this.#down) {
           if (this.#down) return; // reconnected() starts the next one
           continue;
         }

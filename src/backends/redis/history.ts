@@ -10,8 +10,8 @@ import type { Codec, Layout } from './layout.js';
 
 /** `history.maxEvents` when none is given. */
 export const DEFAULT_MAX_EVENTS = 10_000;
-/** The most entries one read of the stream returns: a default history in one step. */
-export const PAGE = 10_000;
+/** The most stream entries one read returns (an entry holds the events of one script call). */
+const PAGE = 10_000;
 
 /**
  * Resolves the `history` option of `redisBackend`.
@@ -39,8 +39,10 @@ export interface HistoryPage {
   current: number;
   /** The oldest revision the stream holds (0: it holds none). */
   oldest: number;
-  /** The events after the revision asked for, in revision order (at most {@link PAGE}). */
+  /** The events after the revision asked for, in revision order. */
   changes: KeyChange[];
+  /** True when the read stopped at its count: read again after the last event for the rest. */
+  more: boolean;
 }
 
 /** The stream of change events of one namespace, read back. */
@@ -55,7 +57,7 @@ export class History {
     this.#codec = codec;
   }
 
-  /** The events with a revision above `after` (at most {@link PAGE}), and the counter, in one step. */
+  /** The events with a revision above `after` (a page of them), and the counter, in one step. */
   async read(after: number, count = PAGE): Promise<HistoryPage> {
     const connection = this.#connection;
     const layout = this.#layout;
@@ -65,13 +67,16 @@ export class History {
       [`${after + 1}-0`, String(count)],
       undefined,
       connection.bufferOptions(),
-    )) as [number, number, Array<[Buffer, Buffer[]]>];
+    )) as [number, number, Array<[Buffer, Buffer[]]>, number];
     const changes: KeyChange[] = [];
     for (const [, fields] of reply[2]) {
-      const change = this.#codec.parseChange(fields[1]!);
-      if (change) changes.push(change);
+      for (let i = 1; i < fields.length; i += 2) {
+        const change = this.#codec.parseChange(fields[i]!);
+        // The first entry may begin before `after`: it holds every event of one script call.
+        if (change && change.revision > after) changes.push(change);
+      }
     }
-    return { current: connection.saw(Number(reply[0])), oldest: Number(reply[1]), changes };
+    return { current: connection.saw(Number(reply[0])), oldest: Number(reply[1]), changes, more: reply[3] === 1 };
   }
 
   /**
@@ -102,7 +107,7 @@ export class History {
         expected = change.revision + 1;
         if (!match || change.type === 'clear' || match(change.key)) out.push(change);
       }
-      if (page.changes.length === PAGE) continue;
+      if (page.more) continue;
       // The last read reached the end of the stream: its tail must be the counter.
       if (expected <= page.current) continuousFrom = page.current + 1;
       if (continuousFrom !== since + 1) throw compactedError(since, continuousFrom);

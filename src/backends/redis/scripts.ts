@@ -74,13 +74,15 @@ local announce = redis.call('PUBSUB', 'NUMSUB', changes)[2] > 0
 local first = tonumber(redis.call('GET', KEYS[1]) or '0')
 local rev = first
 local results = {}
+local revs, events = {}, {}
 
 local function announceSet(data, t, v)
   if announce or cap > 0 then
     local key = string.sub(data, #KEYS[1])
     local event = 's\\n' .. rev .. '\\n' .. #key .. '\\n' .. key .. t .. v
     if announce then redis.call('PUBLISH', changes, event) end
-    record(history, cap, rev, event)
+    revs[#revs + 1] = rev
+    events[#events + 1] = event
   end
 end
 
@@ -152,6 +154,7 @@ else
   end
 end
 if rev ~= first then redis.call('SET', KEYS[1], rev) end
+record(history, cap, revs, events)
 return results
 `;
 
@@ -166,7 +169,7 @@ redis.call('DEL', KEYS[1], KEYS[3])
 local rev = redis.call('INCR', KEYS[2])
 local event = 'd\\n' .. rev .. '\\n' .. #key .. '\\n' .. key
 redis.call('PUBLISH', changes, event)
-record(history, tonumber(ARGV[2]), rev, event)
+record(history, tonumber(ARGV[2]), { rev }, { event })
 return 1
 `;
 
@@ -192,7 +195,7 @@ local rev = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], 'n' .. rev .. '|' .. s, 'KEEPTTL')
 local event = 's\\n' .. rev .. '\\n' .. #key .. '\\n' .. key .. 'n' .. s
 redis.call('PUBLISH', changes, event)
-record(history, tonumber(ARGV[2]), rev, event)
+record(history, tonumber(ARGV[2]), { rev }, { event })
 return s
 `;
 
@@ -206,7 +209,7 @@ if redis.call('DEL', KEYS[3]) == 0 then return 0 end
 local rev = redis.call('INCR', KEYS[2])
 local event = 'e\\n' .. rev .. '\\n' .. #ARGV[2] .. '\\n' .. ARGV[2]
 redis.call('PUBLISH', ARGV[1], event)
-record(string.sub(KEYS[2], 1, -4) .. 'history', tonumber(ARGV[3]), rev, event)
+record(string.sub(KEYS[2], 1, -4) .. 'history', tonumber(ARGV[3]), { rev }, { event })
 return rev
 `;
 
@@ -226,7 +229,7 @@ end
 local rev = redis.call('INCR', KEYS[1])
 local event = 'c\\n' .. rev .. '\\n1\\n*'
 redis.call('PUBLISH', ARGV[3], event)
-record(string.sub(KEYS[1], 1, -4) .. 'history', tonumber(ARGV[4]), rev, event)
+record(string.sub(KEYS[1], 1, -4) .. 'history', tonumber(ARGV[4]), { rev }, { event })
 return rev
 `;
 

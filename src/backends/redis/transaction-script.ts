@@ -97,6 +97,7 @@ for i = 3, #KEYS do
   end
 end
 local announce = #writes > 0 and redis.call('PUBSUB', 'NUMSUB', changes)[2] > 0
+local revs, events = {}, {}
 for _, w in ipairs(writes) do
   local op, data, value, r = w[1], w[2], w[3], w[4]
   local key = string.sub(data, #KEYS[1])
@@ -104,7 +105,8 @@ for _, w in ipairs(writes) do
     redis.call('DEL', data, ns .. 't:' .. key)
     local event = 'd\\n' .. r .. '\\n' .. #key .. '\\n' .. key
     if announce then redis.call('PUBLISH', changes, event) end
-    record(history, cap, r, event)
+    revs[#revs + 1] = r
+    events[#events + 1] = event
   else
     if w[6] then
       redis.call('SET', data, value, 'PX', w[6])
@@ -118,10 +120,12 @@ for _, w in ipairs(writes) do
     end
     local event = 's\\n' .. r .. '\\n' .. #key .. '\\n' .. key .. w[5]
     if announce then redis.call('PUBLISH', changes, event) end
-    record(history, cap, r, event)
+    revs[#revs + 1] = r
+    events[#events + 1] = event
   end
 end
 if rev ~= first then redis.call('SET', KEYS[1], rev) end
+record(history, cap, revs, events)
 for _, s in ipairs(numbers) do results[#results + 1] = s end
 return results
 `;
