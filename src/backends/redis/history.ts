@@ -10,6 +10,10 @@ import type { Codec, Layout } from './layout.js';
 
 /** `history.maxEvents` when none is given. */
 export const DEFAULT_MAX_EVENTS = 10_000;
+// The first byte of the history's delete, expire and clear events (a set's is its type, `n` or `v`).
+const D = 0x64;
+const E = 0x65;
+const C = 0x63;
 /** The most stream entries one read returns (an entry holds the events of one script call). */
 const PAGE = 10_000;
 
@@ -69,14 +73,27 @@ export class History {
       connection.bufferOptions(),
     )) as [number, number, Array<[Buffer, Buffer[]]>, number];
     const changes: KeyChange[] = [];
+    const skip = Buffer.byteLength(layout.data(''));
     for (const [, fields] of reply[2]) {
-      for (let i = 1; i < fields.length; i += 2) {
-        const change = this.#codec.parseChange(fields[i]!);
+      for (let i = 0; i < fields.length; i += 2) {
+        const change = this.#decode(fields[i]!, fields[i + 1]!, skip);
         // The first entry may begin before `after`: it holds every event of one script call.
-        if (change && change.revision > after) changes.push(change);
+        if (change.revision > after) changes.push(change);
       }
     }
     return { current: connection.saw(Number(reply[0])), oldest: Number(reply[1]), changes, more: reply[3] === 1 };
+  }
+
+  /** One event of an entry (see history-scripts.ts): its name (the data key) and value. */
+  #decode(name: Buffer, value: Buffer, skip: number): KeyChange {
+    const op = value[0]!;
+    if (op === D || op === E || op === C) {
+      const revision = Number(value.toString('latin1', 1));
+      if (op === C) return { type: 'clear', key: '*', revision };
+      return { type: op === D ? 'delete' : 'expire', key: name.toString('utf8', skip), revision };
+    }
+    const entry = this.#codec.readStored(value)!;
+    return { type: 'set', key: name.toString('utf8', skip), value: entry.value, revision: entry.revision };
   }
 
   /**

@@ -74,15 +74,18 @@ local announce = redis.call('PUBSUB', 'NUMSUB', changes)[2] > 0
 local first = tonumber(redis.call('GET', KEYS[1]) or '0')
 local rev = first
 local results = {}
-local revs, events = {}, {}
+local revs, fields = {}, {}
 
-local function announceSet(data, t, v)
-  if announce or cap > 0 then
+-- value: the stored string, which is also what the history keeps (no string is built for it).
+local function announceSet(data, t, v, value)
+  if announce then
     local key = string.sub(data, #KEYS[1])
-    local event = 's\\n' .. rev .. '\\n' .. #key .. '\\n' .. key .. t .. v
-    if announce then redis.call('PUBLISH', changes, event) end
+    redis.call('PUBLISH', changes, 's\\n' .. rev .. '\\n' .. #key .. '\\n' .. key .. t .. v)
+  end
+  if cap > 0 then
     revs[#revs + 1] = rev
-    events[#events + 1] = event
+    fields[#fields + 1] = data
+    fields[#fields + 1] = value
   end
 end
 
@@ -108,7 +111,7 @@ if string.sub(ARGV[1], 1, 1) == 'p' then
       pending[data] = value
       writes[#writes + 1] = data
       writes[#writes + 1] = value
-      announceSet(data, t, v)
+      announceSet(data, t, v, value)
       results[i - 1] = rev
     end
   end
@@ -147,14 +150,14 @@ else
         else
           redis.call('SET', data, value)
         end
-        announceSet(data, t, v)
+        announceSet(data, t, v, value)
         results[i - 1] = rev
       end
     end
   end
 end
 if rev ~= first then redis.call('SET', KEYS[1], rev) end
-record(history, cap, revs, events)
+record(history, cap, revs, fields)
 return results
 `;
 
@@ -167,9 +170,8 @@ end
 if current == '0' then return 0 end
 redis.call('DEL', KEYS[1], KEYS[3])
 local rev = redis.call('INCR', KEYS[2])
-local event = 'd\\n' .. rev .. '\\n' .. #key .. '\\n' .. key
-redis.call('PUBLISH', changes, event)
-record(history, tonumber(ARGV[2]), { rev }, { event })
+redis.call('PUBLISH', changes, 'd\\n' .. rev .. '\\n' .. #key .. '\\n' .. key)
+record(history, tonumber(ARGV[2]), { rev }, { KEYS[1], 'd' .. rev })
 return 1
 `;
 
@@ -192,10 +194,10 @@ if n ~= n or n == math.huge or n == -math.huge then
 end
 local s = string.format('%.17g', n)
 local rev = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], 'n' .. rev .. '|' .. s, 'KEEPTTL')
-local event = 's\\n' .. rev .. '\\n' .. #key .. '\\n' .. key .. 'n' .. s
-redis.call('PUBLISH', changes, event)
-record(history, tonumber(ARGV[2]), { rev }, { event })
+local value = 'n' .. rev .. '|' .. s
+redis.call('SET', KEYS[1], value, 'KEEPTTL')
+redis.call('PUBLISH', changes, 's\\n' .. rev .. '\\n' .. #key .. '\\n' .. key .. 'n' .. s)
+record(history, tonumber(ARGV[2]), { rev }, { KEYS[1], value })
 return s
 `;
 
@@ -207,9 +209,8 @@ export const EXPIRED = `${RECORD}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 if redis.call('DEL', KEYS[3]) == 0 then return 0 end
 local rev = redis.call('INCR', KEYS[2])
-local event = 'e\\n' .. rev .. '\\n' .. #ARGV[2] .. '\\n' .. ARGV[2]
-redis.call('PUBLISH', ARGV[1], event)
-record(string.sub(KEYS[2], 1, -4) .. 'history', tonumber(ARGV[3]), { rev }, { event })
+redis.call('PUBLISH', ARGV[1], 'e\\n' .. rev .. '\\n' .. #ARGV[2] .. '\\n' .. ARGV[2])
+record(string.sub(KEYS[2], 1, -4) .. 'history', tonumber(ARGV[3]), { rev }, { KEYS[1], 'e' .. rev })
 return rev
 `;
 
@@ -227,9 +228,8 @@ for _, pattern in ipairs({ ARGV[1], ARGV[2] }) do
   until cursor == '0'
 end
 local rev = redis.call('INCR', KEYS[1])
-local event = 'c\\n' .. rev .. '\\n1\\n*'
-redis.call('PUBLISH', ARGV[3], event)
-record(string.sub(KEYS[1], 1, -4) .. 'history', tonumber(ARGV[4]), { rev }, { event })
+redis.call('PUBLISH', ARGV[3], 'c\\n' .. rev .. '\\n1\\n*')
+record(string.sub(KEYS[1], 1, -4) .. 'history', tonumber(ARGV[4]), { rev }, { '*', 'c' .. rev })
 return rev
 `;
 

@@ -97,16 +97,16 @@ for i = 3, #KEYS do
   end
 end
 local announce = #writes > 0 and redis.call('PUBSUB', 'NUMSUB', changes)[2] > 0
-local revs, events = {}, {}
+local revs, fields = {}, {}
 for _, w in ipairs(writes) do
   local op, data, value, r = w[1], w[2], w[3], w[4]
   local key = string.sub(data, #KEYS[1])
   if op == 'd' then
     redis.call('DEL', data, ns .. 't:' .. key)
-    local event = 'd\\n' .. r .. '\\n' .. #key .. '\\n' .. key
-    if announce then redis.call('PUBLISH', changes, event) end
+    if announce then redis.call('PUBLISH', changes, 'd\\n' .. r .. '\\n' .. #key .. '\\n' .. key) end
     revs[#revs + 1] = r
-    events[#events + 1] = event
+    fields[#fields + 1] = data
+    fields[#fields + 1] = 'd' .. r
   else
     if w[6] then
       redis.call('SET', data, value, 'PX', w[6])
@@ -118,14 +118,14 @@ for _, w in ipairs(writes) do
     else
       redis.call('SET', data, value)
     end
-    local event = 's\\n' .. r .. '\\n' .. #key .. '\\n' .. key .. w[5]
-    if announce then redis.call('PUBLISH', changes, event) end
+    if announce then redis.call('PUBLISH', changes, 's\\n' .. r .. '\\n' .. #key .. '\\n' .. key .. w[5]) end
     revs[#revs + 1] = r
-    events[#events + 1] = event
+    fields[#fields + 1] = data
+    fields[#fields + 1] = value
   end
 end
 if rev ~= first then redis.call('SET', KEYS[1], rev) end
-record(history, cap, revs, events)
+record(history, cap, revs, fields)
 for _, s in ipairs(numbers) do results[#results + 1] = s end
 return results
 `;
