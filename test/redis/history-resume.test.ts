@@ -80,6 +80,42 @@ describeRedis('redis: changes() exactly once across killed connections', () => {
   }, 120_000);
 });
 
+describeRedis('redis: changes() across a long outage (the follower locked out by ACL)', () => {
+  const redis = useRedisServer();
+  const res = new Resources();
+  afterEach(() => res.cleanup());
+
+  it('gets every change written meanwhile; a hole left by a writer without history is skipped, and the feed goes on', async () => {
+    const ns = uniqueNamespace('acl');
+    const user = `follower${process.pid}`;
+    await redis.raw.sendCommand(['ACL', 'SETUSER', user, 'on', '>secret', '~*', '&*', '+@all']);
+    const url = new URL(redis.url);
+    url.username = user;
+    url.password = 'secret';
+    const follower = await follow(res.store({ backend: redisBackend({ url: url.href, commandTimeoutMs: 500 }), namespace: ns }));
+    const writer = res.store({ backend: redisBackend({ url: redis.url }), namespace: ns });
+    const blind = res.store({ backend: redisBackend({ url: redis.url, history: { maxEvents: 0 } }), namespace: ns });
+    /** Keeps the follower out (it cannot authenticate) while `fn` writes. */
+    const outage = async (fn: () => Promise<unknown>) => {
+      await redis.raw.sendCommand(['ACL', 'SETUSER', user, 'off']);
+      await redis.raw.sendCommand(['CLIENT', 'KILL', 'USER', user]);
+      await fn();
+      await redis.raw.sendCommand(['ACL', 'SETUSER', user, 'on']);
+    };
+    await writer.set('w:first', 0); // 1
+    await waitUntil(() => follower.heard.length === 1, 'the follower to hear revision 1');
+    await outage(() => Promise.all(Array.from({ length: 500 }, (_, i) => writer.set(`w:${i}`, i)))); // 2..501
+    await waitUntil(() => follower.heard.length >= 501, `the follower to catch up (heard ${follower.heard.length})`);
+    expect(follower.heard).toEqual(upTo(501));
+    await outage(() => blind.set('w:blind', 1)); // 502: published while the follower is away, not in the stream
+    await writer.set('w:after', 1); // 503
+    await waitUntil(() => follower.heard.includes(503), 'the follower to go on after the hole');
+    await sleep(200);
+    follower.stop();
+    expect(follower.heard).toEqual([...upTo(501), 503]);
+  }, 60_000);
+});
+
 describeRestartable('redis: changes() resume across a Redis restart (appendonly)', () => {
   const redis = useRedisServer({ persistent: true });
   const res = new Resources();
