@@ -69,14 +69,15 @@ describeRedis('redis: changes() exactly once across killed connections', () => {
       if (killed > 0 && follower.heard.length < KEYS) killedWhileBehind++;
     }
     const written = await done;
-    expect(written).toEqual({ type: 'done', sets: KEYS, failed: 0 });
-    expect(kills).toBeGreaterThanOrEqual(5);
-    expect(killedWhileBehind).toBeGreaterThanOrEqual(5);
+    expect(written.sets, 'the writer (never killed) to have every set acknowledged').toBe(KEYS);
+    expect(kills, 'kills').toBeGreaterThanOrEqual(5);
+    expect(killedWhileBehind, 'kills while the follower was behind').toBeGreaterThanOrEqual(5);
     await waitUntil(() => follower.heard.length >= KEYS, `the follower to hear ${KEYS} changes (heard ${follower.heard.length})`, 30_000);
     await sleep(200); // a duplicate would come now
     follower.stop();
-    expect(follower.heard.length).toBe(KEYS);
-    expect(follower.heard).toEqual(upTo(KEYS));
+    const missing = upTo(KEYS).filter((revision) => !follower.heard.includes(revision));
+    const outOfOrder = follower.heard.filter((revision, i) => i > 0 && revision <= follower.heard[i - 1]!);
+    expect({ missing, outOfOrder, count: follower.heard.length }).toEqual({ missing: [], outOfOrder: [], count: KEYS });
   }, 120_000);
 });
 

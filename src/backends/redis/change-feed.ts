@@ -62,6 +62,7 @@ export class ChangeFeed {
     this.#last = undefined;
     this.#held = undefined;
     this.#down = false;
+    this.#catchingUp = false; // a catch-up of an earlier subscription ends at its next step (its epoch is gone)
     if (!this.#enabled) return;
     const connection = this.#connection;
     this.#baseline = Number((await connection.commands.sendCommand(['GET', this.#layout.rev], connection.commandOptions())) ?? 0);
@@ -90,7 +91,8 @@ export class ChangeFeed {
     if (last !== undefined && change.revision > last + 1) {
       // Revisions went by unheard: the connection dropped and came back before 'ready' told us.
       this.#held = [change];
-      void this.#catchUp();
+      if (this.#catchingUp) this.#again = true;
+      else void this.#catchUp();
       return;
     }
     this.#deliver(change);

@@ -91,15 +91,10 @@ class RedisBackend implements Backend {
   delete(key: string, ifRevision?: number, fence?: LockRef): Promise<boolean> {
     if (fence) return this.#run(() => this.#transactions.delete(key, ifRevision, fence));
     return this.#run(async () => {
-      const args = [ifRevision === undefined ? '' : String(ifRevision)];
+      const args = [ifRevision === undefined ? '' : String(ifRevision), this.#layout.historyCap];
       return (
         Number(
-          await this.#connection.script(
-            'DELETE',
-            [this.#layout.data(key), this.#layout.rev, this.#layout.ttlMark(key)],
-            [...args, this.#layout.historyCap],
-            key,
-          ),
+          await this.#connection.script('DELETE', [this.#layout.data(key), this.#layout.rev, this.#layout.ttlMark(key)], args, key),
         ) === 1
       );
     });
@@ -180,15 +175,8 @@ class RedisBackend implements Backend {
   clear(): Promise<void> {
     return this.#run(async () => {
       const layout = this.#layout;
-      this.#connection.saw(
-        Number(
-          await this.#connection.script(
-            'CLEAR',
-            [layout.rev],
-            [layout.dataGlob('*'), layout.ttlMarkGlob('*'), layout.changes, layout.historyCap],
-          ),
-        ),
-      );
+      const args = [layout.dataGlob('*'), layout.ttlMarkGlob('*'), layout.changes, layout.historyCap];
+      this.#connection.saw(Number(await this.#connection.script('CLEAR', [layout.rev], args)));
     });
   }
 
@@ -196,9 +184,8 @@ class RedisBackend implements Backend {
     if (fence) return this.#run(() => this.#transactions.incr(key, by, fence));
     return this.#run(async () => {
       try {
-        return Number(
-          await this.#connection.script('INCR', [this.#layout.data(key), this.#layout.rev], [String(by), this.#layout.historyCap], key),
-        );
+        const args = [String(by), this.#layout.historyCap];
+        return Number(await this.#connection.script('INCR', [this.#layout.data(key), this.#layout.rev], args, key));
       } catch (error) {
         // The script refused a result that is not a finite number, and wrote nothing.
         const message = error instanceof Error ? error.message : '';
