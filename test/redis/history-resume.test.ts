@@ -5,7 +5,7 @@
 // the feed resumes from the history stream, see change-feed.ts.)
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { MainStore } from 'kvbus';
+import type { Backend, KeyChange, MainStore } from 'kvbus';
 import { redisBackend } from 'kvbus/redis';
 import { afterEach, expect, it } from 'vitest';
 import { messageFrom } from '../helpers/processes.js';
@@ -114,6 +114,64 @@ describeRedis('redis: changes() across a long outage (the follower locked out by
     await sleep(200);
     follower.stop();
     expect(follower.heard).toEqual([...upTo(501), 503]);
+  }, 60_000);
+});
+
+describeRedis('redis backend: lost changes are reported, never skipped silently', () => {
+  const redis = useRedisServer();
+  const res = new Resources();
+  afterEach(() => res.cleanup());
+
+  it('a resume that finds revisions in neither the stream nor pub/sub hands them to changesLost, then goes on', async () => {
+    const ns = uniqueNamespace('lost');
+    const user = `lost${process.pid}`;
+    await redis.raw.sendCommand(['ACL', 'SETUSER', user, 'on', '>secret', '~*', '&*', '+@all']);
+    const url = new URL(redis.url);
+    url.username = user;
+    url.password = 'secret';
+    // The backend alone, opened with a context of our own: the store does not take changesLost yet.
+    const backend = redisBackend({ url: url.href, commandTimeoutMs: 500 });
+    const heard: KeyChange[] = [];
+    const lost: Array<[number, number]> = [];
+    const context = {
+      namespace: ns,
+      clock: { now: () => Date.now() },
+      emitChange: (change: KeyChange) => heard.push(change),
+      emitMessage: () => 0,
+      emitChannelMessage: () => {},
+      emitPatternMessage: () => {},
+      watchingKeys: true,
+      invalidated: () => {},
+      requestExpiry: () => {},
+      changesLost: (after: number, oldest: number) => lost.push([after, oldest]),
+    };
+    await backend.open(context as unknown as Parameters<Backend['open']>[0]);
+    try {
+      await backend.interest({ kind: 'changes', name: '*' }, true);
+      const blind = res.store({ backend: redisBackend({ url: redis.url, history: { maxEvents: 0 } }), namespace: ns });
+      const writer = res.store({ backend: redisBackend({ url: redis.url }), namespace: ns });
+      await writer.set('a', 1); // 1
+      await waitUntil(() => heard.length === 1, 'revision 1');
+      await redis.raw.sendCommand(['ACL', 'SETUSER', user, 'off']);
+      await redis.raw.sendCommand(['CLIENT', 'KILL', 'USER', user]);
+      await writer.set('b', 1); // 2: in the stream
+      await blind.set('c', 1); // 3: nowhere the follower can find it
+      await blind.set('d', 1); // 4
+      await writer.set('e', 1); // 5: in the stream
+      await redis.raw.sendCommand(['ACL', 'SETUSER', user, 'on']);
+      await waitUntil(() => heard.length === 3, `revisions 2 and 5 (heard ${heard.map((c) => c.revision)})`);
+      expect(heard.map((c) => [c.key, c.revision])).toEqual([
+        ['a', 1],
+        ['b', 2],
+        ['e', 5],
+      ]);
+      expect(lost).toEqual([[2, 5]]);
+      await writer.set('f', 1); // 6: live again
+      await waitUntil(() => heard.length === 4, 'revision 6');
+      expect(lost).toHaveLength(1);
+    } finally {
+      await backend.close();
+    }
   }, 60_000);
 });
 
