@@ -132,7 +132,9 @@ export class ChangeFeed {
         } catch (error) {
           if (debug.enabled) debug('redis: reading the history stream to resume failed (%s); trying again', (error as Error)?.message);
           await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
-          if (epoch !== this.#epoch) return;
+          // While the subscriber is down, its reconnection starts the next catch-up; else (only the
+          // command connection failed) try again.
+          if (epoch !== this.#epoch || this.#down) return;
           continue;
         }
         if (epoch !== this.#epoch) return;
