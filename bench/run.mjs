@@ -40,6 +40,7 @@ const BENCHES = [
   'worker-publish',
   'redis-backend',
   'redis-cache', // the client-side cache: kvbus clientCache, and node-redis's own clientSideCache
+  'redis-history',
   'coordination', // `run.mjs coord` runs only this one
   { name: 'actor-hold', once: true }, // a million keys: once is enough, and it takes ~40 s
   { name: 'heap-per-key', once: true },

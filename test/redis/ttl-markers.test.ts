@@ -92,7 +92,7 @@ describeRedis('redis: TTL marks', () => {
       GRACE_MIN_MS + 20_000,
       200,
     );
-    expect(await rawScan(redis.raw, `${ns}*`)).toEqual([`${ns}:k:kept`, `${ns}:rev`]);
+    expect(await rawScan(redis.raw, `${ns}*`)).toEqual([`${ns}:history`, `${ns}:k:kept`, `${ns}:rev`]);
   });
 
   it('connected stores still announce each expiry exactly once, and remove its mark at once', { timeout: 20_000 }, async () => {

@@ -106,7 +106,7 @@ export class Batcher {
       return (connection.commands.sendCommand(['GET', this.#layout.data(first.key)], options) as Promise<Buffer | null>).then(inArray);
     }
     const keys = [this.#layout.rev];
-    const args: Array<string | Buffer> = [PLAIN];
+    const args: Array<string | Buffer> = [PLAIN + this.#layout.historyCap];
     let reads = 0;
     for (const op of chunk) {
       keys.push(this.#layout.data(op.key));
@@ -115,7 +115,7 @@ export class Batcher {
         reads++;
       } else {
         for (const arg of op.args) args.push(arg);
-        if ((op.args[0] as string).length > 2) args[0] = GENERAL; // flags: a TTL, a compare-and-set or keep-TTL (see set)
+        if ((op.args[0] as string).length > 2) args[0] = GENERAL + this.#layout.historyCap; // flags: a TTL, a compare-and-set or keep-TTL (see set)
       }
     }
     if (reads === chunk.length) {

@@ -97,7 +97,7 @@ export class Connection {
   }
 
   async #connect(): Promise<void> {
-    const { client, serializer: _s, commandTimeoutMs: _t, clientCache: _c, ...clientOptions } = this.#options;
+    const { client, serializer: _s, commandTimeoutMs: _t, clientCache: _c, history: _h, ...clientOptions } = this.#options;
     this.#client = client ?? (createClient(clientOptions) as Client);
     this.#ownsClient = !client;
     // node-redis emits 'error' on every failed reconnect; without a listener that would

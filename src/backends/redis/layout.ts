@@ -19,10 +19,17 @@ const SERIALIZED = 'v';
 /**
  * The Redis names of one store's keys and channels, for a namespace `ns`:
  * `ns:k:<key>` its data, `ns:t:<key>` its TTL mark, `ns:rev` the revision
- * counter, `ns:changes` the change events, `ns:c:<channel>` its channels,
+ * counter, `ns:changes` the change events, `ns:history` the Redis Stream that
+ * keeps them (see history-scripts.ts), `ns:c:<channel>` its channels,
  * and the locks' keys and channel (see lock-scripts.ts). Empty until the backend opens and knows its namespace (see {@link Layout.use}).
  */
 export class Layout {
+  /**
+   * `maxEvents` of `history`, as the write scripts take it: the cap of the
+   * stream (`'0'`: this process appends nothing to it).
+   */
+  readonly historyCap: string;
+  #history = '';
   /** `ns:`, the start of every name of this store. */
   #prefix = '';
   /** `ns:` with its glob characters escaped, for SCAN MATCH and PSUBSCRIBE. */
@@ -32,6 +39,11 @@ export class Layout {
   #lockToken = '';
   #lockWake = '';
 
+  /** @param maxEvents - the `history` option's, validated (see history.ts) */
+  constructor(maxEvents = 0) {
+    this.historyCap = String(maxEvents);
+  }
+
   /** Derives every name from the store's namespace. */
   use(namespace: string): void {
     // `%` and `:` are encoded so that one namespace's keys never fall under another's prefix.
@@ -40,6 +52,7 @@ export class Layout {
     this.#globPrefix = `${escapeGlob(ns)}:`;
     this.#rev = `${ns}:rev`;
     this.#changes = `${ns}:changes`;
+    this.#history = `${ns}:history`;
     this.#lockToken = `${ns}:ltoken`;
     this.#lockWake = `${ns}:locks`;
   }
@@ -77,6 +90,11 @@ export class Layout {
   /** `ns:changes`, the channel of the change events. */
   get changes(): string {
     return this.#changes;
+  }
+
+  /** `ns:history`, the Redis Stream of the change events, each with the ID `<revision>-0`. */
+  get history(): string {
+    return this.#history;
   }
 
   /** The Redis key that holds `key`'s value. */

@@ -20,8 +20,11 @@ export interface RedisBackendOptions extends Omit<RedisClientOptions, 'modules' 
    */
   commandTimeoutMs?: number;
   /**
-   * The change events kept in the namespace's Redis Stream for `changes(glob, { since })`
-   * and for resuming after a reconnect.
+   * The change events kept in the namespace's Redis Stream (`ns:history`, appended by
+   * every write script) for `changes(glob, { since })`, `snapshot` followers, and for
+   * resuming this process's change feed after a reconnect. `{ maxEvents: 0 }` keeps
+   * none: this process's writes then leave holes that replays report as
+   * `ERR_COMPACTED`, so give every process of a namespace the same option.
    * @defaultValue `{ maxEvents: 10_000 }`
    */
   history?: HistoryOptions;

@@ -1,12 +1,14 @@
 import { assertNotShared } from '../../clone.js';
 import { describe, incrRangeError, isKvbusError, KvbusError } from '../../errors.js';
-import type { Entry, LockRef, Topic, TransactionOp } from '../../types.js';
+import type { Entry, KeyChange, LockRef, Topic, TransactionOp } from '../../types.js';
 import type { Backend, BackendContext, BackendScan, BackendSetOptions } from '../backend.js';
 import { Batcher } from './batcher.js';
+import { ChangeFeed } from './change-feed.js';
 import type { ClientCache } from './client-cache.js';
 import { ClientCachedBackend } from './client-cache-backend.js';
 import { clientCacheOf } from './client-cache-options.js';
 import { Connection } from './connection.js';
+import { History, resolveHistory } from './history.js';
 import { Codec, Layout } from './layout.js';
 import { RedisLocks } from './locks.js';
 import type { RedisBackendOptions } from './options.js';
@@ -39,8 +41,9 @@ export function redisBackend(options: RedisBackendOptions = {}): Backend {
     throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`commandTimeoutMs\` to be a positive number, got ${describe(timeout)}`);
   }
   const codec = new Codec(resolveSerializer(options.serializer));
+  const maxEvents = resolveHistory(options.history);
   const cache = clientCacheOf(options, codec);
-  const backend = new RedisBackend(options, codec, timeout, cache);
+  const backend = new RedisBackend(options, codec, timeout, maxEvents, cache);
   return cache ? new ClientCachedBackend(backend, cache) : backend;
 }
 
@@ -51,19 +54,24 @@ class RedisBackend implements Backend {
   readonly isAsync = true;
   readonly #codec: Codec;
   /** The store's names in Redis, known once open. */
-  readonly #layout = new Layout();
+  readonly #layout: Layout;
   readonly #connection: Connection;
   readonly #batcher: Batcher;
   readonly #subscriptions: Subscriptions;
   /** Transactions, fenced writes and getMany. */
   readonly #transactions: Transactions;
+  /** The history stream: replays, snapshots, and resuming the change feed. */
+  readonly #history: History;
   readonly locks: RedisLocks;
 
-  constructor(options: RedisBackendOptions, codec: Codec, timeout: number, cache: ClientCache | undefined) {
+  constructor(options: RedisBackendOptions, codec: Codec, timeout: number, maxEvents: number, cache: ClientCache | undefined) {
     this.#codec = codec;
+    this.#layout = new Layout(maxEvents);
     this.#connection = new Connection(options, timeout, this.#layout, cache);
     this.#batcher = new Batcher(this.#connection, this.#layout, codec);
-    this.#subscriptions = new Subscriptions(this.#connection, this.#layout, codec);
+    this.#history = new History(this.#connection, this.#layout, codec);
+    const feed = new ChangeFeed(this.#connection, this.#layout, this.#history, maxEvents > 0);
+    this.#subscriptions = new Subscriptions(this.#connection, this.#layout, codec, feed);
     this.#transactions = new Transactions(this.#connection, this.#layout, codec);
     this.locks = new RedisLocks(this.#connection, this.#layout, (fn) => this.#run(fn));
   }
@@ -90,7 +98,7 @@ class RedisBackend implements Backend {
   delete(key: string, ifRevision?: number, fence?: LockRef): Promise<boolean> {
     if (fence) return this.#run(() => this.#transactions.delete(key, ifRevision, fence));
     return this.#run(async () => {
-      const args = [ifRevision === undefined ? '' : String(ifRevision)];
+      const args = [ifRevision === undefined ? '' : String(ifRevision), this.#layout.historyCap];
       return (
         Number(
           await this.#connection.script('DELETE', [this.#layout.data(key), this.#layout.rev, this.#layout.ttlMark(key)], args, key),
@@ -163,20 +171,19 @@ class RedisBackend implements Backend {
     };
   }
 
-  changesSince(_since: number, _pattern: string | undefined): never {
-    throw new Error('kvbus: history is not built yet (issue 11)'); // TODO(issue 11)
+  changesSince(since: number, pattern: string | undefined): Promise<KeyChange[]> {
+    return this.#run(() => this.#history.changesSince(since, pattern));
   }
 
-  snapshot(_pattern: string | undefined): never {
-    throw new Error('kvbus: snapshot is not built yet (issue 11)'); // TODO(issue 11)
+  snapshot(pattern: string | undefined): Promise<{ revision: number; entries: Map<string, Entry> }> {
+    return this.#run(() => this.#history.snapshot(pattern));
   }
 
   clear(): Promise<void> {
     return this.#run(async () => {
       const layout = this.#layout;
-      this.#connection.saw(
-        Number(await this.#connection.script('CLEAR', [layout.rev], [layout.dataGlob('*'), layout.ttlMarkGlob('*'), layout.changes])),
-      );
+      const args = [layout.dataGlob('*'), layout.ttlMarkGlob('*'), layout.changes, layout.historyCap];
+      this.#connection.saw(Number(await this.#connection.script('CLEAR', [layout.rev], args)));
     });
   }
 
@@ -184,7 +191,8 @@ class RedisBackend implements Backend {
     if (fence) return this.#run(() => this.#transactions.incr(key, by, fence));
     return this.#run(async () => {
       try {
-        return Number(await this.#connection.script('INCR', [this.#layout.data(key), this.#layout.rev], [String(by)], key));
+        const args = [String(by), this.#layout.historyCap];
+        return Number(await this.#connection.script('INCR', [this.#layout.data(key), this.#layout.rev], args, key));
       } catch (error) {
         // The script refused a result that is not a finite number, and wrote nothing.
         const message = error instanceof Error ? error.message : '';

@@ -8,7 +8,9 @@
 // read is one plain GET · `ns:rev` the revision counter · `ns:t:<key>` marks a
 // key with a TTL, so that exactly one process announces its expiry (it expires
 // a grace after its key) ·
-// `ns:changes` the change events · `ns:c:<channel>` the published channels.
+// `ns:changes` the change events · `ns:history` the Redis Stream that keeps them
+// (history-scripts.ts: every write script appends its events there too, when
+// its caller's `history` keeps any) · `ns:c:<channel>` the published channels.
 // The scripts derive the key and the changes channel from KEYS, which keeps
 // their arguments few: `ns:rev` is 3 bytes longer than `ns:`, and `ns:k:` one
 // byte shorter than `ns:rev`.
@@ -22,6 +24,7 @@
 // `ns:lw:<waiter>` a waiter's liveness (PX) · channel `ns:locks`
 // (a lock's name: its waiters try again). See docs/redis-locks.md.
 
+import { READ_HISTORY, RECORD, SNAPSHOT } from './history-scripts.js';
 import { LOCK_ACQUIRE, LOCK_CANCEL, LOCK_EXTEND, LOCK_HEARTBEAT, LOCK_RELEASE } from './lock-scripts.js';
 import { TRANSACTION } from './transaction-script.js';
 
@@ -34,16 +37,18 @@ end
 `;
 
 // For the scripts on one key: KEYS[1] its data, KEYS[2] the revision counter.
-const PREAMBLE = `${REVISION_OF}
+const PREAMBLE = `${REVISION_OF}${RECORD}
 local ns = string.sub(KEYS[2], 1, -4)
 local key = string.sub(KEYS[1], #KEYS[2])
 local changes = ns .. 'changes'
+local history = ns .. 'history'
 `;
 
 /**
  * The gets and sets of one tick, in their order. KEYS: rev, then each one's
  * data key · ARGV: `p` when every set is plain (no TTL, no compare-and-set, no
- * keep-TTL), else `x`; then per get `g`, and per set a header `s<t><flags>`,
+ * keep-TTL), else `x`, followed by the history cap (`p10000`; `p0`: no
+ * history, see history-scripts.ts); then per get `g`, and per set a header `s<t><flags>`,
  * the value bytes, then the TTL in ms if the flags hold `x` and the expected
  * revision if they hold `r` (`k`: keep the key's TTL). Each applies as if
  * alone; the reply holds, per get, the stored string (or nil) and, per set,
@@ -60,22 +65,31 @@ local changes = ns .. 'changes'
  * announces nothing for a key that exists), DELETE or CLEAR removes it, and it
  * expires by itself. A kept TTL (`k`) keeps the mark too, which outlives it.
  */
-export const BATCH = `${REVISION_OF}
+export const BATCH = `${REVISION_OF}${RECORD}
 local ns = string.sub(KEYS[1], 1, -4)
 local changes = ns .. 'changes'
+local history = ns .. 'history'
+local cap = tonumber(string.sub(ARGV[1], 2)) or 0
 local announce = redis.call('PUBSUB', 'NUMSUB', changes)[2] > 0
 local first = tonumber(redis.call('GET', KEYS[1]) or '0')
 local rev = first
 local results = {}
+local revs, fields = {}, {}
 
-local function announceSet(data, t, v)
+-- value: the stored string, which is also what the history keeps (no string is built for it).
+local function announceSet(data, t, v, value)
   if announce then
     local key = string.sub(data, #KEYS[1])
     redis.call('PUBLISH', changes, 's\\n' .. rev .. '\\n' .. #key .. '\\n' .. key .. t .. v)
   end
+  if cap > 0 then
+    revs[#revs + 1] = rev
+    fields[#fields + 1] = data
+    fields[#fields + 1] = value
+  end
 end
 
-if ARGV[1] == 'p' then
+if string.sub(ARGV[1], 1, 1) == 'p' then
   local reads, at = {}, 2
   for i = 2, #KEYS do
     if ARGV[at] == 'g' then reads[#reads + 1] = KEYS[i]; at = at + 1 else at = at + 2 end
@@ -97,7 +111,7 @@ if ARGV[1] == 'p' then
       pending[data] = value
       writes[#writes + 1] = data
       writes[#writes + 1] = value
-      announceSet(data, t, v)
+      announceSet(data, t, v, value)
       results[i - 1] = rev
     end
   end
@@ -136,17 +150,18 @@ else
         else
           redis.call('SET', data, value)
         end
-        announceSet(data, t, v)
+        announceSet(data, t, v, value)
         results[i - 1] = rev
       end
     end
   end
 end
 if rev ~= first then redis.call('SET', KEYS[1], rev) end
+record(history, cap, revs, fields)
 return results
 `;
 
-/** KEYS: data, rev, ttl mark · ARGV: ifRevision|'' */
+/** KEYS: data, rev, ttl mark · ARGV: ifRevision|'', history cap */
 export const DELETE = `${PREAMBLE}
 local current = revisionOf(redis.call('GET', KEYS[1]))
 if ARGV[1] ~= '' and current ~= ARGV[1] then
@@ -156,11 +171,12 @@ if current == '0' then return 0 end
 redis.call('DEL', KEYS[1], KEYS[3])
 local rev = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', changes, 'd\\n' .. rev .. '\\n' .. #key .. '\\n' .. key)
+record(history, tonumber(ARGV[2]), { rev }, { KEYS[1], 'd' .. rev })
 return 1
 `;
 
 /**
- * KEYS: data, rev · ARGV: by. Keeps the TTL. A result that is not a finite
+ * KEYS: data, rev · ARGV: by, history cap. Keeps the TTL. A result that is not a finite
  * number (an overflow, or a stored infinity or NaN) is refused before anything
  * is written: `KVBUS_RANGE <old>`.
  */
@@ -178,25 +194,28 @@ if n ~= n or n == math.huge or n == -math.huge then
 end
 local s = string.format('%.17g', n)
 local rev = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], 'n' .. rev .. '|' .. s, 'KEEPTTL')
+local value = 'n' .. rev .. '|' .. s
+redis.call('SET', KEYS[1], value, 'KEEPTTL')
 redis.call('PUBLISH', changes, 's\\n' .. rev .. '\\n' .. #key .. '\\n' .. key .. 'n' .. s)
+record(history, tonumber(ARGV[2]), { rev }, { KEYS[1], value })
 return s
 `;
 
 /**
- * KEYS: data, rev, ttl mark · ARGV: changes channel, key. Run by every process
- * that hears Redis expire the key; the one that removes the mark announces it.
+ * KEYS: data, rev, ttl mark · ARGV: changes channel, key, history cap. Run by
+ * every process that hears Redis expire the key; the one that removes the mark announces it.
  */
-export const EXPIRED = `
+export const EXPIRED = `${RECORD}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 if redis.call('DEL', KEYS[3]) == 0 then return 0 end
 local rev = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[1], 'e\\n' .. rev .. '\\n' .. #ARGV[2] .. '\\n' .. ARGV[2])
+record(string.sub(KEYS[2], 1, -4) .. 'history', tonumber(ARGV[3]), { rev }, { KEYS[1], 'e' .. rev })
 return rev
 `;
 
-/** KEYS: rev · ARGV: data glob, ttl-mark glob, changes channel. SCAN, never KEYS. */
-export const CLEAR = `
+/** KEYS: rev · ARGV: data glob, ttl-mark glob, changes channel, history cap. SCAN, never KEYS. The history stays. */
+export const CLEAR = `${RECORD}
 for _, pattern in ipairs({ ARGV[1], ARGV[2] }) do
   local cursor = '0'
   repeat
@@ -210,6 +229,7 @@ for _, pattern in ipairs({ ARGV[1], ARGV[2] }) do
 end
 local rev = redis.call('INCR', KEYS[1])
 redis.call('PUBLISH', ARGV[3], 'c\\n' .. rev .. '\\n1\\n*')
+record(string.sub(KEYS[1], 1, -4) .. 'history', tonumber(ARGV[4]), { rev }, { '*', 'c' .. rev })
 return rev
 `;
 
@@ -235,6 +255,8 @@ export const SCRIPTS = {
   CLEAR,
   RAISE_REVISION,
   TRANSACTION,
+  READ_HISTORY,
+  SNAPSHOT,
   LOCK_ACQUIRE,
   LOCK_CANCEL,
   LOCK_RELEASE,

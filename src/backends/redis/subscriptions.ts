@@ -1,8 +1,10 @@
 // What this process listens to on Redis: channels, patterns, and the change
-// events (with expiry) that watched keys and `changes` globs share.
+// events (with expiry) that watched keys and `changes` globs share, which
+// reach the store through a ChangeFeed (exactly once across reconnects).
 import { KvbusError } from '../../errors.js';
 import type { Topic } from '../../types.js';
 import type { BackendContext } from '../backend.js';
+import type { ChangeFeed } from './change-feed.js';
 import type { Connection } from './connection.js';
 import type { Codec, Layout } from './layout.js';
 import { withTimeout } from './watchdog.js';
@@ -12,18 +14,27 @@ export class Subscriptions {
   readonly #connection: Connection;
   readonly #layout: Layout;
   readonly #codec: Codec;
+  readonly #feed: ChangeFeed;
   #context!: BackendContext;
   #watchers = 0;
+  /** The subscriber's connection events reach the feed (set up once). */
+  #listening = false;
 
-  constructor(connection: Connection, layout: Layout, codec: Codec) {
+  constructor(connection: Connection, layout: Layout, codec: Codec, feed: ChangeFeed) {
     this.#connection = connection;
     this.#layout = layout;
     this.#codec = codec;
+    this.#feed = feed;
   }
 
   /** Where what is heard goes: set when the backend opens. */
   serve(context: BackendContext): void {
     this.#context = context;
+    this.#feed.serve((change) => context.emitChange(change));
+    // TODO(issue 11, lead): BackendContext has no way yet to end `changes` subscriptions with
+    // ERR_COMPACTED when a resume finds changes lost; an actor that adds `changesLost` gets it here.
+    const lost = (context as { changesLost?: (after: number, oldest: number) => void }).changesLost;
+    if (lost) this.#feed.onLost = (after, oldest) => lost.call(context, after, oldest);
   }
 
   /** Subscribes to `topic` (or unsubscribes), at most commandTimeoutMs for the caller. */
@@ -85,15 +96,22 @@ export class Subscriptions {
     const changes = this.#layout.changes;
     if (!active) {
       await sub.unsubscribe(expired ? [changes, expired] : [changes]);
+      this.#feed.stop();
       return;
     }
+    if (!this.#listening) {
+      this.#listening = true;
+      // 'error' when the socket fails (then 'reconnecting'); 'ready' once it is back AND resubscribed.
+      sub.on('error', () => this.#feed.dropped());
+      sub.on('reconnecting', () => this.#feed.dropped());
+      sub.on('ready', () => this.#feed.reconnected());
+    }
+    await this.#feed.start(); // before SUBSCRIBE: a resume starts no later than the subscription
     await sub.subscribe(
       changes,
       (message: Buffer) => {
         const change = this.#codec.parseChange(message);
-        if (!change) return;
-        this.#connection.saw(change.revision);
-        this.#context.emitChange(change);
+        if (change) this.#feed.heard(change);
       },
       true,
     );
@@ -106,7 +124,9 @@ export class Subscriptions {
           const redisKey = name.toString();
           if (!redisKey.startsWith(dataPrefix)) return;
           const key = redisKey.slice(dataPrefix.length);
-          this.#connection.script('EXPIRED', [redisKey, this.#layout.rev, this.#layout.ttlMark(key)], [changes, key]).catch(() => {});
+          this.#connection
+            .script('EXPIRED', [redisKey, this.#layout.rev, this.#layout.ttlMark(key)], [changes, key, this.#layout.historyCap])
+            .catch(() => {});
         },
         true,
       );

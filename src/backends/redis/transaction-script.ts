@@ -1,11 +1,15 @@
 // The Lua script of a transaction, and of every fenced write: the fence, every
 // precondition, then the writes with consecutive revisions and their change
-// events, as one atomic step in Redis. The keys and the change events are the
+// events (published, and appended to the history stream: history-scripts.ts),
+// as one atomic step in Redis. The keys and the change events are the
 // ones of scripts.ts (its layout comment), so every subscriber decodes them.
+
+import { RECORD } from './history-scripts.js';
 
 /**
  * KEYS: `ns:rev`, the fencing lock's key (`ns:rev` again when unfenced), then
- * each op's data key · ARGV: the fencing token (`''` when unfenced), then per
+ * each op's data key · ARGV: the history cap (`'0'`: none), the fencing token
+ * (`''` when unfenced), then per
  * op a header and its arguments, in this order:
  * - `c`, revision: a check (`0` = absent);
  * - `s<t><flags>`, value bytes, [TTL ms if `x`], [expected revision if `r`]
@@ -22,20 +26,21 @@
  * check: the key's revision; a delete of an absent key: 0), then the new
  * value of each incr, in order, as `%.17g` text.
  */
-export const TRANSACTION = `
+export const TRANSACTION = `${RECORD}
 local function revisionOf(stored)
   if not stored then return '0' end
   return string.sub(stored, 2, string.find(stored, '|', 2, true) - 1)
 end
 local ns = string.sub(KEYS[1], 1, -4)
 local changes = ns .. 'changes'
-if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then
+local history, cap = ns .. 'history', tonumber(ARGV[1])
+if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[2] then
   return redis.error_reply('KVBUS_FENCE ' .. KEYS[2])
 end
 local first = tonumber(redis.call('GET', KEYS[1]) or '0')
 local rev = first
 local state, writes, results, numbers = {}, {}, {}, {}
-local at = 2
+local at = 3
 for i = 3, #KEYS do
   local n, data, header = i - 2, KEYS[i], ARGV[at]
   local kind = string.sub(header, 1, 1)
@@ -92,12 +97,16 @@ for i = 3, #KEYS do
   end
 end
 local announce = #writes > 0 and redis.call('PUBSUB', 'NUMSUB', changes)[2] > 0
+local revs, fields = {}, {}
 for _, w in ipairs(writes) do
   local op, data, value, r = w[1], w[2], w[3], w[4]
   local key = string.sub(data, #KEYS[1])
   if op == 'd' then
     redis.call('DEL', data, ns .. 't:' .. key)
     if announce then redis.call('PUBLISH', changes, 'd\\n' .. r .. '\\n' .. #key .. '\\n' .. key) end
+    revs[#revs + 1] = r
+    fields[#fields + 1] = data
+    fields[#fields + 1] = 'd' .. r
   else
     if w[6] then
       redis.call('SET', data, value, 'PX', w[6])
@@ -110,9 +119,13 @@ for _, w in ipairs(writes) do
       redis.call('SET', data, value)
     end
     if announce then redis.call('PUBLISH', changes, 's\\n' .. r .. '\\n' .. #key .. '\\n' .. key .. w[5]) end
+    revs[#revs + 1] = r
+    fields[#fields + 1] = data
+    fields[#fields + 1] = value
   end
 end
 if rev ~= first then redis.call('SET', KEYS[1], rev) end
+record(history, cap, revs, fields)
 for _, s in ipairs(numbers) do results[#results + 1] = s end
 return results
 `;

@@ -65,7 +65,7 @@ export class Transactions {
   async #apply(ops: readonly TransactionOp[], fence: LockRef | undefined, keepTtl: boolean, what: string): Promise<Applied> {
     const layout = this.#layout;
     const keys = [layout.rev, fence ? layout.lock(fence.name) : layout.rev];
-    const args: Array<string | Buffer> = [fence ? String(fence.token) : ''];
+    const args: Array<string | Buffer> = [layout.historyCap, fence ? String(fence.token) : ''];
     for (const op of ops) {
       keys.push(layout.data(op.key));
       this.#encode(op, keepTtl, args);
