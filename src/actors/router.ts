@@ -1,28 +1,24 @@
 import type { SubEvent } from '../commands/events.js';
-import { compileGlob } from '../glob.js';
 import type { KeyChange, Topic } from '../types.js';
+import { GlobIndex } from './glob-index.js';
 
 /** Where the router delivers an event: one main-thread observer, or one remote client's subscription. */
 export interface Sink {
   deliver(event: SubEvent): void;
 }
 
-interface GlobBucket {
-  match: (subject: string) => boolean;
-  sinks: Set<Sink>;
-}
-
 /**
  * Maps topics to their sinks, so delivering an event costs work proportional
  * to the subscribers of that channel or key, never to all subscribers. Exact
- * topics are one `Map` lookup; globs are kept apart and tried once per
- * distinct glob, not once per subscriber.
+ * topics are one `Map` lookup; globs are kept in a {@link GlobIndex} by their
+ * literal prefix, so a publish or a key change tries only the globs that share
+ * a prefix with it (and a repeated channel none), never every glob subscribed.
  */
 export class Router {
   readonly #channels = new Map<string, Set<Sink>>();
   readonly #keys = new Map<string, Set<Sink>>();
-  readonly #patterns = new Map<string, GlobBucket>();
-  readonly #changes = new Map<string, GlobBucket>();
+  readonly #patterns = new GlobIndex<Set<Sink>>();
+  readonly #changes = new GlobIndex<Set<Sink>>();
   #size = 0;
 
   /** Number of sinks across all topics. */
@@ -48,13 +44,8 @@ export class Router {
       }
     } else {
       const table = topic.kind === 'pattern' ? this.#patterns : this.#changes;
-      let bucket = table.get(topic.name);
-      if (!bucket) {
-        bucket = { match: compileGlob(topic.name), sinks: new Set() };
-        table.set(topic.name, bucket);
-        first = true;
-      }
-      sinks = bucket.sinks;
+      first = table.get(topic.name) === undefined;
+      sinks = table.add(topic.name, new Set()).value;
     }
     if (!sinks.has(sink)) {
       sinks.add(sink);
@@ -80,7 +71,7 @@ export class Router {
             : this.#changes;
     const entry = table.get(topic.name);
     if (!entry) return false;
-    const sinks = entry instanceof Set ? entry : entry.sinks;
+    const sinks = entry instanceof Set ? entry : entry.value;
     if (!sinks.delete(sink)) return false;
     this.#size--;
     if (sinks.size > 0) return false;
@@ -97,10 +88,7 @@ export class Router {
   publish(channel: string, data: unknown): number {
     const event: SubEvent = { type: 'message', channel, data };
     let count = this.#deliverExact(channel, event);
-    if (this.#patterns.size === 0) return count;
-    for (const bucket of this.#patterns.values()) {
-      if (bucket.match(channel)) for (const sink of bucket.sinks) sink.deliver(event), count++;
-    }
+    for (const glob of this.#patterns.match(channel)) for (const sink of glob.value) sink.deliver(event), count++;
     return count;
   }
 
@@ -121,10 +109,10 @@ export class Router {
    * @param data - the message
    */
   publishToPattern(pattern: string, channel: string, data: unknown): void {
-    const bucket = this.#patterns.get(pattern);
-    if (!bucket) return;
+    const glob = this.#patterns.get(pattern);
+    if (!glob) return;
     const event: SubEvent = { type: 'message', channel, data };
-    for (const sink of bucket.sinks) sink.deliver(event);
+    for (const sink of glob.value) sink.deliver(event);
   }
 
   #deliverExact(channel: string, event: SubEvent): number {
@@ -142,14 +130,12 @@ export class Router {
   change(change: KeyChange): void {
     if (change.type === 'clear') {
       for (const sinks of this.#keys.values()) for (const sink of sinks) sink.deliver(change);
-      for (const bucket of this.#changes.values()) for (const sink of bucket.sinks) sink.deliver(change);
+      for (const glob of this.#changes.values()) for (const sink of glob.value) sink.deliver(change);
       return;
     }
     const sinks = this.#keys.get(change.key);
     if (sinks) for (const sink of sinks) sink.deliver(change);
-    for (const bucket of this.#changes.values()) {
-      if (bucket.match(change.key)) for (const sink of bucket.sinks) sink.deliver(change);
-    }
+    for (const glob of this.#changes.match(change.key)) for (const sink of glob.value) sink.deliver(change);
   }
 
   /** True when some `watch` or `changes` subscriber exists (so changes are worth building). */
