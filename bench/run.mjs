@@ -33,6 +33,7 @@ import { formatRate, summarize, table } from './lib.mjs';
 const BENCHES = [
   'core-main-thread',
   'core-publish-routing',
+  'core-pattern-routing',
   'core-object-copy',
   'worker-latency',
   'worker-throughput',

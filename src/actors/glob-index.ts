@@ -18,9 +18,9 @@ const NONE: readonly never[] = Object.freeze([]);
  * to every glob held: globs are grouped by prefix length, and a subject looks
  * up its own prefix of each length present (a `Map` lookup per distinct length).
  * A literal glob (no `*`, `?` or `[`) is one lookup by the whole subject. The
- * answers are remembered per subject (a repeated channel costs one lookup) and
- * forgotten whenever a glob is added or removed; the memory holds at most
- * {@link MATCH_CACHE_LIMIT} subjects.
+ * answers that took matchers to find are remembered per subject (a repeated
+ * channel then costs one lookup) and forgotten whenever a glob is added or
+ * removed; the memory holds at most {@link MATCH_CACHE_LIMIT} subjects.
  * @example
  * const index = new GlobIndex<Set<string>>();
  * index.add('user:*', new Set());
@@ -35,8 +35,12 @@ export class GlobIndex<TValue> {
   readonly #byPrefix = new Map<number, Map<string, GlobEntry<TValue>[]>>();
   /** The prefix lengths present, ascending (the order subjects are sliced in). */
   #lengths: number[] = [];
+  /** First character of a non-empty prefix → how many globs have such a prefix: most subjects are ruled out by it, with no slice. */
+  readonly #firsts = new Map<number, number>();
   readonly #matches = new Map<string, readonly GlobEntry<TValue>[]>();
   readonly #compile: (pattern: string) => (subject: string) => boolean;
+  /** Set by #find when it ran a matcher. */
+  #tried = false;
 
   /** @param compile - turns a glob into its matcher (tests count the matchers' calls through it) */
   constructor(compile: (pattern: string) => (subject: string) => boolean = compileGlob) {
@@ -84,6 +88,10 @@ export class GlobIndex<TValue> {
     const group = table.get(prefix);
     if (group) group.push(entry);
     else table.set(prefix, [entry]);
+    if (prefix.length > 0) {
+      const first = prefix.charCodeAt(0);
+      this.#firsts.set(first, (this.#firsts.get(first) ?? 0) + 1);
+    }
     return entry;
   }
 
@@ -100,6 +108,12 @@ export class GlobIndex<TValue> {
     if (whole) {
       this.#literal.delete(prefix);
       return true;
+    }
+    if (prefix.length > 0) {
+      const first = prefix.charCodeAt(0);
+      const left = this.#firsts.get(first)! - 1;
+      if (left === 0) this.#firsts.delete(first);
+      else this.#firsts.set(first, left);
     }
     const table = this.#byPrefix.get(prefix.length)!;
     const group = table.get(prefix)!;
@@ -121,9 +135,14 @@ export class GlobIndex<TValue> {
     if (this.#byPattern.size === 0) return NONE;
     let found = this.#matches.get(subject);
     if (found !== undefined) return found;
+    this.#tried = false;
     found = this.#find(subject);
-    if (this.#matches.size >= MATCH_CACHE_LIMIT) this.#matches.clear();
-    this.#matches.set(subject, found);
+    // Only an answer that took matchers is worth remembering: one made of lookups
+    // alone costs about what remembering it would.
+    if (this.#tried) {
+      if (this.#matches.size >= MATCH_CACHE_LIMIT) this.#matches.clear();
+      this.#matches.set(subject, found);
+    }
     return found;
   }
 
@@ -131,10 +150,13 @@ export class GlobIndex<TValue> {
     let found: GlobEntry<TValue>[] | undefined;
     const literal = this.#literal.get(subject);
     if (literal) found = [literal];
+    // No non-empty prefix starts as the subject does: only the empty one can match.
+    const some = this.#firsts.has(subject.charCodeAt(0));
     for (const length of this.#lengths) {
-      if (length > subject.length) break;
+      if (length > subject.length || (length > 0 && !some)) break;
       const group = this.#byPrefix.get(length)!.get(length === 0 ? '' : subject.slice(0, length));
       if (!group) continue;
+      this.#tried = true;
       for (const entry of group) {
         if (entry.match(subject)) (found ??= []).push(entry);
       }
