@@ -36,7 +36,7 @@ import type {
 } from '../types.js';
 import { assertKey, assertName, assertOptions } from '../validate.js';
 import { abortable, assertSignal, throwIfAborted } from './abortable.js';
-import { buildDelete, buildIncr, buildSet, buildTransaction } from './build-command.js';
+import { buildDelete, buildIncr, buildSet, buildTransaction, type CopyIn } from './build-command.js';
 import { DEFAULT_ITERATION_BUFFER, IterableObservable } from './iterable-observable.js';
 import { acquireLock, withLock } from './lock-client.js';
 import { receiveWith } from './receive-with.js';
@@ -51,7 +51,7 @@ export interface StoreClientOptions {
    * `copy: false`: a worker copies too (the stream would clone only when the
    * batch leaves, and a value mutated after `set` in the same tick must not leak in).
    */
-  copyIn: boolean;
+  copyIn: CopyIn;
   /** Where errors of `onSubscriberReceive` handlers go. */
   onError: (error: unknown, context: string) => void;
   /** The blocking API of this place. */
