@@ -39,6 +39,7 @@ const BENCHES = [
   'worker-throughput',
   'worker-sync',
   'worker-publish',
+  'worker-large-set',
   'redis-backend',
   'coordination', // `run.mjs coord` runs only this one
   { name: 'actor-hold', once: true }, // a million keys: once is enough, and it takes ~40 s
