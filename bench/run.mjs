@@ -44,6 +44,7 @@ const BENCHES = [
   'coordination', // `run.mjs coord` runs only this one
   { name: 'actor-hold', once: true }, // a million keys: once is enough, and it takes ~40 s
   { name: 'heap-per-key', once: true },
+  { name: 'heap-per-subscription', once: true },
   { name: 'soak', once: true }, // last: it takes 2 × KVBUS_SOAK_SECONDS
 ].map((bench) => (typeof bench === 'string' ? { name: bench, once: false } : bench));
 const NAMES = BENCHES.map((bench) => bench.name);

@@ -8,6 +8,12 @@ export interface Sink {
 }
 
 /**
+ * The sinks of an exact topic: the sink itself while it is the only one (most
+ * channels and keys have one subscriber, and a `Set` of one costs ~150 B more).
+ */
+type ExactSinks = Sink | Set<Sink>;
+
+/**
  * Maps topics to their sinks, so delivering an event costs work proportional
  * to the subscribers of that channel or key, never to all subscribers. Exact
  * topics are one `Map` lookup; globs are kept in a {@link GlobIndex} by their
@@ -15,8 +21,8 @@ export interface Sink {
  * a prefix with it (and a repeated channel none), never every glob subscribed.
  */
 export class Router {
-  readonly #channels = new Map<string, Set<Sink>>();
-  readonly #keys = new Map<string, Set<Sink>>();
+  readonly #channels = new Map<string, ExactSinks>();
+  readonly #keys = new Map<string, ExactSinks>();
   readonly #patterns = new GlobIndex<Set<Sink>>();
   readonly #changes = new GlobIndex<Set<Sink>>();
   #size = 0;
@@ -33,25 +39,28 @@ export class Router {
    * @returns true when the topic had no sink before (the backend may need to subscribe)
    */
   add(topic: Topic, sink: Sink): boolean {
-    let sinks: Set<Sink>;
-    let first = false;
     if (topic.kind === 'channel' || topic.kind === 'key') {
       const table = topic.kind === 'channel' ? this.#channels : this.#keys;
-      sinks = table.get(topic.name) ?? new Set();
-      if (sinks.size === 0) {
-        table.set(topic.name, sinks);
-        first = true;
+      const held = table.get(topic.name);
+      if (held === undefined) {
+        table.set(topic.name, sink);
+        this.#size++;
+        return true;
       }
-    } else {
-      const table = topic.kind === 'pattern' ? this.#patterns : this.#changes;
-      first = table.get(topic.name) === undefined;
-      sinks = table.add(topic.name, new Set()).value;
+      if (held === sink || (held instanceof Set && held.has(sink))) return false;
+      if (held instanceof Set) held.add(sink);
+      else table.set(topic.name, new Set([held, sink]));
+      this.#size++;
+      return false;
     }
+    const table = topic.kind === 'pattern' ? this.#patterns : this.#changes;
+    const held = table.get(topic.name);
+    const sinks = (held ?? table.add(topic.name, new Set())).value;
     if (!sinks.has(sink)) {
       sinks.add(sink);
       this.#size++;
     }
-    return first;
+    return held === undefined;
   }
 
   /**
@@ -61,20 +70,25 @@ export class Router {
    * @returns true when the topic has no sink left
    */
   remove(topic: Topic, sink: Sink): boolean {
-    const table =
-      topic.kind === 'channel'
-        ? this.#channels
-        : topic.kind === 'key'
-          ? this.#keys
-          : topic.kind === 'pattern'
-            ? this.#patterns
-            : this.#changes;
-    const entry = table.get(topic.name);
-    if (!entry) return false;
-    const sinks = entry instanceof Set ? entry : entry.value;
-    if (!sinks.delete(sink)) return false;
+    if (topic.kind === 'channel' || topic.kind === 'key') {
+      const table = topic.kind === 'channel' ? this.#channels : this.#keys;
+      const held = table.get(topic.name);
+      if (held === sink) {
+        table.delete(topic.name);
+        this.#size--;
+        return true;
+      }
+      if (!(held instanceof Set) || !held.delete(sink)) return false;
+      this.#size--;
+      if (held.size > 0) return false;
+      table.delete(topic.name);
+      return true;
+    }
+    const table = topic.kind === 'pattern' ? this.#patterns : this.#changes;
+    const glob = table.get(topic.name);
+    if (!glob || !glob.value.delete(sink)) return false;
     this.#size--;
-    if (sinks.size > 0) return false;
+    if (glob.value.size > 0) return false;
     table.delete(topic.name);
     return true;
   }
@@ -116,10 +130,7 @@ export class Router {
   }
 
   #deliverExact(channel: string, event: SubEvent): number {
-    const sinks = this.#channels.get(channel);
-    if (!sinks) return 0;
-    for (const sink of sinks) sink.deliver(event);
-    return sinks.size;
+    return deliverTo(this.#channels.get(channel), event);
   }
 
   /**
@@ -129,12 +140,11 @@ export class Router {
    */
   change(change: KeyChange): void {
     if (change.type === 'clear') {
-      for (const sinks of this.#keys.values()) for (const sink of sinks) sink.deliver(change);
+      for (const sinks of this.#keys.values()) deliverTo(sinks, change);
       for (const glob of this.#changes.values()) for (const sink of glob.value) sink.deliver(change);
       return;
     }
-    const sinks = this.#keys.get(change.key);
-    if (sinks) for (const sink of sinks) sink.deliver(change);
+    deliverTo(this.#keys.get(change.key), change);
     for (const glob of this.#changes.match(change.key)) for (const sink of glob.value) sink.deliver(change);
   }
 
@@ -142,4 +152,16 @@ export class Router {
   get watchesKeys(): boolean {
     return this.#keys.size > 0 || this.#changes.size > 0;
   }
+}
+
+/** Delivers to the sinks of an exact topic; returns how many there were. */
+function deliverTo(sinks: ExactSinks | undefined, event: SubEvent): number {
+  if (sinks === undefined) return 0;
+  if (!(sinks instanceof Set)) {
+    sinks.deliver(event);
+    return 1;
+  }
+  const count = sinks.size;
+  for (const sink of sinks) sink.deliver(event);
+  return count;
 }

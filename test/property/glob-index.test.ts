@@ -110,7 +110,7 @@ describe('GlobIndex (property)', () => {
     );
   });
 
-  it('the router delivers each publish and key change to exactly the subscribers of matching globs', () => {
+  it('the router delivers each publish and key change to exactly the subscribers of matching globs and of the exact name', () => {
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => {
         const router = new Router();
@@ -124,21 +124,29 @@ describe('GlobIndex (property)', () => {
             subs.push({ pattern: op.pattern, sink: op.sink });
             router.add({ kind: 'pattern', name: op.pattern }, sinks[op.sink]!);
             router.add({ kind: 'changes', name: op.pattern }, sinks[op.sink]!);
+            // The same text as an exact channel and key: one sink, then several, then fewer.
+            router.add({ kind: 'channel', name: op.pattern }, sinks[op.sink]!);
+            router.add({ kind: 'key', name: op.pattern }, sinks[op.sink]!);
           } else if (op.op === 'remove') {
             if (subs.length === 0) continue;
             const [s] = subs.splice(op.pick % subs.length, 1);
             router.remove({ kind: 'pattern', name: s!.pattern }, sinks[s!.sink]!);
             router.remove({ kind: 'changes', name: s!.pattern }, sinks[s!.sink]!);
+            router.remove({ kind: 'channel', name: s!.pattern }, sinks[s!.sink]!);
+            router.remove({ kind: 'key', name: s!.pattern }, sinks[s!.sink]!);
           } else if (op.op === 'publish') {
             const reached = subs.filter((s) => globMatch(s.pattern, op.channel));
-            for (const s of reached) expected[s.sink]!.push(`m:${op.channel}`);
-            expect(router.publish(op.channel, 1)).toBe(reached.length);
+            const exact = subs.filter((s) => s.pattern === op.channel);
+            for (const s of [...reached, ...exact]) expected[s.sink]!.push(`m:${op.channel}`);
+            expect(router.publish(op.channel, 1)).toBe(reached.length + exact.length);
           } else {
             for (const s of subs) if (globMatch(s.pattern, op.key)) expected[s.sink]!.push(`c:${op.key}`);
+            for (const s of subs) if (s.pattern === op.key) expected[s.sink]!.push(`c:${op.key}`);
             router.change({ type: 'delete', key: op.key, revision: 1 });
           }
         }
         for (const sink of sinks) expect(sink.got.sort()).toEqual(expected[sink.id]!.sort());
+        expect(router.size).toBe(subs.length * 4);
       }),
       { numRuns: 300 },
     );
