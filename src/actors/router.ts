@@ -86,7 +86,7 @@ export class Router {
     }
     const table = topic.kind === 'pattern' ? this.#patterns : this.#changes;
     const glob = table.get(topic.name);
-    if (!glob || !glob.value.delete(sink)) return false;
+    if (!glob?.value.delete(sink)) return false;
     this.#size--;
     if (glob.value.size > 0) return false;
     table.delete(topic.name);
