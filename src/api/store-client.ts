@@ -36,7 +36,7 @@ import type {
 } from '../types.js';
 import { assertKey, assertName, assertOptions } from '../validate.js';
 import { abortable, assertSignal, throwIfAborted } from './abortable.js';
-import { buildDelete, buildIncr, buildSet, buildTransaction, type CopyIn } from './build-command.js';
+import { buildDelete, buildIncr, buildSet, buildTransaction } from './build-command.js';
 import { DEFAULT_ITERATION_BUFFER, IterableObservable } from './iterable-observable.js';
 import { acquireLock, withLock } from './lock-client.js';
 import { receiveWith } from './receive-with.js';
@@ -50,8 +50,9 @@ export interface StoreClientOptions {
    * Copy values at the call. Every client does, except a main-thread store with
    * `copy: false`: a worker copies too (the stream would clone only when the
    * batch leaves, and a value mutated after `set` in the same tick must not leak in).
+   * `'wire'` (workers, children): a large value's copy is the post that sends it, at the call.
    */
-  copyIn: CopyIn;
+  copyIn: boolean | 'wire';
   /** Where errors of `onSubscriberReceive` handlers go. */
   onError: (error: unknown, context: string) => void;
   /** The blocking API of this place. */
