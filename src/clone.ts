@@ -96,24 +96,33 @@ export function wireCopy<TValue>(value: TValue, label: string, name: string): TV
 
 // Past this many nodes a value counts as large whatever its bytes (and a cycle ends the walk).
 const MAX_NODES = 4096;
+// Past this depth a value is left to the batched path (see isLarge).
+const MAX_DEPTH = 256;
 
 /**
  * @internal Estimates whether a value's structured clone is at least
  * {@link LARGE_VALUE_BYTES} long: a walk with no recursion that stops as soon as
  * it knows, so it costs at most a few thousand steps whatever the value's size.
+ * A value nested deeper than {@link MAX_DEPTH} is not called large: the store's
+ * thread may be unable to read it (its stack), and the batched path already
+ * reports such a request alone, by sending its batch again item by item.
  */
 export function isLarge(value: unknown): boolean {
   let bytes = 0;
   let nodes = 0;
   const stack: unknown[] = [value];
+  const depths: number[] = [0];
   while (stack.length > 0) {
     const item = stack.pop();
+    const depth = depths.pop()! + 1;
     if (typeof item === 'string') bytes += 8 + item.length * 2;
     else if (typeof item === 'bigint') bytes += 16;
     else if (typeof item !== 'object' || item === null) bytes += 8;
     else {
+      if (depth > MAX_DEPTH) return false;
       if (++nodes > MAX_NODES) return true;
       bytes += 16;
+      const before = stack.length;
       if (ArrayBuffer.isView(item)) bytes += item.byteLength;
       else if (item instanceof ArrayBuffer) bytes += item.byteLength;
       else if (Array.isArray(item)) {
@@ -123,6 +132,7 @@ export function isLarge(value: unknown): boolean {
         if (item.size > MAX_NODES) return true;
         for (const entry of item.entries()) stack.push(entry[0], entry[1]);
       } else for (const key of Object.keys(item)) (bytes += 8 + key.length * 2), stack.push((item as Record<string, unknown>)[key]);
+      for (let i = before; i < stack.length; i++) depths.push(depth);
     }
     if (bytes >= LARGE_VALUE_BYTES || stack.length > MAX_NODES) return true;
   }

@@ -14,10 +14,18 @@ describe('isLarge', () => {
     expect(isLarge(new Set(Array.from({ length: 10_000 }, (_, i) => i)))).toBe(true);
   });
 
-  it('ends on a cycle', () => {
+  it('leaves a deeply nested value to the batched path, however big', () => {
+    let deep: unknown = 'x'.repeat(LARGE_VALUE_BYTES);
+    for (let i = 0; i < 300; i++) deep = { deep };
+    expect(isLarge(deep)).toBe(false);
+  });
+
+  it('ends on a cycle (as on a deep value: it is copied at the call, where a clone keeps the cycle)', () => {
     const a: Record<string, unknown> = { n: 1 };
     a.self = a;
-    expect(isLarge(a)).toBe(true);
+    expect(isLarge(a)).toBe(false);
+    const copy = wireCopy(a, 'key', 'k') as Record<string, unknown>;
+    expect(copy.self).toBe(copy);
   });
 });
 
