@@ -33,17 +33,20 @@ import { formatRate, summarize, table } from './lib.mjs';
 const BENCHES = [
   'core-main-thread',
   'core-publish-routing',
+  'core-pattern-routing',
   'core-object-copy',
   'worker-latency',
   'worker-throughput',
   'worker-sync',
   'worker-publish',
+  'worker-large-set',
   'redis-backend',
   'redis-cache', // the client-side cache: kvbus clientCache, and node-redis's own clientSideCache
   'redis-history',
   'coordination', // `run.mjs coord` runs only this one
   { name: 'actor-hold', once: true }, // a million keys: once is enough, and it takes ~40 s
   { name: 'heap-per-key', once: true },
+  { name: 'heap-per-subscription', once: true },
   { name: 'soak', once: true }, // last: it takes 2 × KVBUS_SOAK_SECONDS
 ].map((bench) => (typeof bench === 'string' ? { name: bench, once: false } : bench));
 const NAMES = BENCHES.map((bench) => bench.name);

@@ -60,6 +60,86 @@ function copyOrThrow<TValue>(value: TValue, label: string, name: string | undefi
 }
 
 /**
+ * @internal A value estimated at this many bytes or more is "large": a client whose
+ * values cross a wire posts it at once instead of copying it at the call (see
+ * {@link wireCopy}). Below it a copy is cheap next to a message of its own, and
+ * the value rides in the tick's batch with the other requests.
+ */
+export const LARGE_VALUE_BYTES = 32 * 1024;
+
+/** @internal Marks a command whose value was left uncopied: it must be posted (serialized) before the call returns. */
+export const POST_NOW: unique symbol = Symbol('kvbus.postNow');
+
+/**
+ * @internal {@link cloneValue} for a client whose values cross a wire (a worker,
+ * a child): a large value is not copied here but returned as {@link POST_NOW},
+ * and the caller posts it at once, so the structured clone of `postMessage` is
+ * its one copy (made before the call returns: a later mutation cannot reach
+ * what is stored). A value that only the store can check (shared memory) is
+ * then refused by the store, naming the key; one that cannot be cloned at all
+ * fails when it is posted, naming the key too.
+ * @param value - the value to copy
+ * @param label - `'key'` or `'channel'`
+ * @param name - the key or channel name
+ * @returns the copy, or POST_NOW
+ */
+export function wireCopy<TValue>(value: TValue, label: string, name: string): TValue | typeof POST_NOW {
+  if (isPrimitive(value)) return value;
+  let large = false;
+  try {
+    large = isLarge(value);
+  } catch {
+    // A getter or a proxy that throws: copying reports it, with the key.
+  }
+  return large ? POST_NOW : copyOrThrow(value, label, name, true);
+}
+
+// Past this many nodes a value counts as large whatever its bytes (and a cycle ends the walk).
+const MAX_NODES = 4096;
+// Past this depth a value is left to the batched path (see isLarge).
+const MAX_DEPTH = 256;
+
+/**
+ * @internal Estimates whether a value's structured clone is at least
+ * {@link LARGE_VALUE_BYTES} long: a walk with no recursion that stops as soon as
+ * it knows, so it costs at most a few thousand steps whatever the value's size.
+ * A value nested deeper than {@link MAX_DEPTH} is not called large: the store's
+ * thread may be unable to read it (its stack), and the batched path already
+ * reports such a request alone, by sending its batch again item by item.
+ */
+export function isLarge(value: unknown): boolean {
+  let bytes = 0;
+  let nodes = 0;
+  const stack: unknown[] = [value];
+  const depths: number[] = [0];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    const depth = depths.pop()! + 1;
+    if (typeof item === 'string') bytes += 8 + item.length * 2;
+    else if (typeof item === 'bigint') bytes += 16;
+    else if (typeof item !== 'object' || item === null) bytes += 8;
+    else {
+      if (depth > MAX_DEPTH) return false;
+      if (++nodes > MAX_NODES) return true;
+      bytes += 16;
+      const before = stack.length;
+      if (ArrayBuffer.isView(item)) bytes += item.byteLength;
+      else if (item instanceof ArrayBuffer) bytes += item.byteLength;
+      else if (Array.isArray(item)) {
+        if (item.length > MAX_NODES) return true;
+        for (let i = 0; i < item.length; i++) stack.push(item[i]);
+      } else if (item instanceof Map || item instanceof Set) {
+        if (item.size > MAX_NODES) return true;
+        for (const entry of item.entries()) stack.push(entry[0], entry[1]);
+      } else for (const key of Object.keys(item)) (bytes += 8 + key.length * 2), stack.push((item as Record<string, unknown>)[key]);
+      for (let i = before; i < stack.length; i++) depths.push(depth);
+    }
+    if (bytes >= LARGE_VALUE_BYTES || stack.length > MAX_NODES) return true;
+  }
+  return false;
+}
+
+/**
  * @internal Throws `ERR_NOT_CLONEABLE` if `value` holds a `SharedArrayBuffer`
  * anywhere (itself, a view on one, or one nested in an object, array, Map, Set or
  * error cause): a structured clone, and so any message between threads, shares

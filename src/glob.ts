@@ -140,6 +140,30 @@ export function compileGlob(pattern: string): (subject: string) => boolean {
 }
 
 /**
+ * The literal text every subject matched by `pattern` starts with: the pattern up to
+ * its first `*`, `?` or `[`, with `\\` escapes resolved. An index of patterns keyed by it
+ * only has to try the patterns whose prefix a subject starts with.
+ * @param pattern - a glob, as for {@link globMatch}
+ * @returns the prefix, and whether it is the whole pattern (the glob matches only that literal)
+ * @example
+ * literalPrefix('user\\*:*'); // { prefix: 'user*:', whole: false }
+ */
+export function literalPrefix(pattern: string): { prefix: string; whole: boolean } {
+  let prefix = '';
+  let i = 0;
+  const pl = pattern.length;
+  while (i < pl) {
+    const c = pattern.charCodeAt(i);
+    if (c === STAR || c === QMARK || c === LBRACKET) return { prefix, whole: false };
+    // As in matchImpl: a backslash escapes the next character; a trailing one stands for itself.
+    if (c === BACKSLASH && pl - i >= 2) i++;
+    prefix += pattern[i];
+    i++;
+  }
+  return { prefix, whole: true };
+}
+
+/**
  * Escapes the glob characters of a literal (`*`, `?`, `[`, `]`, `\`), so that it
  * matches only itself in kvbus's Redis-style globs (`keys`, `scan`, `changes`,
  * `pattern`) and in Redis's own (`SCAN MATCH`, `PSUBSCRIBE`).

@@ -1,28 +1,30 @@
 import type { SubEvent } from '../commands/events.js';
-import { compileGlob } from '../glob.js';
 import type { KeyChange, Topic } from '../types.js';
+import { GlobIndex } from './glob-index.js';
 
 /** Where the router delivers an event: one main-thread observer, or one remote client's subscription. */
 export interface Sink {
   deliver(event: SubEvent): void;
 }
 
-interface GlobBucket {
-  match: (subject: string) => boolean;
-  sinks: Set<Sink>;
-}
+/**
+ * The sinks of an exact topic: the sink itself while it is the only one (most
+ * channels and keys have one subscriber, and a `Set` of one costs ~150 B more).
+ */
+type ExactSinks = Sink | Set<Sink>;
 
 /**
  * Maps topics to their sinks, so delivering an event costs work proportional
  * to the subscribers of that channel or key, never to all subscribers. Exact
- * topics are one `Map` lookup; globs are kept apart and tried once per
- * distinct glob, not once per subscriber.
+ * topics are one `Map` lookup; globs are kept in a {@link GlobIndex} by their
+ * literal prefix, so a publish or a key change tries only the globs that share
+ * a prefix with it (and a repeated channel none), never every glob subscribed.
  */
 export class Router {
-  readonly #channels = new Map<string, Set<Sink>>();
-  readonly #keys = new Map<string, Set<Sink>>();
-  readonly #patterns = new Map<string, GlobBucket>();
-  readonly #changes = new Map<string, GlobBucket>();
+  readonly #channels = new Map<string, ExactSinks>();
+  readonly #keys = new Map<string, ExactSinks>();
+  readonly #patterns = new GlobIndex<Set<Sink>>();
+  readonly #changes = new GlobIndex<Set<Sink>>();
   #size = 0;
 
   /** Number of sinks across all topics. */
@@ -37,30 +39,28 @@ export class Router {
    * @returns true when the topic had no sink before (the backend may need to subscribe)
    */
   add(topic: Topic, sink: Sink): boolean {
-    let sinks: Set<Sink>;
-    let first = false;
     if (topic.kind === 'channel' || topic.kind === 'key') {
       const table = topic.kind === 'channel' ? this.#channels : this.#keys;
-      sinks = table.get(topic.name) ?? new Set();
-      if (sinks.size === 0) {
-        table.set(topic.name, sinks);
-        first = true;
+      const held = table.get(topic.name);
+      if (held === undefined) {
+        table.set(topic.name, sink);
+        this.#size++;
+        return true;
       }
-    } else {
-      const table = topic.kind === 'pattern' ? this.#patterns : this.#changes;
-      let bucket = table.get(topic.name);
-      if (!bucket) {
-        bucket = { match: compileGlob(topic.name), sinks: new Set() };
-        table.set(topic.name, bucket);
-        first = true;
-      }
-      sinks = bucket.sinks;
+      if (held === sink || (held instanceof Set && held.has(sink))) return false;
+      if (held instanceof Set) held.add(sink);
+      else table.set(topic.name, new Set([held, sink]));
+      this.#size++;
+      return false;
     }
+    const table = topic.kind === 'pattern' ? this.#patterns : this.#changes;
+    const held = table.get(topic.name);
+    const sinks = (held ?? table.add(topic.name, new Set())).value;
     if (!sinks.has(sink)) {
       sinks.add(sink);
       this.#size++;
     }
-    return first;
+    return held === undefined;
   }
 
   /**
@@ -70,20 +70,25 @@ export class Router {
    * @returns true when the topic has no sink left
    */
   remove(topic: Topic, sink: Sink): boolean {
-    const table =
-      topic.kind === 'channel'
-        ? this.#channels
-        : topic.kind === 'key'
-          ? this.#keys
-          : topic.kind === 'pattern'
-            ? this.#patterns
-            : this.#changes;
-    const entry = table.get(topic.name);
-    if (!entry) return false;
-    const sinks = entry instanceof Set ? entry : entry.sinks;
-    if (!sinks.delete(sink)) return false;
+    if (topic.kind === 'channel' || topic.kind === 'key') {
+      const table = topic.kind === 'channel' ? this.#channels : this.#keys;
+      const held = table.get(topic.name);
+      if (held === sink) {
+        table.delete(topic.name);
+        this.#size--;
+        return true;
+      }
+      if (!(held instanceof Set) || !held.delete(sink)) return false;
+      this.#size--;
+      if (held.size > 0) return false;
+      table.delete(topic.name);
+      return true;
+    }
+    const table = topic.kind === 'pattern' ? this.#patterns : this.#changes;
+    const glob = table.get(topic.name);
+    if (!glob?.value.delete(sink)) return false;
     this.#size--;
-    if (sinks.size > 0) return false;
+    if (glob.value.size > 0) return false;
     table.delete(topic.name);
     return true;
   }
@@ -97,10 +102,7 @@ export class Router {
   publish(channel: string, data: unknown): number {
     const event: SubEvent = { type: 'message', channel, data };
     let count = this.#deliverExact(channel, event);
-    if (this.#patterns.size === 0) return count;
-    for (const bucket of this.#patterns.values()) {
-      if (bucket.match(channel)) for (const sink of bucket.sinks) sink.deliver(event), count++;
-    }
+    for (const glob of this.#patterns.match(channel)) for (const sink of glob.value) sink.deliver(event), count++;
     return count;
   }
 
@@ -121,17 +123,14 @@ export class Router {
    * @param data - the message
    */
   publishToPattern(pattern: string, channel: string, data: unknown): void {
-    const bucket = this.#patterns.get(pattern);
-    if (!bucket) return;
+    const glob = this.#patterns.get(pattern);
+    if (!glob) return;
     const event: SubEvent = { type: 'message', channel, data };
-    for (const sink of bucket.sinks) sink.deliver(event);
+    for (const sink of glob.value) sink.deliver(event);
   }
 
   #deliverExact(channel: string, event: SubEvent): number {
-    const sinks = this.#channels.get(channel);
-    if (!sinks) return 0;
-    for (const sink of sinks) sink.deliver(event);
-    return sinks.size;
+    return deliverTo(this.#channels.get(channel), event);
   }
 
   /**
@@ -141,19 +140,28 @@ export class Router {
    */
   change(change: KeyChange): void {
     if (change.type === 'clear') {
-      for (const sinks of this.#keys.values()) for (const sink of sinks) sink.deliver(change);
-      for (const bucket of this.#changes.values()) for (const sink of bucket.sinks) sink.deliver(change);
+      for (const sinks of this.#keys.values()) deliverTo(sinks, change);
+      for (const glob of this.#changes.values()) for (const sink of glob.value) sink.deliver(change);
       return;
     }
-    const sinks = this.#keys.get(change.key);
-    if (sinks) for (const sink of sinks) sink.deliver(change);
-    for (const bucket of this.#changes.values()) {
-      if (bucket.match(change.key)) for (const sink of bucket.sinks) sink.deliver(change);
-    }
+    deliverTo(this.#keys.get(change.key), change);
+    for (const glob of this.#changes.match(change.key)) for (const sink of glob.value) sink.deliver(change);
   }
 
   /** True when some `watch` or `changes` subscriber exists (so changes are worth building). */
   get watchesKeys(): boolean {
     return this.#keys.size > 0 || this.#changes.size > 0;
   }
+}
+
+/** Delivers to the sinks of an exact topic; returns how many there were. */
+function deliverTo(sinks: ExactSinks | undefined, event: SubEvent): number {
+  if (sinks === undefined) return 0;
+  if (!(sinks instanceof Set)) {
+    sinks.deliver(event);
+    return 1;
+  }
+  const count = sinks.size;
+  for (const sink of sinks) sink.deliver(event);
+  return count;
 }

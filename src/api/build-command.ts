@@ -1,4 +1,4 @@
-import { cloneValue } from '../clone.js';
+import { cloneValue, POST_NOW, wireCopy } from '../clone.js';
 import * as coord from '../commands/coord.js';
 import type { CommandSpec } from '../commands/define.js';
 import * as kv from '../commands/kv.js';
@@ -20,10 +20,19 @@ export function checked<TCommand extends { type: string }>(spec: CommandSpec<TCo
 }
 
 /**
- * @internal A `set`: its options are an object or absent, and the value is cloned after the checks.
- * @param copyIn - clone the value now, at the call (false only for a main-thread store with `copy: false`)
+ * @internal How a client copies values in: `true` clones at the call; `'wire'` (a worker or
+ * a child) clones small values at the call and leaves a large one to the post that
+ * sends it, made before the call returns (one copy, not two); `false` (a
+ * main-thread store with `copy: false`) does not copy.
  */
-export function buildSet(key: string, value: unknown, options: SetOptions | undefined, copyIn: boolean): CommandOfType<'kv.set'> {
+export type CopyIn = boolean | 'wire';
+
+/**
+ * @internal A `set`: its options are an object or absent, and the value is cloned after the checks.
+ * @param copyIn - how to copy the value (see {@link CopyIn}); with `'wire'` a large value is left
+ *   as it is and the command marked {@link POST_NOW}: its sender posts it at once
+ */
+export function buildSet(key: string, value: unknown, options: SetOptions | undefined, copyIn: CopyIn): CommandOfType<'kv.set'> {
   const cmd: CommandOfType<'kv.set'> = { type: 'kv.set', key, value };
   if (options !== null && typeof options === 'object') {
     if (options.ttlMs !== undefined) cmd.ttlMs = options.ttlMs;
@@ -33,9 +42,16 @@ export function buildSet(key: string, value: unknown, options: SetOptions | unde
   assertOptions('set options', options);
   kv.set.validate(cmd);
   if (cmd.fence) cmd.fence = refOf(cmd.fence);
-  if (copyIn) cmd.value = cloneValue(value, 'key', key);
+  if (copyIn === 'wire') {
+    const copy = wireCopy(value, 'key', key);
+    if (copy === POST_NOW) (cmd as PostNow)[POST_NOW] = true;
+    else cmd.value = copy;
+  } else if (copyIn) cmd.value = cloneValue(value, 'key', key);
   return cmd;
 }
+
+/** A command whose value its sender must post before the call returns. */
+type PostNow = { [POST_NOW]?: true };
 
 /** @internal A `delete`, with its options checked. */
 export function buildDelete(key: string, options: DeleteOptions | undefined): CommandOfType<'kv.delete'> {
@@ -65,7 +81,7 @@ export function buildIncr(key: string, by: number, options: IncrOptions | undefi
 export function buildTransaction(
   ops: readonly TransactionOp[],
   options: TransactionOptions | undefined,
-  copyIn: boolean,
+  copyIn: CopyIn,
 ): CommandOfType<'kv.transaction'> {
   assertOptions('transaction options', options);
   const cmd: CommandOfType<'kv.transaction'> = { type: 'kv.transaction', ops: ops as TransactionOp[] };

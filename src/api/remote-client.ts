@@ -21,6 +21,7 @@ export function remoteClient(link: RemoteLink, kind: 'worker' | 'process'): Stor
               'store.sync cannot block a child process on its parent (no shared memory across processes): use the async API (await store.get(...))',
             ),
         );
-  // Copy at the call, not at the flush: a value mutated after set() in the same tick must not leak in.
-  return new StoreClient(link, { copyIn: true, onError: reportToConsole, sync, kind });
+  // Copy at the call, not at the flush: a value mutated after set() in the same tick must not leak in
+  // ('wire': a large value's copy is the post that sends it, made at the call too).
+  return new StoreClient(link, { copyIn: 'wire', onError: reportToConsole, sync, kind });
 }

@@ -51,8 +51,9 @@ export interface StoreClientOptions {
    * Copy values at the call. Every client does, except a main-thread store with
    * `copy: false`: a worker copies too (the stream would clone only when the
    * batch leaves, and a value mutated after `set` in the same tick must not leak in).
+   * `'wire'` (workers, children): a large value's copy is the post that sends it, at the call.
    */
-  copyIn: boolean;
+  copyIn: boolean | 'wire';
   /** Where errors of `onSubscriberReceive` handlers go. */
   onError: (error: unknown, context: string) => void;
   /** The blocking API of this place. */

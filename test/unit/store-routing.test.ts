@@ -155,7 +155,7 @@ describe('routing, not filtering', () => {
     expect(channelSink.calls).toBe(0);
   });
 
-  it('patterns are tried once per distinct glob, not once per subscriber', () => {
+  it('patterns are tried once per distinct glob sharing the channel’s prefix, not once per subscriber', () => {
     const router = new Router();
     const news = Array.from({ length: 50 }, countingSink);
     const sport = Array.from({ length: 50 }, countingSink);
@@ -165,12 +165,12 @@ describe('routing, not filtering', () => {
     globCalls.clear();
 
     expect(router.publish('news.today', 'n')).toBe(50);
-    expect(Object.fromEntries(globCalls)).toEqual({ 'news.*': 1, 'sport.*': 1 });
+    expect(Object.fromEntries(globCalls)).toEqual({ 'news.*': 1 });
     expect(sum(news)).toBe(50);
     expect(sum(sport)).toBe(0);
   });
 
-  it('changes globs are tried once per distinct glob, not once per subscriber', () => {
+  it('changes globs are tried once per distinct glob sharing the key’s prefix, not once per subscriber', () => {
     const router = new Router();
     const users = Array.from({ length: 20 }, countingSink);
     const orders = Array.from({ length: 20 }, countingSink);
@@ -178,7 +178,7 @@ describe('routing, not filtering', () => {
     for (const sink of orders) router.add(changes('order:*'), sink);
     globCalls.clear();
     router.change({ type: 'delete', key: 'user:1', revision: 3 });
-    expect(Object.fromEntries(globCalls)).toEqual({ 'user:*': 1, 'order:*': 1 });
+    expect(Object.fromEntries(globCalls)).toEqual({ 'user:*': 1 });
     expect(sum(users)).toBe(20);
     expect(sum(orders)).toBe(0);
   });

@@ -1,3 +1,4 @@
+import { POST_NOW } from '../../clone.js';
 import type { AnySpec, Command } from '../../commands/table.js';
 import { KvbusError } from '../../errors.js';
 import type { MessageStream } from '../message-stream.js';
@@ -39,6 +40,7 @@ export class RequestSender {
    * Throws when the command cannot be sent (not a store command).
    */
   push(seq: number, cmd: Command, spec?: AnySpec): void {
+    if ((cmd as { [POST_NOW]?: true })[POST_NOW] === true) return this.#postNow(seq, cmd, spec);
     let batch = this.#batch;
     if (!batch) {
       batch = this.#batch = [REQUESTS, 0, 0];
@@ -61,6 +63,27 @@ export class RequestSender {
       throw notCloneable(cmd, cause);
     }
     return this.#sent.add(message, seq);
+  }
+
+  /**
+   * Posts a request whose large value was not copied at the call (see `wireCopy`):
+   * the post's structured clone is its one copy, made now, before the call returns.
+   * It goes alone, after this tick's earlier requests, which it must not overtake;
+   * later ones follow in the next message. Alone, it is never sent again from the
+   * sent log (a lost one fails), so the caller's object, which that log holds until
+   * the store answers, is never read a second time.
+   * Throws `ERR_NOT_CLONEABLE` naming the key when it cannot be cloned.
+   */
+  #postNow(seq: number, cmd: Command, spec?: AnySpec): void {
+    this.flush();
+    const message: unknown[] = [REQUESTS, this.#takeAck(), 0];
+    pushRequest(message, seq, cmd, spec);
+    try {
+      this.#stream.post(message);
+    } catch (cause) {
+      throw notCloneable(cmd, cause);
+    }
+    this.#sent.add(message, seq);
   }
 
   /** The last acknowledgement sent. */
