@@ -81,7 +81,8 @@ class RedisBackend implements Backend {
       throw new KvbusError('ERR_BAD_ARGUMENT', 'This redis backend already serves a store: call redisBackend() once per store');
     this.#subscriptions.serve(context);
     this.#layout.use(context.namespace);
-    return this.#connection.open();
+    const opened = this.#connection.open();
+    return this.#layout.historyCap === '0' ? opened : opened.then(() => this.#subscriptions.recordExpiries());
   }
 
   get(key: string): Promise<Entry | undefined> {

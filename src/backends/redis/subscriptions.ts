@@ -17,6 +17,8 @@ export class Subscriptions {
   readonly #feed: ChangeFeed;
   #context!: BackendContext;
   #watchers = 0;
+  /** Watchers (as one) and history: each needs expiries announced. */
+  #expiryListeners = 0;
   /** The subscriber's connection events reach the feed (set up once). */
   #listening = false;
 
@@ -90,12 +92,21 @@ export class Subscriptions {
     }
   }
 
+  /**
+   * With history on, this process announces every expiry it hears of, watched or not:
+   * history must hold the `expire` of a key nobody watched when it expired, or a
+   * follower replaying from before it would keep the key (see docs/redis.md).
+   */
+  async recordExpiries(): Promise<void> {
+    await this.#connection.run(() => this.#listenExpiries(true));
+  }
+
   async #watchChanges(active: boolean): Promise<void> {
     const sub = this.#connection.subscriber;
-    const expired = this.#connection.expiredChannel;
     const changes = this.#layout.changes;
     if (!active) {
-      await sub.unsubscribe(expired ? [changes, expired] : [changes]);
+      await sub.unsubscribe(changes);
+      await this.#listenExpiries(false);
       this.#feed.stop();
       return;
     }
@@ -115,21 +126,34 @@ export class Subscriptions {
       },
       true,
     );
-    if (expired) {
-      const dataPrefix = this.#layout.data('');
-      await sub.subscribe(
-        expired,
-        (name: Buffer) => {
-          // Every process hears the expiry; the EXPIRED script lets exactly one announce it (see scripts.ts).
-          const redisKey = name.toString();
-          if (!redisKey.startsWith(dataPrefix)) return;
-          const key = redisKey.slice(dataPrefix.length);
-          this.#connection
-            .script('EXPIRED', [redisKey, this.#layout.rev, this.#layout.ttlMark(key)], [changes, key, this.#layout.historyCap])
-            .catch(() => {});
-        },
-        true,
-      );
+    await this.#listenExpiries(true);
+  }
+
+  /** Counts who needs expiries announced (watchers, history) and subscribes while anyone does. */
+  async #listenExpiries(active: boolean): Promise<void> {
+    const expired = this.#connection.expiredChannel;
+    if (!expired) return;
+    this.#expiryListeners += active ? 1 : -1;
+    const sub = this.#connection.subscriber;
+    if (!active) {
+      if (this.#expiryListeners === 0) await sub.unsubscribe(expired);
+      return;
     }
+    if (this.#expiryListeners !== 1) return;
+    const dataPrefix = this.#layout.data('');
+    const changes = this.#layout.changes;
+    await sub.subscribe(
+      expired,
+      (name: Buffer) => {
+        // Every process hears the expiry; the EXPIRED script lets exactly one announce it (see scripts.ts).
+        const redisKey = name.toString();
+        if (!redisKey.startsWith(dataPrefix)) return;
+        const key = redisKey.slice(dataPrefix.length);
+        this.#connection
+          .script('EXPIRED', [redisKey, this.#layout.rev, this.#layout.ttlMark(key)], [changes, key, this.#layout.historyCap])
+          .catch(() => {});
+      },
+      true,
+    );
   }
 }
