@@ -22,3 +22,14 @@ export interface CacheStats {
   /** Entries held now. */
   entries: number;
 }
+
+/**
+ * A near cache's settings as the store sends them to its client: the
+ * checked globs, the bound, and for a worker the store's stamp table (shared memory).
+ */
+export interface CacheConfig {
+  keys: string[];
+  maxEntries: number;
+  /** Workers only: the stamp table the actor bumps before it answers a write (see cache/stamp-table.ts). */
+  table?: Int32Array;
+}

@@ -1,4 +1,5 @@
 import type { Backend, BackendContext, MaybePromise } from '../backends/backend.js';
+import { NearCaches } from '../cache/near-caches.js';
 import type { Clock } from '../clock.js';
 import type { Connection } from '../commands/connection.js';
 import type { ActorContext } from '../commands/define.js';
@@ -62,6 +63,8 @@ export class StoreActor implements ActorContext, ActorGate {
   readonly #scans: ScanCursors;
   readonly #self: Connection;
   readonly locks: LockGrants;
+  /** Workers' and children's near caches: stamped or told before a write is answered. */
+  readonly nearCaches = new NearCaches();
   #closed = false;
   #expiryQueued = false;
 
@@ -82,18 +85,23 @@ export class StoreActor implements ActorContext, ActorGate {
   start(): MaybePromise<void> {
     const router = this.#router;
     const mailbox = this.#mailbox;
+    const caches = this.nearCaches;
     const context: BackendContext = {
       namespace: this.#options.namespace,
       clock: this.#options.clock,
       // Inside a command (the memory backend) the delivery runs at once, with no closure to make.
-      emitChange: (change: KeyChange) => (mailbox.running ? router.change(change) : mailbox.turn(() => router.change(change))),
+      emitChange: (change: KeyChange) => {
+        // Stamped now, in the write's own turn: before its reply leaves (see cache/stamp-table.ts).
+        if (caches.active) change.type === 'clear' ? caches.changed(null) : caches.changedKey(change.key);
+        mailbox.running ? router.change(change) : mailbox.turn(() => router.change(change));
+      },
       emitMessage: (channel, data) => (mailbox.running ? router.publish(channel, data) : mailbox.turn(() => router.publish(channel, data))),
       emitChannelMessage: (channel, data) => mailbox.turn(() => router.publishExact(channel, data)),
       emitPatternMessage: (pattern, channel, data) => mailbox.turn(() => router.publishToPattern(pattern, channel, data)),
       get watchingKeys() {
-        return router.watchesKeys;
+        return router.watchesKeys || caches.active;
       },
-      invalidated: () => {}, // TODO(issue 10): near caches of workers
+      invalidated: (keys) => caches.changed(keys),
       requestExpiry: () => {
         if (this.#expiryQueued || this.#closed) return;
         this.#expiryQueued = true;
@@ -115,6 +123,7 @@ export class StoreActor implements ActorContext, ActorGate {
 
   open(conn: Connection): Session {
     if (!this.#subs.has(conn)) this.#subs.set(conn, new Map());
+    this.nearCaches.open(conn);
     const counters = this.#counters;
     return {
       send: (seq, cmd, spec) => this.commands$.next({ conn, seq, cmd, spec }),
@@ -249,6 +258,7 @@ export class StoreActor implements ActorContext, ActorGate {
 
   disconnect(conn: Connection): unknown {
     this.#scans.release(conn);
+    this.nearCaches.close(conn);
     const subs = this.#subs.get(conn);
     this.#subs.delete(conn);
     // Its locks go to the next waiters now, not when their leases run out.

@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { CacheConfig } from '../../cache-types.js';
 import type { Connection, ConnectionDetail } from '../../commands/connection.js';
 import type { SubEvent } from '../../commands/events.js';
 import type { ActorGate, Session } from '../../commands/gate.js';
@@ -35,6 +36,8 @@ export interface RemoteConnectionOptions {
   /** A worker's thread id, or a child's process id (for `clients()`). */
   threadId?: number | undefined;
   pid?: number | undefined;
+  /** The client's near cache, when it has one (checked). */
+  cache?: CacheConfig | undefined;
   /**
    * Called once when the connection is gone (the other side closed, or the store did).
    * @param reason - why the store cut the client off, when it did (it broke the protocol)
@@ -55,6 +58,8 @@ export interface RemoteConnectionOptions {
 export class RemoteConnection implements Connection {
   readonly id: number;
   readonly kind: 'worker' | 'process';
+  /** The client's near cache settings (the actor's NearCaches read them). */
+  readonly cache: CacheConfig | undefined;
   readonly #session: Session;
   readonly #stream: MessageStream;
   readonly #options: RemoteConnectionOptions;
@@ -91,6 +96,7 @@ export class RemoteConnection implements Connection {
   constructor(gate: ActorGate, stream: MessageStream, options: RemoteConnectionOptions) {
     this.id = options.id;
     this.kind = options.kind;
+    this.cache = options.cache;
     this.#stream = stream;
     this.#options = options;
     this.#sync = options.sync && new SyncPort(options.sync);
@@ -116,6 +122,26 @@ export class RemoteConnection implements Connection {
     stream.onUndecodable(() => this.#undecodable());
     stream.onClose(() => this.disconnect());
     this.#control({ p: PROTOCOL, welcome: { id: this.id, requestTimeoutMs: options.requestTimeoutMs, window: this.#window } });
+    // A worker learns of its near cache on its sync port (its event loop may be blocked in a loop of sync reads).
+    if (!this.cache) this.#sync?.post({ p: PROTOCOL, cache: null });
+  }
+
+  /** The actor serves this client's near cache: tell it (a worker gets the stamp table); before any reply. */
+  cacheOpened(table: Int32Array | undefined): void {
+    const { keys, maxEntries } = this.cache!;
+    if (this.#sync) this.#sync.post({ p: PROTOCOL, cache: { keys, maxEntries, table } });
+    else this.#control({ p: PROTOCOL, cache: { keys, maxEntries } });
+  }
+
+  /**
+   * Tells a child's near cache to drop keys (null: all), behind the replies and
+   * events already sent: never dropped by the overflow policy, it takes a place in the window.
+   */
+  invalidate(keys: string[] | null): void {
+    if (this.#gone) return;
+    this.#outbox.event(0, { type: 'invalidate', keys } as unknown as SubEvent, false);
+    this.#inflight++;
+    this.#outbox.schedule();
   }
 
   reply(seq: number, ok: boolean, value: unknown): void {
