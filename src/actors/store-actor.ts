@@ -63,8 +63,8 @@ export class StoreActor implements ActorContext, ActorGate {
   readonly #scans: ScanCursors;
   readonly #self: Connection;
   readonly locks: LockGrants;
-  /** Workers' and children's near caches: stamped or told before a write is answered. */
-  readonly nearCaches = new NearCaches();
+  /** Workers' and children's near caches: stamped or told before a write is answered; on Redis, fed by the change feed too. */
+  readonly nearCaches = new NearCaches((on) => this.backend.interest({ kind: 'changes', name: '*' }, on));
   #closed = false;
   #expiryQueued = false;
 

@@ -27,9 +27,18 @@ interface ChildCache {
  * replies, the keys it filled that changed since (as Redis's client tracking does).
  */
 export class NearCaches {
+  readonly #follow: (active: boolean) => unknown;
   #table: Int32Array | undefined;
   #workers = 0;
   readonly #children = new Map<CachingConnection, ChildCache>();
+
+  /**
+   * @param follow - asks the backend for every change (true) or no longer (false): on a
+   *   backend shared with other processes (Redis), their writes reach the caches this way
+   */
+  constructor(follow: (active: boolean) => unknown) {
+    this.#follow = follow;
+  }
 
   /** True while any client has a near cache: the backend must then report every change. */
   get active(): boolean {
@@ -43,6 +52,7 @@ export class NearCaches {
   open(conn: CachingConnection): void {
     const cache = conn.cache;
     if (!cache || this.#children.has(conn)) return;
+    if (!this.active) this.#setFollowing(true);
     if (conn.kind === 'worker') {
       this.#workers++;
       this.#table ??= createStampTable();
@@ -59,8 +69,18 @@ export class NearCaches {
    */
   close(conn: CachingConnection): void {
     if (!conn.cache) return;
+    const wasActive = this.active;
     if (conn.kind === 'worker') this.#workers = Math.max(0, this.#workers - 1);
     else this.#children.delete(conn);
+    if (wasActive && !this.active) this.#setFollowing(false);
+  }
+
+  #setFollowing(active: boolean): void {
+    try {
+      const done = this.#follow(active);
+      // Redis unreachable: the caches then hear only of this store's own writes, until it is back.
+      if (done instanceof Promise) done.catch(() => {});
+    } catch {}
   }
 
   /**

@@ -17,11 +17,7 @@ function flags(n = 2): Int32Array {
 
 /** Waits (without blocking this thread) until flags[index] ≥ value. */
 async function until(shared: Int32Array, index: number, value: number): Promise<void> {
-  while (Atomics.load(shared, index) < value) {
-    const current = Atomics.load(shared, index);
-    const wait = Atomics.waitAsync(shared, index, current, 100);
-    if (wait.async) await wait.value;
-  }
+  while (Atomics.load(shared, index) < value) await new Promise((resolve) => setImmediate(resolve));
 }
 
 describe('near cache in workers', () => {
