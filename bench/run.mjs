@@ -38,6 +38,7 @@ const BENCHES = [
   'worker-throughput',
   'worker-sync',
   'worker-publish',
+  'cache-near', // issue #10: the near cache of workers
   'redis-backend',
   'coordination', // `run.mjs coord` runs only this one
   { name: 'actor-hold', once: true }, // a million keys: once is enough, and it takes ~40 s

@@ -93,7 +93,7 @@ export class StoreActor implements ActorContext, ActorGate {
       emitChange: (change: KeyChange) => {
         // Stamped now, in the write's own turn: before its reply leaves (see cache/stamp-table.ts).
         if (caches.active) change.type === 'clear' ? caches.changed(null) : caches.changedKey(change.key);
-        mailbox.running ? router.change(change) : mailbox.turn(() => router.change(change));
+        if (router.watchesKeys) mailbox.running ? router.change(change) : mailbox.turn(() => router.change(change));
       },
       emitMessage: (channel, data) => (mailbox.running ? router.publish(channel, data) : mailbox.turn(() => router.publish(channel, data))),
       emitChannelMessage: (channel, data) => mailbox.turn(() => router.publishExact(channel, data)),

@@ -49,11 +49,14 @@ export class CachedLink implements Link {
   }
 
   request(cmd: Command, spec?: AnySpec): Promise<unknown> {
-    if (!isRead(cmd) || !this.#cached(cmd.key)) return this.#link.request(cmd, spec);
+    if (!isRead(cmd)) return this.#link.request(cmd, spec);
     const cache = this.#cache;
     const { type, key } = cmd;
-    const entry = cache.lookup(key);
+    // Only wanted keys are kept: a hit needs no glob test.
+    const entry = cache.hit(key);
     if (entry !== undefined) return Promise.resolve(answer(type, entry.present, entry.value, entry.revision));
+    if (!this.#cached(key)) return this.#link.request(cmd, spec);
+    cache.missed();
     const ticket = cache.ticket(key);
     return this.#link.request({ type: 'cache.fill', key }, fill).then((reply) => {
       cache.install(key, ticket, reply as FillReply);
@@ -68,11 +71,13 @@ export class CachedLink implements Link {
    * @returns the answer
    */
   requestSync(cmd: Command, spec?: AnySpec): unknown {
-    if (!isRead(cmd) || !this.#cached(cmd.key)) return this.#link.requestSync(cmd, spec);
+    if (!isRead(cmd)) return this.#link.requestSync(cmd, spec);
     const cache = this.#cache;
     const { type, key } = cmd;
-    const entry = cache.lookup(key);
+    const entry = cache.hit(key);
     if (entry !== undefined) return answer(type, entry.present, entry.value, entry.revision);
+    if (!this.#cached(key)) return this.#link.requestSync(cmd, spec);
+    cache.missed();
     const ticket = cache.ticket(key);
     const reply = this.#link.requestSync({ type: 'cache.fill', key }, fill) as FillReply;
     cache.install(key, ticket, reply);

@@ -79,11 +79,11 @@ export class ClientCache {
   }
 
   /**
-   * The entry of a key, while it is still current; counts a hit or a miss.
-   * @param key - a key the cache {@link ClientCache.wants}
-   * @returns the entry, or undefined (a miss: fill it)
+   * The entry of a key, while it is still current (counted as a hit); a stale one is dropped.
+   * @param key - the key
+   * @returns the entry, or undefined (when the cache {@link ClientCache.wants} the key, a miss: count it and fill it)
    */
-  lookup(key: string): CacheEntry | undefined {
+  hit(key: string): CacheEntry | undefined {
     const entry = this.#entries.get(key);
     if (entry !== undefined) {
       const table = this.#table;
@@ -105,8 +105,12 @@ export class ClientCache {
       }
       this.#entries.delete(key);
     }
-    this.#misses++;
     return undefined;
+  }
+
+  /** Counts a read of a wanted key that goes to the store. */
+  missed(): void {
+    this.#misses++;
   }
 
   /**

@@ -62,9 +62,10 @@ describe('cache option', () => {
       })();`;
     const worker = res.worker(new Worker(source, { eval: true }));
     store.attach(worker, { cache: { keys: 'w:*' } });
-    const r = await messageFrom<{ values: unknown[]; cache: unknown }>(worker, (m) => m?.values !== undefined);
+    const r = await messageFrom<{ values: unknown[]; cache: { hits: number } }>(worker, (m) => m?.values !== undefined);
     expect(r.values).toEqual(['v', 'v', 'v']);
-    // The first read left before the store had served the worker's hello (no settings yet): sent as it is, uncounted.
-    expect(r.cache).toEqual({ hits: 1, misses: 1, evictions: 0, entries: 1 });
+    // The first read may leave before the store has served the worker's hello (no settings yet): then it is sent as it is, uncounted.
+    expect(r.cache).toMatchObject({ misses: 1, evictions: 0, entries: 1 });
+    expect(r.cache.hits).toBeGreaterThanOrEqual(1);
   });
 });
