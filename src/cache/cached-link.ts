@@ -49,13 +49,13 @@ export class CachedLink implements Link {
   }
 
   request(cmd: Command, spec?: AnySpec): Promise<unknown> {
-    if (!isRead(cmd)) return this.#link.request(cmd, spec);
+    if (!isRead(cmd)) return this.#cache.known ? this.#link.request(cmd, spec) : this.#learn(this.#link.request(cmd, spec));
     const cache = this.#cache;
     const { type, key } = cmd;
     // Only wanted keys are kept: a hit needs no glob test.
     const entry = cache.hit(key);
     if (entry !== undefined) return Promise.resolve(answer(type, entry.present, entry.value, entry.revision));
-    if (!this.#cached(key)) return this.#link.request(cmd, spec);
+    if (!this.#cached(key)) return cache.known ? this.#link.request(cmd, spec) : this.#learn(this.#link.request(cmd, spec));
     cache.missed();
     const ticket = cache.ticket(key);
     return this.#link.request({ type: 'cache.fill', key }, fill).then((reply) => {
@@ -71,12 +71,12 @@ export class CachedLink implements Link {
    * @returns the answer
    */
   requestSync(cmd: Command, spec?: AnySpec): unknown {
-    if (!isRead(cmd)) return this.#link.requestSync(cmd, spec);
+    if (!isRead(cmd)) return this.#cache.known ? this.#link.requestSync(cmd, spec) : this.#learnSync(cmd, spec);
     const cache = this.#cache;
     const { type, key } = cmd;
     const entry = cache.hit(key);
     if (entry !== undefined) return answer(type, entry.present, entry.value, entry.revision);
-    if (!this.#cached(key)) return this.#link.requestSync(cmd, spec);
+    if (!this.#cached(key)) return cache.known ? this.#link.requestSync(cmd, spec) : this.#learnSync(cmd, spec);
     cache.missed();
     const ticket = cache.ticket(key);
     const reply = this.#link.requestSync({ type: 'cache.fill', key }, fill) as FillReply;
@@ -98,6 +98,37 @@ export class CachedLink implements Link {
    */
   cacheStats(): CacheStats | undefined {
     return this.#cache.stats();
+  }
+
+  /**
+   * The store tells a client its cache's settings before it answers anything (a
+   * child's on the same stream, a worker's on its sync port, posted first): once
+   * an answer came and no settings did, this client has no cache.
+   */
+  #learn(answer: Promise<unknown>): Promise<unknown> {
+    return answer.then(
+      (value) => {
+        this.#conclude();
+        return value;
+      },
+      (error: unknown) => {
+        this.#conclude();
+        throw error;
+      },
+    );
+  }
+
+  #learnSync(cmd: Command, spec: AnySpec | undefined): unknown {
+    try {
+      return this.#link.requestSync(cmd, spec);
+    } finally {
+      this.#conclude();
+    }
+  }
+
+  #conclude(): void {
+    this.#poll();
+    if (!this.#cache.known) this.#cache.configure(null);
   }
 
   #cached(key: string): boolean {

@@ -122,8 +122,6 @@ export class RemoteConnection implements Connection {
     stream.onUndecodable(() => this.#undecodable());
     stream.onClose(() => this.disconnect());
     this.#control({ p: PROTOCOL, welcome: { id: this.id, requestTimeoutMs: options.requestTimeoutMs, window: this.#window } });
-    // A worker learns of its near cache on its sync port (its event loop may be blocked in a loop of sync reads).
-    if (!this.cache) this.#sync?.post({ p: PROTOCOL, cache: null });
   }
 
   /** The actor serves this client's near cache: tell it (a worker gets the stamp table); before any reply. */
