@@ -20,7 +20,11 @@ export function remoteClient(link: RemoteLink, kind: 'worker' | 'process', cache
   const cached = new CachedLink(link, cache, pollCache);
   const sync =
     kind === 'worker'
-      ? createSyncStore((cmd, spec) => cached.requestSync(cmd, spec), true)
+      ? createSyncStore(
+          (cmd, spec) => cached.requestSync(cmd, spec),
+          true,
+          (key) => cache.hit(key),
+        )
       : refusingSyncStore(
           () =>
             new KvbusError(

@@ -98,7 +98,7 @@ describe('near cache in workers', () => {
     const pool = res.pool(createPool({ store, filename: TASKS, minThreads: 2, maxThreads: 2, cache: { keys: 'race:*' } }));
     for (const sync of [true, false]) {
       const key = `race:${sync}`;
-      const floor = flags(1);
+      const floor = flags(2);
       const until = 3000;
       const [reader] = await Promise.all([
         pool.run({ key, until, floor, sync }, { name: 'floorReader' }),
