@@ -43,6 +43,7 @@ export function getStore(): Store {
     if (getEnvironmentData(REACHABLE) !== true) throw noStore();
     const cache = new ClientCache();
     const { link, pollCache } = connectWorker((config) => cache.configure(config));
+    link.listenForCache(cache);
     global[CLIENT] = remoteClient(link, 'worker', cache, pollCache);
     // A worker or child this one creates inherits its marks: if it calls getStore(), it is told at once that nobody serves it.
     watchSpawns();

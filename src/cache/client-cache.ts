@@ -47,6 +47,8 @@ export class ClientCache {
   /** The entry last moved to the end: a run of hits on one key moves nothing. */
   #last: CacheEntry | undefined;
   #invalidations = 0;
+  /** Set when the link to the store failed or closed: no write reaches this cache any more. */
+  #stopped = false;
   #hits = 0;
   #misses = 0;
   #evictions = 0;
@@ -61,7 +63,7 @@ export class ClientCache {
    * @param config - the settings
    */
   configure(config: CacheConfig | null): void {
-    if (this.#config !== undefined) return;
+    if (this.#config !== undefined || this.#stopped) return;
     this.#config = config;
     if (!config) return;
     this.#match = matchAny(config.keys);
@@ -139,7 +141,7 @@ export class ClientCache {
    * @param reply - the store's answer
    */
   install(key: string, ticket: FillTicket, reply: FillReply): void {
-    if (reply[0] === 2 || this.#config == null) return;
+    if (reply[0] === 2 || this.#config == null || this.#stopped) return;
     const table = this.#table;
     if (table === undefined) {
       if (ticket.invalidations !== this.#invalidations) return;
@@ -181,6 +183,14 @@ export class ClientCache {
     this.#last = undefined;
     if (keys === null) this.#entries.clear();
     else for (const key of keys) this.#entries.delete(key);
+  }
+
+  /** The link to the store is gone (closed, detached, disconnected): keep and answer nothing from now on. */
+  stop(): void {
+    this.#stopped = true;
+    this.#match = () => false;
+    this.#entries.clear();
+    this.#last = undefined;
   }
 
   /**

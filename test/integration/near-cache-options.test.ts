@@ -68,4 +68,37 @@ describe('cache option', () => {
     expect(r.cache).toMatchObject({ misses: 1, evictions: 0, entries: 1 });
     expect(r.cache.hits).toBeGreaterThanOrEqual(1);
   });
+
+  it('answers nothing from the cache once the worker is detached (writes no longer reach it)', async () => {
+    const store = res.store();
+    await store.set('w:k', 'v');
+    const source = `
+      const { parentPort } = require('node:worker_threads');
+      const { getStore } = require(${JSON.stringify(fixturePath('../../dist/index.cjs'))});
+      const store = getStore();
+      store.sync.has('warm:up');
+      const cached = [store.sync.get('w:k'), store.sync.get('w:k')];
+      // The subscription errs when the link to the store is gone.
+      store.channel('any').subscribe({
+        error: () => {
+          let after;
+          try {
+            after = { value: store.sync.get('w:k') };
+          } catch (error) {
+            after = { code: error.code };
+          }
+          parentPort.postMessage({ cached, after });
+        },
+      });
+      store.publish('any', 1).then(() => parentPort.postMessage({ subscribed: true }));`;
+    const worker = res.worker(new Worker(source, { eval: true }));
+    const detach = store.attach(worker, { cache: { keys: 'w:*' } });
+    await messageFrom(worker, (m) => m?.subscribed === true);
+    const report = messageFrom<{ cached: unknown[]; after: { code?: string; value?: unknown } }>(worker, (m) => m?.after !== undefined);
+    detach();
+    await store.set('w:k', 'changed');
+    const r = await report;
+    expect(r.cached).toEqual(['v', 'v']);
+    expect(r.after).toEqual({ code: 'ERR_DISCONNECTED' });
+  });
 });

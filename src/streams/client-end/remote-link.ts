@@ -24,6 +24,8 @@ export interface CacheListener {
   configure(config: CacheConfig | null): void;
   /** Keys changed in the store (null: all of them). */
   invalidate(keys: string[] | null): void;
+  /** The link failed or closed: nothing may be answered from the cache any more. */
+  stop(): void;
 }
 
 /**
@@ -147,10 +149,7 @@ export class RemoteLink implements Link {
     };
   }
 
-  /**
-   * Hands this link's near cache messages (a child's: its settings, its invalidations) to a listener.
-   * @param listener - the near cache
-   */
+  /** Tells a near cache its settings and invalidations (a child's) and the link's end (any client's). */
   listenForCache(listener: CacheListener): void {
     this.#cache = listener;
   }
@@ -282,6 +281,7 @@ export class RemoteLink implements Link {
   #fail(error: KvbusError, complete = false): void {
     if (this.#failure) return;
     this.#failure = error;
+    this.#cache?.stop();
     this.#pending.rejectAll(error);
     for (const entry of this.#topics.takeAll()) {
       for (const handlers of entry.handlers) complete ? handlers.complete() : handlers.error(error);
