@@ -29,7 +29,7 @@ interface ChildCache {
 export class NearCaches {
   readonly #follow: (active: boolean) => unknown;
   #table: Int32Array | undefined;
-  #workers = 0;
+  readonly #workers = new Set<CachingConnection>();
   readonly #children = new Map<CachingConnection, ChildCache>();
 
   /**
@@ -42,7 +42,7 @@ export class NearCaches {
 
   /** True while any client has a near cache: the backend must then report every change. */
   get active(): boolean {
-    return this.#workers > 0 || this.#children.size > 0;
+    return this.#workers.size > 0 || this.#children.size > 0;
   }
 
   /**
@@ -51,10 +51,10 @@ export class NearCaches {
    */
   open(conn: CachingConnection): void {
     const cache = conn.cache;
-    if (!cache || this.#children.has(conn)) return;
+    if (!cache || this.#children.has(conn) || this.#workers.has(conn)) return;
     if (!this.active) this.#setFollowing(true);
     if (conn.kind === 'worker') {
-      this.#workers++;
+      this.#workers.add(conn);
       this.#table ??= createStampTable();
       conn.cacheOpened?.(this.#table);
     } else {
@@ -70,7 +70,7 @@ export class NearCaches {
   close(conn: CachingConnection): void {
     if (!conn.cache) return;
     const wasActive = this.active;
-    if (conn.kind === 'worker') this.#workers = Math.max(0, this.#workers - 1);
+    if (conn.kind === 'worker') this.#workers.delete(conn);
     else this.#children.delete(conn);
     if (wasActive && !this.active) this.#setFollowing(false);
   }
