@@ -12,7 +12,7 @@
 //   commands  src/commands/  -> pure, commands, backends/backend.ts (type-only)
 //   backends  src/backends/  -> pure, backends (memory/ and redis/ apart)
 //   actors    src/actors/    -> pure, commands, actors, backends/backend.ts, cache
-//   cache     src/cache/     -> pure, commands, cache (the near cache: both ends)
+//   cache     src/cache/     -> pure, commands, cache, backends/backend.ts (type-only) (the near cache: both ends)
 //   streams   src/streams/   -> pure, commands, streams
 //   pool      src/pool/      -> pure, commands, streams, pool
 //   api       src/api/       -> anything in src but the entries
@@ -107,10 +107,18 @@ module.exports = {
     // and commands/ only, so the actor and the worker side may both use it.
     {
       name: 'cache-boundary',
-      comment: 'src/cache/ may import pure modules, src/commands/ and src/cache/ only (the actor and the worker side both use it).',
+      comment:
+        'src/cache/ may import pure modules, src/commands/, src/cache/ and src/backends/backend.ts (type-only) only (the actor and the worker side both use it).',
       severity: 'error',
       from: { path: '^src/cache/' },
-      to: { path: SRC, pathNot: [PURE, '^src/commands/', '^src/cache/'] },
+      to: { path: SRC, pathNot: [PURE, '^src/commands/', '^src/cache/', BACKEND_CONTRACT] },
+    },
+    {
+      name: 'cache-backend-type-only',
+      comment: 'src/cache/ may import src/backends/backend.ts with `import type` only.',
+      severity: 'error',
+      from: { path: '^src/cache/' },
+      to: { path: BACKEND_CONTRACT, dependencyTypesNot: ['type-only'] },
     },
 
     // Design rule "the transport knows no pool": streams/ (protocol, message

@@ -33,3 +33,11 @@ export interface CacheConfig {
   /** Workers only: the stamp table the actor bumps before it answers a write (see cache/stamp-table.ts). */
   table?: Int32Array;
 }
+
+/** A client's near cache as the pool hands it to the store: its settings, and how to tell the client its cache is on. */
+export interface ConnectionCache {
+  readonly kind: 'worker' | 'process';
+  readonly config: CacheConfig;
+  /** Sends the client its settings (a worker's with the stamp table, on its sync port), before any reply. */
+  open(table: Int32Array | undefined): void;
+}

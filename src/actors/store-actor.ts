@@ -63,7 +63,7 @@ export class StoreActor implements ActorContext, ActorGate {
   readonly #scans: ScanCursors;
   readonly #self: Connection;
   readonly locks: LockGrants;
-  /** Workers' and children's near caches: stamped or told before a write is answered; on Redis, fed by the change feed too. */
+  /** Workers' and children's near caches (stamped or told before a write is answered); on Redis they follow the change feed. */
   readonly nearCaches = new NearCaches((on) => this.backend.interest({ kind: 'changes', name: '*' }, on));
   #closed = false;
   #expiryQueued = false;
@@ -85,30 +85,24 @@ export class StoreActor implements ActorContext, ActorGate {
   start(): MaybePromise<void> {
     const router = this.#router;
     const mailbox = this.#mailbox;
-    const caches = this.nearCaches;
-    const context: BackendContext = {
+    const context: Omit<BackendContext, 'invalidated'> = {
       namespace: this.#options.namespace,
       clock: this.#options.clock,
       // Inside a command (the memory backend) the delivery runs at once, with no closure to make.
-      emitChange: (change: KeyChange) => {
-        // Stamped now, in the write's own turn: before its reply leaves (see cache/stamp-table.ts).
-        if (caches.active) change.type === 'clear' ? caches.changed(null) : caches.changedKey(change.key);
-        if (router.watchesKeys) mailbox.running ? router.change(change) : mailbox.turn(() => router.change(change));
-      },
+      emitChange: (change: KeyChange) => (mailbox.running ? router.change(change) : mailbox.turn(() => router.change(change))),
       emitMessage: (channel, data) => (mailbox.running ? router.publish(channel, data) : mailbox.turn(() => router.publish(channel, data))),
       emitChannelMessage: (channel, data) => mailbox.turn(() => router.publishExact(channel, data)),
       emitPatternMessage: (pattern, channel, data) => mailbox.turn(() => router.publishToPattern(pattern, channel, data)),
       get watchingKeys() {
-        return router.watchesKeys || caches.active;
+        return router.watchesKeys;
       },
-      invalidated: (keys) => caches.changed(keys),
       requestExpiry: () => {
         if (this.#expiryQueued || this.#closed) return;
         this.#expiryQueued = true;
         this.commands$.next({ conn: this.#self, seq: 0, cmd: { type: 'sys.expire' } });
       },
     };
-    return this.backend.open(context);
+    return this.backend.open(this.nearCaches.around(context));
   }
 
   /** True while a command runs (or waits on an I/O answer): a command sent now would wait in the mailbox. */
@@ -123,7 +117,6 @@ export class StoreActor implements ActorContext, ActorGate {
 
   open(conn: Connection): Session {
     if (!this.#subs.has(conn)) this.#subs.set(conn, new Map());
-    this.nearCaches.open(conn);
     const counters = this.#counters;
     return {
       send: (seq, cmd, spec) => this.commands$.next({ conn, seq, cmd, spec }),

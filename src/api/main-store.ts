@@ -86,6 +86,7 @@ export class MainStore extends StoreClient {
         peers$.next(event);
       },
       malformed: () => hostSession.malformed(),
+      openCache: (conn, cache) => actor.nearCaches.open(conn, cache),
     };
     // Workers spawned from now on learn that a store can be reached (see getStore).
     setEnvironmentData(REACHABLE, true);

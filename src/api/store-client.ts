@@ -1,5 +1,4 @@
 import { type Observable, throwError } from 'rxjs';
-import type { CacheStats } from '../cache-types.js';
 import { cloneValue } from '../clone.js';
 import * as bus from '../commands/bus.js';
 import * as coord from '../commands/coord.js';
@@ -239,14 +238,7 @@ export class StoreClient implements Store {
   }
 
   stats(): Promise<StoreStats> {
-    const stats = this.#request({ type: 'sys.stats' }, sys.stats) as Promise<StoreStats>;
-    // A worker's or child's near cache (cache/cached-link.ts) adds its own counters.
-    const link = this.#link as Link & { cacheStats?(): CacheStats | undefined };
-    if (typeof link.cacheStats !== 'function') return stats;
-    return stats.then((out) => {
-      const cache = link.cacheStats!();
-      return cache ? { ...out, cache } : out;
-    });
+    return this.#request({ type: 'sys.stats' }, sys.stats) as Promise<StoreStats>;
   }
 
   close(): Promise<void> {

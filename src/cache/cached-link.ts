@@ -1,8 +1,7 @@
-import type { CacheStats } from '../cache-types.js';
 import { type FillReply, fill } from '../commands/cache.js';
 import type { Link, SubscriptionHandlers } from '../commands/link.js';
 import type { AnySpec, Command } from '../commands/table.js';
-import type { Topic } from '../types.js';
+import type { StoreStats, Topic } from '../types.js';
 import type { ClientCache } from './client-cache.js';
 
 /** The link a cached link wraps: a remote link, which may block (workers). */
@@ -49,6 +48,8 @@ export class CachedLink implements Link {
   }
 
   request(cmd: Command, spec?: AnySpec): Promise<unknown> {
+    // stats() called here adds this client's cache counters (SPEC §7).
+    if (cmd.type === 'sys.stats') return this.#withCacheStats(this.#link.request(cmd, spec));
     if (!isRead(cmd)) return this.#cache.known ? this.#link.request(cmd, spec) : this.#learn(this.#link.request(cmd, spec));
     const cache = this.#cache;
     const { type, key } = cmd;
@@ -92,12 +93,11 @@ export class CachedLink implements Link {
     return this.#link.close();
   }
 
-  /**
-   * This client's cache counters.
-   * @returns them, or undefined when it has no cache
-   */
-  cacheStats(): CacheStats | undefined {
-    return this.#cache.stats();
+  #withCacheStats(answer: Promise<unknown>): Promise<unknown> {
+    return this.#learn(answer).then((stats) => {
+      const cache = this.#cache.stats();
+      return cache ? { ...(stats as StoreStats), cache } : stats;
+    });
   }
 
   /**

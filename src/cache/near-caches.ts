@@ -1,20 +1,16 @@
-import type { CacheConfig } from '../cache-types.js';
+import type { BackendContext } from '../backends/backend.js';
+import type { ConnectionCache } from '../cache-types.js';
+import type { KeyChange } from '../types.js';
 import { bucketOf, bumpStamp, createStampTable, EPOCH } from './stamp-table.js';
 
-/** A client connection as the near caches see it (a remote connection made with a `cache` option). */
-export interface CachingConnection {
-  readonly kind: string;
-  /** The client's near cache settings, when it has one. */
-  readonly cache?: CacheConfig | undefined;
-  /** Tells the client its cache is on; a worker gets the stamp table. */
-  cacheOpened?(table: Int32Array | undefined): void;
-  /** Sends a child process the keys to drop (null: all), in order with its replies and events. */
+/** A child's connection, as its near cache needs it: a way to send invalidations in order with its replies. */
+interface Invalidatable {
   invalidate?(keys: string[] | null): void;
 }
 
 /** What the actor tracks of one child's near cache: the keys it filled, so that only those are invalidated. */
 interface ChildCache {
-  readonly conn: CachingConnection;
+  readonly conn: Invalidatable;
   readonly filled: Set<string>;
   /** Past this many tracked keys, the child is told to drop everything and tracking starts over. */
   readonly limit: number;
@@ -22,15 +18,15 @@ interface ChildCache {
 
 /**
  * @internal The actor's side of every near cache. Workers share the stamp table
- * with it: {@link NearCaches.changed} bumps a key's bucket before the write is
- * answered. Children have no shared memory: each is sent, in order with its
- * replies, the keys it filled that changed since (as Redis's client tracking does).
+ * with it: a key's bucket is bumped in the turn of each write to it, before the
+ * write is answered. Children have no shared memory: each is sent, in order with
+ * its replies, the keys it filled that changed since (as Redis's client tracking does).
  */
 export class NearCaches {
   readonly #follow: (active: boolean) => unknown;
   #table: Int32Array | undefined;
-  readonly #workers = new Set<CachingConnection>();
-  readonly #children = new Map<CachingConnection, ChildCache>();
+  readonly #workers = new Set<object>();
+  readonly #children = new Map<object, ChildCache>();
 
   /**
    * @param follow - asks the backend for every change (true) or no longer (false): on a
@@ -46,41 +42,54 @@ export class NearCaches {
   }
 
   /**
-   * A client connected: if it has a near cache, start serving it.
-   * @param conn - the connection
+   * The backend's context, seen through the near caches: every change (and every
+   * key Redis's client tracking says changed) is stamped or sent to the children
+   * first, in the turn that reports it, and changes are wanted while a cache exists.
+   * @param context - the actor's context
+   * @returns the context to open the backend with
    */
-  open(conn: CachingConnection): void {
-    const cache = conn.cache;
-    if (!cache || this.#children.has(conn) || this.#workers.has(conn)) return;
+  around(context: Omit<BackendContext, 'invalidated'>): BackendContext {
+    const wrapped = Object.create(context) as BackendContext;
+    const emit = context.emitChange;
+    return Object.defineProperties(wrapped, {
+      emitChange: {
+        value: (change: KeyChange) => {
+          if (this.active) change.type === 'clear' ? this.changed(null) : this.changedKey(change.key);
+          emit(change);
+        },
+      },
+      invalidated: { value: (keys: readonly string[] | null) => this.changed(keys) },
+      watchingKeys: { get: () => context.watchingKeys || this.active },
+    });
+  }
+
+  /**
+   * Serves a client's near cache from now on.
+   * @param conn - its connection (a child's sends invalidations)
+   * @param cache - its settings, and how to tell it its cache is on
+   */
+  open(conn: object, cache: ConnectionCache): void {
+    if (this.#children.has(conn) || this.#workers.has(conn)) return;
     if (!this.active) this.#setFollowing(true);
-    if (conn.kind === 'worker') {
+    if (cache.kind === 'worker') {
       this.#workers.add(conn);
       this.#table ??= createStampTable();
-      conn.cacheOpened?.(this.#table);
+      cache.open(this.#table);
     } else {
-      this.#children.set(conn, { conn, filled: new Set(), limit: cache.maxEntries * 2 });
-      conn.cacheOpened?.(undefined);
+      this.#children.set(conn, { conn: conn as Invalidatable, filled: new Set(), limit: cache.config.maxEntries * 2 });
+      cache.open(undefined);
     }
   }
 
   /**
    * A client went away.
-   * @param conn - the connection
+   * @param conn - its connection
    */
-  close(conn: CachingConnection): void {
-    if (!conn.cache) return;
+  close(conn: object): void {
     const wasActive = this.active;
-    if (conn.kind === 'worker') this.#workers.delete(conn);
-    else this.#children.delete(conn);
+    this.#workers.delete(conn);
+    this.#children.delete(conn);
     if (wasActive && !this.active) this.#setFollowing(false);
-  }
-
-  #setFollowing(active: boolean): void {
-    try {
-      const done = this.#follow(active);
-      // Redis unreachable: the caches then hear only of this store's own writes, until it is back.
-      if (done instanceof Promise) done.catch(() => {});
-    } catch {}
   }
 
   /**
@@ -88,12 +97,12 @@ export class NearCaches {
    * @param conn - the connection
    * @param key - the key
    */
-  filled(conn: CachingConnection, key: string): void {
+  filled(conn: object, key: string): void {
     const child = this.#children.get(conn);
     if (!child) return;
     if (child.filled.size >= child.limit) {
       child.filled.clear();
-      conn.invalidate?.(null);
+      child.conn.invalidate?.(null);
     }
     child.filled.add(key);
   }
@@ -104,16 +113,15 @@ export class NearCaches {
    * @param keys - the keys, or null
    */
   changed(keys: readonly string[] | null): void {
-    const table = this.#table;
-    if (keys === null) {
-      if (table) bumpStamp(table, EPOCH);
-      for (const child of this.#children.values()) {
-        child.filled.clear();
-        child.conn.invalidate?.(null);
-      }
+    if (keys !== null) {
+      for (const key of keys) this.changedKey(key);
       return;
     }
-    for (const key of keys) this.changedKey(key);
+    if (this.#table) bumpStamp(this.#table, EPOCH);
+    for (const child of this.#children.values()) {
+      child.filled.clear();
+      child.conn.invalidate?.(null);
+    }
   }
 
   /**
@@ -126,5 +134,13 @@ export class NearCaches {
     for (const child of this.#children.values()) {
       if (child.filled.delete(key)) child.conn.invalidate?.([key]);
     }
+  }
+
+  #setFollowing(active: boolean): void {
+    try {
+      const done = this.#follow(active);
+      // Redis unreachable: the caches then hear only of this store's own writes, until it is back.
+      if (done instanceof Promise) done.catch(() => {});
+    } catch {}
   }
 }

@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { CacheConfig } from '../cache-types.js';
 import type { MessageStream } from '../streams/message-stream.js';
+import { PROTOCOL } from '../streams/protocol/framing.js';
 import { RemoteConnection } from '../streams/store-end/remote-connection.js';
 import type { PeerEvent } from '../types.js';
 import type { StoreHost } from './store-host.js';
@@ -35,8 +36,19 @@ export function serve(
     onGone,
     threadId: who.threadId,
     pid: who.pid,
-    cache,
   });
+  if (cache) {
+    const { keys, maxEntries } = cache;
+    host.openCache(connection, {
+      kind,
+      config: cache,
+      // Posted before any reply can be: a worker's on its sync port (its event loop may be blocked in sync reads).
+      open: (table) =>
+        sync
+          ? sync.port.postMessage({ p: PROTOCOL, cache: { keys, maxEntries, table } })
+          : stream.post({ p: PROTOCOL, cache: { keys, maxEntries } }),
+    });
+  }
   host.announce(withWho(peer('join', id, kind), who));
   return connection;
 }

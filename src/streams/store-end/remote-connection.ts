@@ -1,5 +1,4 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { CacheConfig } from '../../cache-types.js';
 import type { Connection, ConnectionDetail } from '../../commands/connection.js';
 import type { SubEvent } from '../../commands/events.js';
 import type { ActorGate, Session } from '../../commands/gate.js';
@@ -36,8 +35,6 @@ export interface RemoteConnectionOptions {
   /** A worker's thread id, or a child's process id (for `clients()`). */
   threadId?: number | undefined;
   pid?: number | undefined;
-  /** The client's near cache, when it has one (checked). */
-  cache?: CacheConfig | undefined;
   /**
    * Called once when the connection is gone (the other side closed, or the store did).
    * @param reason - why the store cut the client off, when it did (it broke the protocol)
@@ -58,8 +55,6 @@ export interface RemoteConnectionOptions {
 export class RemoteConnection implements Connection {
   readonly id: number;
   readonly kind: 'worker' | 'process';
-  /** The client's near cache settings (the actor's NearCaches read them). */
-  readonly cache: CacheConfig | undefined;
   readonly #session: Session;
   readonly #stream: MessageStream;
   readonly #options: RemoteConnectionOptions;
@@ -96,7 +91,6 @@ export class RemoteConnection implements Connection {
   constructor(gate: ActorGate, stream: MessageStream, options: RemoteConnectionOptions) {
     this.id = options.id;
     this.kind = options.kind;
-    this.cache = options.cache;
     this.#stream = stream;
     this.#options = options;
     this.#sync = options.sync && new SyncPort(options.sync);
@@ -124,21 +118,11 @@ export class RemoteConnection implements Connection {
     this.#control({ p: PROTOCOL, welcome: { id: this.id, requestTimeoutMs: options.requestTimeoutMs, window: this.#window } });
   }
 
-  /** The actor serves this client's near cache: tell it (a worker gets the stamp table); before any reply. */
-  cacheOpened(table: Int32Array | undefined): void {
-    const { keys, maxEntries } = this.cache!;
-    if (this.#sync) this.#sync.post({ p: PROTOCOL, cache: { keys, maxEntries, table } });
-    else this.#control({ p: PROTOCOL, cache: { keys, maxEntries } });
-  }
-
-  /**
-   * Tells a child's near cache to drop keys (null: all), behind the replies and
-   * events already sent: never dropped by the overflow policy, it takes a place in the window.
-   */
+  /** A child's near cache drops `keys` (null: all), behind what was sent; never dropped, it holds a place in the window. */
   invalidate(keys: string[] | null): void {
     if (this.#gone) return;
-    this.#outbox.event(0, { type: 'invalidate', keys } as unknown as SubEvent, false);
     this.#inflight++;
+    this.#outbox.event(0, { type: 'invalidate', keys } as unknown as SubEvent, false);
     this.#outbox.schedule();
   }
 

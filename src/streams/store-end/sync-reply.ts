@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { KvbusError } from '../../errors.js';
-import type { ControlMessage, WireReply } from '../protocol/framing.js';
+import type { WireReply } from '../protocol/framing.js';
 import { encodeError } from '../protocol/wire-error.js';
 
 /**
@@ -35,14 +35,6 @@ export class SyncPort {
   /** True, once, when `seq` is a blocking call's: its reply goes to {@link SyncPort.wake}. */
   take(seq: number): boolean {
     return this.#seqs.size > 0 && this.#seqs.delete(seq);
-  }
-
-  /**
-   * Posts a control message (a near cache's settings) without waking anyone: the worker reads it when it next looks.
-   * @param message - the message
-   */
-  post(message: ControlMessage): void {
-    this.#port.postMessage(message);
   }
 
   /**
