@@ -89,7 +89,7 @@ export class StoreActor implements ActorContext, ActorGate {
       namespace: this.#options.namespace,
       clock: this.#options.clock,
       // Inside a command (the memory backend) the delivery runs at once, with no closure to make.
-      emitChange: (change: KeyChange) => (mailbox.running ? router.change(change) : mailbox.turn(() => router.change(change))),
+      emitChange: (c: KeyChange) => router.watchesKeys && (mailbox.running ? router.change(c) : mailbox.turn(() => router.change(c))),
       emitMessage: (channel, data) => (mailbox.running ? router.publish(channel, data) : mailbox.turn(() => router.publish(channel, data))),
       emitChannelMessage: (channel, data) => mailbox.turn(() => router.publishExact(channel, data)),
       emitPatternMessage: (pattern, channel, data) => mailbox.turn(() => router.publishToPattern(pattern, channel, data)),

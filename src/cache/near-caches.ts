@@ -59,7 +59,7 @@ export class NearCaches {
         },
       },
       invalidated: { value: (keys: readonly string[] | null) => this.changed(keys) },
-      watchingKeys: { get: () => context.watchingKeys || this.active },
+      watchingKeys: { get: () => this.active || context.watchingKeys },
     });
   }
 
