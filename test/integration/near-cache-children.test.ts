@@ -43,4 +43,19 @@ describe('near cache in child processes', () => {
     expect(r.stale).toBe(0);
     expect(r.cache.hits).toBeGreaterThan(0);
   });
+
+  it('drops everything on clear, before the messages published after it', async () => {
+    const store = res.store();
+    await store.set('cc:k', 'v');
+    const ready = nextValue(store.channel<number>('cc:ready'), () => true, 'the child to subscribe');
+    const child = res.child(store.fork(CHILD, ['clear', 'cc:k'], { cache: { keys: 'cc:*' } }));
+    const report = messageFrom<{ before: unknown[]; after: unknown; cache: { hits: number } }>(child, () => true);
+    await ready;
+    await store.clear();
+    await store.publish('cc:cleared', true);
+    const r = await report;
+    expect(r.before).toEqual(['v', 'v']);
+    expect(r.after).toBeUndefined();
+    expect(r.cache.hits).toBeGreaterThanOrEqual(1);
+  });
 });
