@@ -11,7 +11,8 @@
 //   pure      every other src/*.ts (errors, types, glob, ...) -> pure only
 //   commands  src/commands/  -> pure, commands, backends/backend.ts (type-only)
 //   backends  src/backends/  -> pure, backends (memory/ and redis/ apart)
-//   actors    src/actors/    -> pure, commands, actors, backends/backend.ts
+//   actors    src/actors/    -> pure, commands, actors, backends/backend.ts, cache
+//   cache     src/cache/     -> pure, commands, cache, backends/backend.ts (type-only) (the near cache: both ends)
 //   streams   src/streams/   -> pure, commands, streams
 //   pool      src/pool/      -> pure, commands, streams, pool
 //   api       src/api/       -> anything in src but the entries
@@ -98,7 +99,26 @@ module.exports = {
         'src/actors/ may import pure modules, src/commands/, src/actors/ and src/backends/backend.ts only (the actor knows no pool or caller).',
       severity: 'error',
       from: { path: '^src/actors/' },
-      to: { path: SRC, pathNot: [PURE, '^src/commands/', '^src/actors/', BACKEND_CONTRACT] },
+      to: { path: SRC, pathNot: [PURE, '^src/commands/', '^src/actors/', BACKEND_CONTRACT, '^src/cache/'] },
+    },
+
+    // Design rule "the near cache is shared by both ends": src/cache/ (the stamp
+    // table, the actor's registry, the client's cache) builds on pure modules
+    // and commands/ only, so the actor and the worker side may both use it.
+    {
+      name: 'cache-boundary',
+      comment:
+        'src/cache/ may import pure modules, src/commands/, src/cache/ and src/backends/backend.ts (type-only) only (the actor and the worker side both use it).',
+      severity: 'error',
+      from: { path: '^src/cache/' },
+      to: { path: SRC, pathNot: [PURE, '^src/commands/', '^src/cache/', BACKEND_CONTRACT] },
+    },
+    {
+      name: 'cache-backend-type-only',
+      comment: 'src/cache/ may import src/backends/backend.ts with `import type` only.',
+      severity: 'error',
+      from: { path: '^src/cache/' },
+      to: { path: BACKEND_CONTRACT, dependencyTypesNot: ['type-only'] },
     },
 
     // Design rule "the transport knows no pool": streams/ (protocol, message

@@ -40,6 +40,7 @@ const BENCHES = [
   'worker-sync',
   'worker-publish',
   'worker-large-set',
+  'cache-near', // issue #10: the near cache of workers
   'redis-backend',
   'redis-cache', // the client-side cache: kvbus clientCache, and node-redis's own clientSideCache
   'redis-history',

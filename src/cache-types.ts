@@ -22,3 +22,22 @@ export interface CacheStats {
   /** Entries held now. */
   entries: number;
 }
+
+/**
+ * A near cache's settings as the store sends them to its client: the
+ * checked globs, the bound, and for a worker the store's stamp table (shared memory).
+ */
+export interface CacheConfig {
+  keys: string[];
+  maxEntries: number;
+  /** Workers only: the stamp table the actor bumps before it answers a write (see cache/stamp-table.ts). */
+  table?: Int32Array;
+}
+
+/** A client's near cache as the pool hands it to the store: its settings, and how to tell the client its cache is on. */
+export interface ConnectionCache {
+  readonly kind: 'worker' | 'process';
+  readonly config: CacheConfig;
+  /** Sends the client its settings (a worker's with the stamp table, on its sync port), before any reply. */
+  open(table: Int32Array | undefined): void;
+}

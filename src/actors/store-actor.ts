@@ -1,4 +1,5 @@
 import type { Backend, BackendContext, MaybePromise } from '../backends/backend.js';
+import { NearCaches } from '../cache/near-caches.js';
 import type { Clock } from '../clock.js';
 import type { Connection } from '../commands/connection.js';
 import type { ActorContext } from '../commands/define.js';
@@ -61,6 +62,8 @@ export class StoreActor implements ActorContext, ActorGate {
   readonly locks: LockGrants;
   /** What subscribing needs of this actor. */
   readonly #feeds: SubscribeContext;
+  /** Workers' and children's near caches (stamped or told before a write is answered); on Redis they follow the change feed. */
+  readonly nearCaches = new NearCaches((on) => this.backend.interest({ kind: 'changes', name: '*' }, on));
   #closed = false;
   #expiryQueued = false;
 
@@ -82,25 +85,24 @@ export class StoreActor implements ActorContext, ActorGate {
   start(): MaybePromise<void> {
     const router = this.#router;
     const mailbox = this.#mailbox;
-    const context: BackendContext = {
+    const context: Omit<BackendContext, 'invalidated'> = {
       namespace: this.#options.namespace,
       clock: this.#options.clock,
       // Inside a command (the memory backend) the delivery runs at once, with no closure to make.
-      emitChange: (change: KeyChange) => (mailbox.running ? router.change(change) : mailbox.turn(() => router.change(change))),
+      emitChange: (c: KeyChange) => router.watchesKeys && (mailbox.running ? router.change(c) : mailbox.turn(() => router.change(c))),
       emitMessage: (channel, data) => (mailbox.running ? router.publish(channel, data) : mailbox.turn(() => router.publish(channel, data))),
       emitChannelMessage: (channel, data) => mailbox.turn(() => router.publishExact(channel, data)),
       emitPatternMessage: (pattern, channel, data) => mailbox.turn(() => router.publishToPattern(pattern, channel, data)),
       get watchingKeys() {
         return router.watchesKeys;
       },
-      invalidated: () => {}, // TODO(issue 10): near caches of workers
       requestExpiry: () => {
         if (this.#expiryQueued || this.#closed) return;
         this.#expiryQueued = true;
         this.commands$.next({ conn: this.#self, seq: 0, cmd: { type: 'sys.expire' } });
       },
     };
-    return this.backend.open(context);
+    return this.backend.open(this.nearCaches.around(context));
   }
 
   /** True while a command runs (or waits on an I/O answer): a command sent now would wait in the mailbox. */
@@ -236,6 +238,7 @@ export class StoreActor implements ActorContext, ActorGate {
 
   disconnect(conn: Connection): unknown {
     this.#scans.release(conn);
+    this.nearCaches.close(conn);
     const subs = this.#subs.get(conn);
     this.#subs.delete(conn);
     // Its locks go to the next waiters now, not when their leases run out.

@@ -1,4 +1,5 @@
 import type { Piscina } from 'piscina';
+import { checkCacheOptions } from '../cache/cache-options.js';
 import { describe, KvbusError } from '../errors.js';
 import { type PiscinaOptions, servePool } from '../pool/serve-pool.js';
 import { hostOf } from '../pool/store-host.js';
@@ -16,7 +17,10 @@ export interface CreatePoolOptions extends PiscinaOptions {
    * @defaultValue the one open store of this thread; `getStore()`'s default store when there is none; with two or more, say which
    */
   store?: Store;
-  /** The near cache of each worker: matching keys, once read, are answered without a message. */
+  /**
+   * The near cache of each worker: matching keys, once read, are answered
+   * without a message, and a read from it is linearizable (docs/near-cache.md).
+   */
   cache?: CacheOptions;
 }
 
@@ -43,7 +47,8 @@ export function createPool(options: Omit<CreatePoolOptions, 'store'> & { store?:
   if (options === null || typeof options !== 'object') {
     throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`options\` to be piscina options, got ${describe(options)}`);
   }
-  const { store = defaultStore(), ...piscinaOptions } = options;
+  const { store = defaultStore(), cache, ...piscinaOptions } = options;
+  const config = checkCacheOptions(cache);
   const host = hostOf(store);
   if (!host) {
     throw new KvbusError(
@@ -52,7 +57,7 @@ export function createPool(options: Omit<CreatePoolOptions, 'store'> & { store?:
     );
   }
   if (host.closed) throw new KvbusError('ERR_CLOSED', 'Cannot create a pool on a closed store');
-  return servePool(host, piscinaOptions);
+  return servePool(host, piscinaOptions, config);
 }
 
 /** The store a pool connects to when the options do not say: the one open store, else the default one. */

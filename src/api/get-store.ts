@@ -1,4 +1,5 @@
 import { getEnvironmentData, isMainThread } from 'node:worker_threads';
+import { ClientCache } from '../cache/client-cache.js';
 import { KvbusError } from '../errors.js';
 import { connectChild, connectWorker, hasParentPipe } from '../pool/connect.js';
 import { PARENT_ENV, REACHABLE } from '../pool/marks.js';
@@ -40,7 +41,10 @@ export function getStore(): Store {
   if (global[CLIENT]) return global[CLIENT];
   if (!isMainThread) {
     if (getEnvironmentData(REACHABLE) !== true) throw noStore();
-    global[CLIENT] = remoteClient(connectWorker(), 'worker');
+    const cache = new ClientCache();
+    const { link, pollCache } = connectWorker((config) => cache.configure(config));
+    link.listenForCache(cache);
+    global[CLIENT] = remoteClient(link, 'worker', cache, pollCache);
     // A worker or child this one creates inherits its marks: if it calls getStore(), it is told at once that nobody serves it.
     watchSpawns();
     return global[CLIENT];
@@ -48,7 +52,10 @@ export function getStore(): Store {
   if (process.env[PARENT_ENV] === '1') {
     // Marked to reach its parent's store but with no channel to it: say so, rather than hand out a store of its own.
     if (typeof process.send !== 'function' && !hasParentPipe()) throw noChannel();
-    global[CLIENT] = remoteClient(connectChild(), 'process');
+    const cache = new ClientCache();
+    const link = connectChild();
+    link.listenForCache(cache);
+    global[CLIENT] = remoteClient(link, 'process', cache);
     watchSpawns();
     return global[CLIENT];
   }

@@ -4,6 +4,8 @@ import { Subject } from 'rxjs';
 import { LocalLink } from '../actors/local-link.js';
 import { StoreActor } from '../actors/store-actor.js';
 import type { Backend } from '../backends/backend.js';
+import { checkCacheOptions } from '../cache/cache-options.js';
+import type { CacheOptions } from '../cache-types.js';
 import type { Clock } from '../clock.js';
 import * as sys from '../commands/sys.js';
 import { debug } from '../debug.js';
@@ -84,6 +86,7 @@ export class MainStore extends StoreClient {
         peers$.next(event);
       },
       malformed: () => hostSession.malformed(),
+      openCache: (conn, cache) => actor.nearCaches.open(conn, cache),
     };
     // Workers spawned from now on learn that a store can be reached (see getStore).
     setEnvironmentData(REACHABLE, true);
@@ -138,26 +141,34 @@ export class MainStore extends StoreClient {
    * Connects a worker thread or a child process (forked with an IPC channel) to this store:
    * its `getStore()` then reaches this one. Call it right after creating the worker.
    * @param target - a `Worker`, or a `ChildProcess` with an IPC channel
+   * @param options - `cache`: its near cache (matching keys, once read, are answered without a message; docs/near-cache.md)
    * @returns a function that detaches it (its pending calls reject with `ERR_DISCONNECTED`)
    * @example
    * const worker = new Worker(new URL('./job.js', import.meta.url));
-   * store.attach(worker);
+   * store.attach(worker, { cache: { keys: 'config:*' } });
    */
-  attach(target: Worker | ChildProcess): () => void {
-    return attach(this[STORE_HOST], target);
+  attach(target: Worker | ChildProcess, options: { cache?: CacheOptions } = {}): () => void {
+    if (options === null || typeof options !== 'object') {
+      throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`options\` to be { cache? }, got ${describe(options)}`);
+    }
+    return attach(this[STORE_HOST], target, checkCacheOptions(options.cache));
   }
 
   /**
    * `child_process.fork` with structured-clone serialization, already attached to this store.
    * @param modulePath - the module to run in the child
    * @param args - its arguments
-   * @param options - fork options (`serialization` is always `'advanced'`)
+   * @param options - fork options (`serialization` is always `'advanced'`), and `cache`: the child's near cache
    * @returns the child process
    * @example
-   * const child = store.fork(new URL('./child.js', import.meta.url).pathname);
+   * const child = store.fork(new URL('./child.js', import.meta.url).pathname, [], { cache: { keys: 'config:*' } });
    */
-  fork(modulePath: string | URL, args: readonly string[] = [], options: ForkOptions = {}): ChildProcess {
-    return fork(this[STORE_HOST], modulePath, args, options);
+  fork(modulePath: string | URL, args: readonly string[] = [], options: ForkOptions & { cache?: CacheOptions } = {}): ChildProcess {
+    if (options === null || typeof options !== 'object') {
+      throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`options\` to be fork options, got ${describe(options)}`);
+    }
+    const { cache, ...forkOptions } = options;
+    return fork(this[STORE_HOST], modulePath, args, forkOptions, checkCacheOptions(cache));
   }
 
   /** Stops the store: pending remote calls reject `ERR_CLOSED`, every observable completes, the backend closes. */

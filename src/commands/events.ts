@@ -22,9 +22,15 @@ export type SubEvent =
   // The store ended this subscription (a remote subscriber's overflow policy 'error').
   | { type: 'end'; error: WireError };
 
+/**
+ * To a child's near cache, on subscription 0 (no subscription's): drop these keys
+ * (null: every key). Not a {@link SubEvent}: no subscription ever sees one.
+ */
+export type InvalidateEvent = { type: 'invalidate'; keys: string[] | null };
+
 /** One kind of {@link SubEvent}: its wire code and the fields that travel, in order. */
 export interface EventKind {
-  readonly type: SubEvent['type'];
+  readonly type: SubEvent['type'] | InvalidateEvent['type'];
   readonly code: number;
   readonly fields: readonly string[];
   /** Fields every event of this kind has, which need not travel. */
@@ -44,4 +50,5 @@ export const EVENT_KINDS: readonly EventKind[] = [
   { type: 'expire', code: 4, fields: ['key', 'revision'] },
   { type: 'clear', code: 5, fields: ['revision'], fixed: { key: '*' } },
   { type: 'end', code: 6, fields: ['error'] },
+  { type: 'invalidate', code: 10, fields: ['keys'] },
 ];

@@ -1,5 +1,6 @@
 import { describe, KvbusError } from '../errors.js';
 import * as bus from './bus.js';
+import * as cache from './cache.js';
 import * as coord from './coord.js';
 import type { CommandOf, CommandSpec } from './define.js';
 import * as feed from './feed.js';
@@ -37,6 +38,7 @@ export const COMMANDS = [
   sys.clients,
   sys.disconnect,
   sys.expire,
+  cache.fill,
 ] as const;
 
 /** Every command the store actor understands, discriminated on `type`. */

@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import type { CacheConfig } from '../cache-types.js';
 import { portStream } from '../streams/message-stream.js';
 import { type Hello, parseHello, releaseHello } from './hello.js';
 import { peer, serve, withWho } from './serve.js';
@@ -26,9 +27,15 @@ export interface WorkerDoor {
  * @param host - the main-thread store's host
  * @param findWorker - the worker whose hello claims this thread id, if it may connect here
  * @param knownThreadId - the thread id of the only worker this door serves, when it is known (for `peers()`)
+ * @param cache - the near cache settings of every worker served through this door
  * @returns the door
  */
-export function acceptWorkers(host: StoreHost, findWorker: (threadId: number) => Worker | undefined, knownThreadId?: number): WorkerDoor {
+export function acceptWorkers(
+  host: StoreHost,
+  findWorker: (threadId: number) => Worker | undefined,
+  knownThreadId?: number,
+  cache?: CacheConfig,
+): WorkerDoor {
   const served = new Map<number, () => void>();
   const reject = (message: unknown, reason: string, threadId: number | undefined) => {
     releaseHello(message);
@@ -52,7 +59,7 @@ export function acceptWorkers(host: StoreHost, findWorker: (threadId: number) =>
       if (served.has(threadId)) return reject(message, `worker ${threadId} is already connected: a worker says hello once`, threadId);
       served.set(
         threadId,
-        acceptWorker(host, check.hello, worker, () => served.delete(threadId)),
+        acceptWorker(host, check.hello, worker, () => served.delete(threadId), cache),
       );
     },
     closeAll() {
@@ -67,9 +74,10 @@ export function acceptWorkers(host: StoreHost, findWorker: (threadId: number) =>
  * @param hello - the worker's checked hello
  * @param worker - the worker (for its exit code)
  * @param onGone - called once the connection is gone
+ * @param cache - its near cache settings, when it has one
  * @returns the function that disconnects it
  */
-function acceptWorker(host: StoreHost, hello: Hello, worker: Worker, onGone: () => void): () => void {
+function acceptWorker(host: StoreHost, hello: Hello, worker: Worker, onGone: () => void, cache: CacheConfig | undefined): () => void {
   let exited = false;
   let exitCode: number | undefined;
   let announced = false;
@@ -104,6 +112,7 @@ function acceptWorker(host: StoreHost, hello: Hello, worker: Worker, onGone: () 
       }, 1000).unref();
     },
     { threadId: hello.threadId },
+    cache,
   );
   worker.once('exit', onExit);
   return () => connection.disconnect();

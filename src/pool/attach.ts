@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
+import type { CacheConfig } from '../cache-types.js';
 import { describe, KvbusError } from '../errors.js';
 import { childStream, fromIpc, type MessageStream } from '../streams/message-stream.js';
 import { pipeStream } from '../streams/pipe-stream.js';
@@ -18,21 +19,22 @@ import type { StoreHost } from './store-host.js';
  * Connects a worker or a child process to a store (see `store.attach`).
  * @param host - the main-thread store's host
  * @param target - a `Worker`, or a `ChildProcess` with an IPC channel
+ * @param cache - its near cache settings (checked), when it has one
  * @returns the detach function
  */
-export function attach(host: StoreHost, target: Worker | ChildProcess): () => void {
+export function attach(host: StoreHost, target: Worker | ChildProcess, cache?: CacheConfig): () => void {
   if (host.closed) throw new KvbusError('ERR_CLOSED', 'Cannot attach to a closed store');
-  if (target instanceof Worker) return attachWorker(host, target);
+  if (target instanceof Worker) return attachWorker(host, target, cache);
   if (target && typeof (target as ChildProcess).send === 'function' && typeof (target as ChildProcess).on === 'function') {
-    return attachChild(host, target as ChildProcess, undefined);
+    return attachChild(host, target as ChildProcess, undefined, cache);
   }
   throw new KvbusError('ERR_BAD_ARGUMENT', `Expected a Worker or a ChildProcess forked with an IPC channel, got ${describe(target)}`);
 }
 
-function attachWorker(host: StoreHost, worker: Worker): () => void {
+function attachWorker(host: StoreHost, worker: Worker, cache: CacheConfig | undefined): () => void {
   // The worker speaks first (piscina treats any message sent to a worker as its start-up message);
   // its hello comes through 'message', where the shield keeps it from the user's listeners.
-  const door = acceptWorkers(host, (threadId) => (threadId === worker.threadId ? worker : undefined), worker.threadId);
+  const door = acceptWorkers(host, (threadId) => (threadId === worker.threadId ? worker : undefined), worker.threadId, cache);
   const onMessage = (message: unknown) => door.receive(message);
   const { handlers } = shield(worker);
   handlers.add(onMessage);
@@ -51,9 +53,10 @@ function attachWorker(host: StoreHost, worker: Worker): () => void {
  * @param host - the main-thread store's host
  * @param child - a child process with an IPC channel
  * @param pipe - kvbus's own pipe to it, if it was forked with one
+ * @param cache - its near cache settings (checked), when it has one
  * @returns the detach function
  */
-export function attachChild(host: StoreHost, child: ChildProcess, pipe: Socket | undefined): () => void {
+export function attachChild(host: StoreHost, child: ChildProcess, pipe: Socket | undefined, cache?: CacheConfig): () => void {
   if (!child.connected && !pipe) {
     throw new KvbusError(
       'ERR_BAD_ARGUMENT',
@@ -92,6 +95,7 @@ export function attachChild(host: StoreHost, child: ChildProcess, pipe: Socket |
         else emit();
       },
       { pid: child.pid },
+      cache,
     );
   };
 

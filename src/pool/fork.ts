@@ -1,6 +1,7 @@
 import { type ChildProcess, type ForkOptions, fork as forkChild, type StdioOptions } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { CacheConfig } from '../cache-types.js';
 import { describe, KvbusError } from '../errors.js';
 import { attachChild } from './attach.js';
 import { PARENT_ENV, PIPE_ENV } from './marks.js';
@@ -17,9 +18,16 @@ import type { StoreHost } from './store-host.js';
  * @param modulePath - the module to run
  * @param args - its arguments
  * @param options - fork options
+ * @param cache - the child's near cache settings (checked), when it has one
  * @returns the child process
  */
-export function fork(host: StoreHost, modulePath: string | URL, args: readonly string[], options: ForkOptions): ChildProcess {
+export function fork(
+  host: StoreHost,
+  modulePath: string | URL,
+  args: readonly string[],
+  options: ForkOptions,
+  cache?: CacheConfig,
+): ChildProcess {
   const path = modulePath instanceof URL ? fileURLToPath(modulePath) : modulePath;
   if (typeof path !== 'string' || path.length === 0) {
     throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`modulePath\` to be a path or a file URL, got ${describe(modulePath)}`);
@@ -35,7 +43,7 @@ export function fork(host: StoreHost, modulePath: string | URL, args: readonly s
     env: { ...(options.env ?? process.env), [PARENT_ENV]: '1', [PIPE_ENV]: `${process.pid}:${fd}` },
   });
   const pipe = child.stdio[fd] as Socket | null | undefined;
-  attachChild(host, child, pipe ?? undefined);
+  attachChild(host, child, pipe ?? undefined, cache);
   return child;
 }
 

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import type { CacheConfig } from '../cache-types.js';
 import { describe, KvbusError } from '../errors.js';
 import { acceptWorkers } from './accept-workers.js';
 import { claimWorkers } from './spawn-watch.js';
@@ -66,16 +67,17 @@ class KvbusPool<TIn = any, TOut = any> extends Piscina<TIn, TOut> {
  * throw (structured clone would drop their `code`); `run` rebuilds them.
  * @param host - the main-thread store's host
  * @param options - piscina's options
+ * @param cache - the near cache settings of every worker of the pool, when they have one
  * @returns the pool
  */
-export function servePool(host: StoreHost, options: PiscinaOptions): Piscina {
+export function servePool(host: StoreHost, options: PiscinaOptions, cache?: CacheConfig): Piscina {
   const { filename, name = 'default' } = options;
   if (filename !== undefined && filename !== null && typeof filename !== 'string') {
     throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`filename\` to be a path or a file: URL string, got ${describe(filename)}`);
   }
   if (typeof name !== 'string') throw new KvbusError('ERR_BAD_ARGUMENT', `Expected \`name\` to be a string, got ${describe(name)}`);
   let threads: () => Worker[] = () => [];
-  const door = acceptWorkers(host, (threadId) => threads().find((thread) => thread.threadId === threadId));
+  const door = acceptWorkers(host, (threadId) => threads().find((thread) => thread.threadId === threadId), undefined, cache);
   // Claimed before piscina starts a worker: the watch routes each one's hello here.
   const unclaim = claimWorkers((worker) => (threads().includes(worker) ? (message) => door.receive(message, worker) : undefined));
   let pool: KvbusPool;

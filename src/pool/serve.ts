@@ -1,5 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { CacheConfig } from '../cache-types.js';
 import type { MessageStream } from '../streams/message-stream.js';
+import { PROTOCOL } from '../streams/protocol/framing.js';
 import { RemoteConnection } from '../streams/store-end/remote-connection.js';
 import type { PeerEvent } from '../types.js';
 import type { StoreHost } from './store-host.js';
@@ -12,6 +14,7 @@ import type { StoreHost } from './store-host.js';
  * @param sync - for workers: where blocking calls are answered
  * @param onGone - called once when the connection is gone (with why, when the store cut the client off)
  * @param who - the worker's thread id or the child's process id, when known
+ * @param cache - the client's near cache settings, when it has one
  * @returns the connection
  */
 export function serve(
@@ -21,6 +24,7 @@ export function serve(
   sync: { port: MessagePort; flag: Int32Array } | undefined,
   onGone: (reason?: string) => void,
   who: { threadId?: number | undefined; pid?: number | undefined } = {},
+  cache?: CacheConfig,
 ): RemoteConnection {
   const id = host.nextClientId();
   const connection = new RemoteConnection(host.gate, stream, {
@@ -33,6 +37,18 @@ export function serve(
     threadId: who.threadId,
     pid: who.pid,
   });
+  if (cache) {
+    const { keys, maxEntries } = cache;
+    host.openCache(connection, {
+      kind,
+      config: cache,
+      // Posted before any reply can be: a worker's on its sync port (its event loop may be blocked in sync reads).
+      open: (table) =>
+        sync
+          ? sync.port.postMessage({ p: PROTOCOL, cache: { keys, maxEntries, table } })
+          : stream.post({ p: PROTOCOL, cache: { keys, maxEntries } }),
+    });
+  }
   host.announce(withWho(peer('join', id, kind), who));
   return connection;
 }

@@ -1,3 +1,4 @@
+import type { ConnectionCache } from '../cache-types.js';
 import type { ActorGate } from '../commands/gate.js';
 import type { PeerEvent, SubscriberBufferOptions } from '../types.js';
 
@@ -19,6 +20,8 @@ export interface StoreHost {
   announce(event: PeerEvent): void;
   /** Counts, in `stats().malformed`, a message refused before any connection could count it (a bad hello). */
   malformed(): void;
+  /** Serves a client's near cache from now on (before any of its commands runs); its end is the connection's. */
+  openCache(conn: object, cache: ConnectionCache): void;
 }
 
 /** Where a main-thread store keeps its {@link StoreHost} (a global symbol: the ESM and CJS builds share it). */

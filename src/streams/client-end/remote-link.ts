@@ -1,5 +1,6 @@
+import type { CacheConfig } from '../../cache-types.js';
 import { subscribeCommand } from '../../commands/bus.js';
-import type { SubEvent } from '../../commands/events.js';
+import type { InvalidateEvent, SubEvent } from '../../commands/events.js';
 import type { Link, SubscriptionHandlers } from '../../commands/link.js';
 import type { AnySpec, Command } from '../../commands/table.js';
 import { REQUEST_TIMEOUT_MS, SUBSCRIBER_BUFFER_SIZE } from '../../defaults.js';
@@ -17,6 +18,16 @@ import { SharedTopics, type TopicEntry } from './shared-topics.js';
 import { awaitSyncReply, type SyncChannel } from './sync-call.js';
 
 export type { SyncChannel };
+
+/** What a link tells a child's near cache. */
+export interface CacheListener {
+  /** The store's settings for this client's cache (null: it has none). */
+  configure(config: CacheConfig | null): void;
+  /** Keys changed in the store (null: all of them). */
+  invalidate(keys: string[] | null): void;
+  /** The link failed or closed: nothing may be answered from the cache any more. */
+  stop(): void;
+}
 
 /**
  * A {@link Link} over a message stream, for workers and child processes.
@@ -46,6 +57,8 @@ export class RemoteLink implements Link {
   #arrivedLastTick = 0;
   #failure: KvbusError | undefined;
   #referenced = false;
+  /** A child's near cache: told its settings and the keys to drop, in order with replies and events. */
+  #cache: CacheListener | undefined;
 
   /**
    * @param stream - the channel to the store
@@ -137,6 +150,11 @@ export class RemoteLink implements Link {
     };
   }
 
+  /** Tells a near cache its settings and invalidations (a child's) and the link's end (any client's). */
+  listenForCache(listener: CacheListener): void {
+    this.#cache = listener;
+  }
+
   /** Tells the store goodbye; pending and later calls reject with `ERR_CLOSED`. */
   async close(): Promise<void> {
     if (this.#failure) return;
@@ -160,6 +178,7 @@ export class RemoteLink implements Link {
       this.#ackEvery = ackEvery(control.welcome.window);
       if (this.#pending.size > 0) this.#timer.start();
     }
+    if (control.cache !== undefined) this.#cache?.configure(control.cache);
     if (control.closed) this.#fail(new KvbusError('ERR_CLOSED', 'The kvbus store was closed'), true);
     if (typeof control.noStore === 'string') {
       this.#fail(new KvbusError('ERR_NO_STORE', control.noStore));
@@ -187,6 +206,12 @@ export class RemoteLink implements Link {
     let entry: TopicEntry | undefined;
     for (let at = repliesEnd; at < m.length; events++) {
       const eventFor = eventSid(m, at);
+      if (eventFor === 0) {
+        // Subscription 0 is the near cache's: an invalidation, applied before any later reply settles.
+        this.#cache?.invalidate((readEvent(m, at, '') as unknown as InvalidateEvent).keys);
+        at = nextEvent(m, at);
+        continue;
+      }
       if (eventFor !== sid) entry = this.#topics.get((sid = eventFor));
       const start = at;
       at = nextEvent(m, at);
@@ -257,6 +282,7 @@ export class RemoteLink implements Link {
   #fail(error: KvbusError, complete = false): void {
     if (this.#failure) return;
     this.#failure = error;
+    this.#cache?.stop();
     this.#pending.rejectAll(error);
     for (const entry of this.#topics.takeAll()) {
       for (const handlers of entry.handlers) complete ? handlers.complete() : handlers.error(error);

@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { CacheConfig } from '../../cache-types.js';
 
 // One protocol for every transport (MessagePort, IPC).
 //
@@ -59,6 +60,8 @@ export interface ControlMessage {
   p: typeof PROTOCOL;
   /** Store → client, first: the connection's id and settings. */
   welcome?: { id: number; requestTimeoutMs: number; window: number };
+  /** Store → client: its near cache's settings (null: none); a worker's come on its sync port. */
+  cache?: CacheConfig | null;
   /** Store → client: the store closed. */
   closed?: true;
   /** Parent → client: no store serves this thread or process (it was never attached); the text says how to connect it. */

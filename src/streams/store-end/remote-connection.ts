@@ -122,6 +122,14 @@ export class RemoteConnection implements Connection {
     this.#control({ p: PROTOCOL, welcome: { id: this.id, requestTimeoutMs: options.requestTimeoutMs, window: this.#window } });
   }
 
+  /** A child's near cache drops `keys` (null: all), behind what was sent; never dropped, it holds a place in the window. */
+  invalidate(keys: string[] | null): void {
+    if (this.#gone) return;
+    this.#inflight++;
+    this.#outbox.event(0, { type: 'invalidate', keys } as unknown as SubEvent, false);
+    this.#outbox.schedule();
+  }
+
   reply(seq: number, ok: boolean, value: unknown): void {
     if (this.#gone) return;
     if (this.#sync?.take(seq)) {
