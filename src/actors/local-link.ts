@@ -128,6 +128,11 @@ export class LocalLink implements Link, Connection {
     this.#subs.get(sid)?.next(this.#copyEvent(event));
   }
 
+  endSubscription(sid: number, error: unknown): void {
+    const handlers = this.#subs.get(sid);
+    if (handlers && this.#subs.delete(sid)) handlers.error(error);
+  }
+
   end(): void {
     const error = new KvbusError('ERR_CLOSED', 'The store was closed while this call was pending');
     this.#pending.rejectAll(error);

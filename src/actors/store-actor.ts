@@ -11,6 +11,7 @@ import { addSubscription, type SubscribeContext, type Subscription } from './add
 import { CatchUpSink, resumeFrom } from './catch-up.js';
 import { CommandSubject } from './command-subject.js';
 import { LockGrants } from './lock-grants.js';
+import { changesLost } from './lost-changes.js';
 import { Mailbox } from './mailbox.js';
 import { isThenable, mapMaybe } from './maybe-promise.js';
 import { Operations } from './operations.js';
@@ -96,6 +97,11 @@ export class StoreActor implements ActorContext, ActorGate {
       get watchingKeys() {
         return router.watchesKeys;
       },
+      changesLost: (after, oldest) =>
+        mailbox.turn(() => {
+          this.nearCaches.changed(null);
+          changesLost(this.#subs, this.backend, after, oldest, (conn, sid) => this.unsubscribe(conn, sid));
+        }),
       requestExpiry: () => {
         if (this.#expiryQueued || this.#closed) return;
         this.#expiryQueued = true;

@@ -24,6 +24,13 @@ export interface BackendContext {
    * of workers drop them; `null` means every key (a flush, a lost connection).
    */
   invalidated(keys: readonly string[] | null): void;
+  /**
+   * The backend's change feed lost the changes after revision `after` and before
+   * `oldest` (Redis: a resume found them in neither the stream nor pub/sub): the
+   * actor ends every `changes` subscription with `ERR_COMPACTED`, brings every
+   * watch to its key's current value, and drops every near-cached value.
+   */
+  changesLost?(after: number, oldest: number): void;
   /** Asks the actor to call {@link Backend.expireDue} in its turn (never re-entrantly). */
   requestExpiry(): void;
 }

@@ -29,6 +29,11 @@ export interface Connection {
    * @param error - history no longer reaches back: the subscription ends with it
    */
   resumed?(sid: number, changes: readonly SubEvent[], more: boolean, error?: unknown): void;
+  /**
+   * Ends subscription `sid` with `error`, after the events already handed to it
+   * (history lost changes it should have had: `ERR_COMPACTED`).
+   */
+  endSubscription?(sid: number, error: unknown): void;
   /** The store closed: complete every subscription, reject what is pending. */
   end(): void;
   /** What a remote client is, and how its buffer fares (for `clients()`). */

@@ -33,10 +33,8 @@ export class Subscriptions {
   serve(context: BackendContext): void {
     this.#context = context;
     this.#feed.serve((change) => context.emitChange(change));
-    // TODO(issue 11, lead): BackendContext has no way yet to end `changes` subscriptions with
-    // ERR_COMPACTED when a resume finds changes lost; an actor that adds `changesLost` gets it here.
-    const lost = (context as { changesLost?: (after: number, oldest: number) => void }).changesLost;
-    if (lost) this.#feed.onLost = (after, oldest) => lost.call(context, after, oldest);
+    // A resume that finds changes lost: the actor ends `changes` subscriptions with ERR_COMPACTED.
+    if (context.changesLost) this.#feed.onLost = (after, oldest) => context.changesLost?.(after, oldest);
   }
 
   /** Subscribes to `topic` (or unsubscribes), at most commandTimeoutMs for the caller. */

@@ -154,7 +154,7 @@ export class RemoteConnection implements Connection {
       const { size, overflow } = this.#options.buffer;
       this.#drop();
       if (overflow === 'drop-newest') return;
-      if (overflow === 'error') return this.#endSubscription(sid, overflowError(size));
+      if (overflow === 'error') return this.endSubscription(sid, overflowError(size));
       // drop-oldest: the oldest that is still here (the window keeps half the buffer here)
       if (!this.#events.shift()) return;
       waiting--;
@@ -173,7 +173,7 @@ export class RemoteConnection implements Connection {
     if (this.#gone || !this.#feeds.resumed(sid, changes as KeyChange[], more, error !== undefined)) return;
     // Behind whatever waits, in order; what fits the window leaves with this tick.
     for (const change of changes) this.#events.push(sid, change, false);
-    if (error !== undefined) this.#endSubscription(sid, error);
+    if (error !== undefined) this.endSubscription(sid, error);
     this.#outbox.schedule();
   }
 
@@ -294,7 +294,7 @@ export class RemoteConnection implements Connection {
     this.#holdTimer = undefined;
   }
 
-  #endSubscription(sid: number, error: unknown): void {
+  endSubscription(sid: number, error: unknown): void {
     // The end travels behind the events already accepted, so they are delivered first.
     this.#ended.add(sid);
     this.#events.push(sid, { type: 'end', error: encodeError(error) }, false);

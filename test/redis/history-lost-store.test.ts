@@ -1,0 +1,52 @@
+// A store whose Redis change feed lost changes (a resume found revisions in
+// neither the history stream nor pub/sub) does not go on as if it were whole:
+// its `changes` subscriptions end with ERR_COMPACTED and its watches come to
+// their keys' current values (see actors/lost-changes.ts).
+import { isKvbusError, type KvbusError } from 'kvbus';
+import { redisBackend } from 'kvbus/redis';
+import { afterEach, expect, it } from 'vitest';
+import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
+import { Resources } from '../helpers/resources.js';
+import { useRedisServer } from '../helpers/use-redis.js';
+import { waitUntil } from '../helpers/wait.js';
+
+describeRedis('redis store: changes lost on a resume', () => {
+  const redis = useRedisServer();
+  const res = new Resources();
+  afterEach(() => res.cleanup());
+
+  it('ends changes() with ERR_COMPACTED (oldestRevision), and brings watch() to the current value', async () => {
+    const ns = uniqueNamespace('lost-store');
+    const user = `lostst${process.pid}`;
+    await redis.raw.sendCommand(['ACL', 'SETUSER', user, 'on', '>secret', '~*', '&*', '+@all']);
+    const url = new URL(redis.url);
+    url.username = user;
+    url.password = 'secret';
+    const follower = res.store({ backend: redisBackend({ url: url.href, commandTimeoutMs: 500 }), namespace: ns });
+    const blind = res.store({ backend: redisBackend({ url: redis.url, history: { maxEvents: 0 } }), namespace: ns });
+    const writer = res.store({ backend: redisBackend({ url: redis.url }), namespace: ns });
+
+    const heard: number[] = [];
+    let failure: unknown;
+    follower.changes().subscribe({ next: (event) => heard.push(event.revision), error: (error) => (failure = error) });
+    const watched: unknown[] = [];
+    follower.watch('c').subscribe((value) => watched.push(value));
+    await follower.stats();
+    await writer.set('a', 1); // 1
+    await waitUntil(() => heard.length === 1, 'revision 1');
+
+    await redis.raw.sendCommand(['ACL', 'SETUSER', user, 'off']);
+    await redis.raw.sendCommand(['CLIENT', 'KILL', 'USER', user]);
+    await writer.set('b', 1); // 2: in the stream
+    await blind.set('c', 'new'); // 3: nowhere the follower can find it
+    await writer.set('e', 1); // 4: in the stream
+    await redis.raw.sendCommand(['ACL', 'SETUSER', user, 'on']);
+
+    await waitUntil(() => failure !== undefined, `changes() to fail (heard ${heard})`, 20_000);
+    expect(isKvbusError(failure)).toBe(true);
+    expect((failure as KvbusError).code).toBe('ERR_COMPACTED');
+    expect((failure as KvbusError & { oldestRevision: number }).oldestRevision).toBe(4);
+    expect(heard).toEqual([1, 2]);
+    await waitUntil(() => watched.at(-1) === 'new', `watch('c') to reach the current value (saw ${JSON.stringify(watched)})`, 20_000);
+  }, 60_000);
+});
