@@ -1,4 +1,4 @@
-import { type Observable, throwError } from 'rxjs';
+import { throwError } from 'rxjs';
 import { cloneValue } from '../clone.js';
 import * as bus from '../commands/bus.js';
 import * as coord from '../commands/coord.js';
@@ -28,7 +28,6 @@ import type {
   Snapshot,
   Store,
   StoreStats,
-  SubscriberBufferOptions,
   SyncStore,
   Topic,
   TransactionOp,
@@ -42,29 +41,11 @@ import { DEFAULT_ITERATION_BUFFER, IterableObservable } from './iterable-observa
 import { acquireLock, withLock } from './lock-client.js';
 import { receiveWith } from './receive-with.js';
 import { scanEntries } from './scan-entries.js';
+import type { StoreClientOptions } from './store-client-options.js';
 import { observeTopic, watchKey } from './topic-observables.js';
 import { updateKey } from './update-key.js';
 
-/** Options of a {@link StoreClient}. */
-export interface StoreClientOptions {
-  /**
-   * Copy values at the call. Every client does, except a main-thread store with
-   * `copy: false`: a worker copies too (the stream would clone only when the
-   * batch leaves, and a value mutated after `set` in the same tick must not leak in).
-   * `'wire'` (workers, children): a large value's copy is the post that sends it, at the call.
-   */
-  copyIn: boolean | 'wire';
-  /** Where errors of `onSubscriberReceive` handlers go. */
-  onError: (error: unknown, context: string) => void;
-  /** The blocking API of this place. */
-  sync: SyncStore;
-  /** Peer events, where this client can see them (the main thread). */
-  peers?: () => Observable<PeerEvent>;
-  /** Where this client is, as `kvbus:command` trace events name it. @defaultValue `'main'` */
-  kind?: 'main' | 'worker' | 'process';
-  /** The buffer of a `for await` loop over an observable. @defaultValue 10 000 messages, drop-oldest */
-  iterationBuffer?: SubscriberBufferOptions;
-}
+export type { StoreClientOptions };
 
 /** @internal The default report of a failing handler: it must not pass unseen, nor stop anything. */
 export function reportToConsole(error: unknown, context: string): void {

@@ -1,4 +1,3 @@
-import type { CacheConfig } from '../../cache-types.js';
 import { subscribeCommand } from '../../commands/bus.js';
 import type { InvalidateEvent, SubEvent } from '../../commands/events.js';
 import type { Link, SubscriptionHandlers } from '../../commands/link.js';
@@ -12,22 +11,13 @@ import { Arrivals } from '../protocol/arrivals.js';
 import { eventSid, nextEvent, readEvent } from '../protocol/events.js';
 import { ANSWER_HEADER, ANSWERS, type ControlMessage, PROTOCOL, REPLY_SLOTS, RESENT_ANSWERS } from '../protocol/framing.js';
 import { decodeError, type WireError } from '../protocol/wire-error.js';
+import type { CacheListener } from './cache-listener.js';
 import { CallTimer } from './call-timer.js';
 import { RequestSender } from './request-sender.js';
 import { SharedTopics, type TopicEntry } from './shared-topics.js';
 import { awaitSyncReply, type SyncChannel } from './sync-call.js';
 
-export type { SyncChannel };
-
-/** What a link tells a child's near cache. */
-export interface CacheListener {
-  /** The store's settings for this client's cache (null: it has none). */
-  configure(config: CacheConfig | null): void;
-  /** Keys changed in the store (null: all of them). */
-  invalidate(keys: string[] | null): void;
-  /** The link failed or closed: nothing may be answered from the cache any more. */
-  stop(): void;
-}
+export type { CacheListener, SyncChannel };
 
 /**
  * A {@link Link} over a message stream, for workers and child processes.

@@ -1,9 +1,8 @@
-import type { MessagePort } from 'node:worker_threads';
 import type { Connection, ConnectionDetail } from '../../commands/connection.js';
 import type { SubEvent } from '../../commands/events.js';
 import type { ActorGate, Session } from '../../commands/gate.js';
 import { overflowError } from '../../errors.js';
-import type { KeyChange, SubscriberBufferOptions, TopicKind } from '../../types.js';
+import type { KeyChange, TopicKind } from '../../types.js';
 import type { MessageStream } from '../message-stream.js';
 import { Arrivals } from '../protocol/arrivals.js';
 import { type ControlMessage, PROTOCOL, REQUESTS, RESENT_REQUESTS } from '../protocol/framing.js';
@@ -11,37 +10,12 @@ import { encodeError } from '../protocol/wire-error.js';
 import { EventBuffer } from './event-buffer.js';
 import { Outbox } from './outbox.js';
 import { PausedFeeds } from './paused-feeds.js';
+import { MAX_HELD, MAX_UNACKED, type RemoteConnectionOptions } from './remote-connection-options.js';
 import { RequestIntake } from './request-intake.js';
+
+export type { RemoteConnectionOptions };
+
 import { SyncPort } from './sync-reply.js';
-
-/**
- * Messages a client may send behind one it lost (see Arrivals) before it has
- * sent that one again; a well-behaved client sends it again at once.
- */
-const MAX_HELD = 10_000;
-/**
- * Answer messages a client may leave unacknowledged beyond its event window; a
- * well-behaved client acknowledges with every request it sends.
- */
-const MAX_UNACKED = 10_000;
-
-/** What a remote connection needs to know. */
-export interface RemoteConnectionOptions {
-  id: number;
-  kind: 'worker' | 'process';
-  buffer: SubscriberBufferOptions;
-  requestTimeoutMs: number;
-  /** For workers: where synchronous replies go, and the flag to wake the blocked thread with. */
-  sync?: { port: MessagePort; flag: Int32Array } | undefined;
-  /** A worker's thread id, or a child's process id (for `clients()`). */
-  threadId?: number | undefined;
-  pid?: number | undefined;
-  /**
-   * Called once when the connection is gone (the other side closed, or the store did).
-   * @param reason - why the store cut the client off, when it did (it broke the protocol)
-   */
-  onGone: (reason?: string) => void;
-}
 
 /**
  * The store's side of one remote client. Replies and events produced in one
