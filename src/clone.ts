@@ -67,6 +67,15 @@ function copyOrThrow<TValue>(value: TValue, label: string, name: string | undefi
  */
 export const LARGE_VALUE_BYTES = 32 * 1024;
 
+/**
+ * @internal Set by the store end's wire decoder, and only there, on a `kv.set`
+ * whose value it deserialized itself from bytes (see
+ * streams/protocol/encoded-value.ts): such a value cannot hold shared memory,
+ * so the store skips its walk. A symbol is never part of a message (a
+ * structured clone drops symbol keys), so no client can set it.
+ */
+export const DECODED: unique symbol = Symbol('kvbus.decoded');
+
 /** @internal Marks a command whose value was left uncopied: it must be posted (serialized) before the call returns. */
 export const POST_NOW: unique symbol = Symbol('kvbus.postNow');
 
@@ -167,7 +176,12 @@ function notCloneable(label: string, name: string | undefined, problem: string, 
   return new KvbusError('ERR_NOT_CLONEABLE', `The value for ${what} ${problem}`, cause === undefined ? undefined : { cause });
 }
 
-function sharedError(label: string, name: string | undefined): KvbusError {
+/**
+ * @internal The `ERR_NOT_CLONEABLE` of a value that holds a SharedArrayBuffer.
+ * @param label - `'key'` or `'channel'`
+ * @param name - the key or channel name
+ */
+export function sharedError(label: string, name: string | undefined): KvbusError {
   return notCloneable(
     label,
     name,
