@@ -90,6 +90,8 @@ export class RequestSender {
     } catch (cause) {
       throw notCloneable(cmd, cause);
     }
+    // The log needs only the request's key (alone, a lost one fails): it need not hold the value's bytes.
+    if (encoded) message[REQUEST_HEADER + 3] = undefined;
     this.#sent.add(message, seq);
   }
 

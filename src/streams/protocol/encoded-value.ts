@@ -10,11 +10,12 @@ import { Deserializer, Serializer } from 'node:v8';
 
 /**
  * The header's third slot (the blocking call's seq, else 0) of a message whose
- * one request is a `kv.set` carrying its value as bytes (see {@link encodeValue}).
- * Being a flag from the wire, it only asks the store to decode: what makes the
- * value trusted is that the store's decoder made it.
+ * first request is a `kv.set` carrying its value as bytes (see {@link encodeValue}).
+ * A tag, not a number: the store ignores any other junk in that slot, as it
+ * always has. Being a flag from the wire, it only asks the store to decode:
+ * what makes the value trusted is that the store's decoder made it.
  */
-export const ENCODED_VALUE = -1;
+export const ENCODED_VALUE = 'kvbus/3:v8';
 
 /** Thrown by the serializer at a SharedArrayBuffer: the caller names the key. */
 const SHARED = Symbol('shared memory');
