@@ -82,11 +82,12 @@ export const POST_NOW: unique symbol = Symbol('kvbus.postNow');
 /**
  * @internal {@link cloneValue} for a client whose values cross a wire (a worker,
  * a child): a large value is not copied here but returned as {@link POST_NOW},
- * and the caller posts it at once, so the structured clone of `postMessage` is
- * its one copy (made before the call returns: a later mutation cannot reach
- * what is stored). A value that only the store can check (shared memory) is
- * then refused by the store, naming the key; one that cannot be cloned at all
- * fails when it is posted, naming the key too.
+ * and the caller posts it at once: its serialization there (a `set`'s value
+ * as bytes, see streams/protocol/encoded-value.ts, else the post's structured
+ * clone) is its one copy, made before the call returns, so a later mutation
+ * cannot reach what is stored. Shared memory is refused when it is serialized
+ * (or, in a value that is not, by the store), naming the key; a value that
+ * cannot be cloned at all fails when it is posted, naming the key too.
  * @param value - the value to copy
  * @param label - `'key'` or `'channel'`
  * @param name - the key or channel name

@@ -37,7 +37,7 @@ describe('a set of a large value over a wire', () => {
     store.attach(worker);
     const { results } = await messageFrom<{ results: Results }>(worker, (m) => m?.type === 'result', 'the results');
     await expectOneCopySemantics(results, store);
-    // Shared memory is refused by the store, which reads the post, naming the key.
+    // Shared memory is refused at the call (the serializer meets it), naming the key.
     expect(results.shared).toMatchObject({ ok: false, code: 'ERR_NOT_CLONEABLE' });
     expect(results.shared.message).toMatch(/key "big:sab".*SharedArrayBuffer/);
     expect(results.sharedStored).toBe(false);
