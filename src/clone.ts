@@ -67,17 +67,27 @@ function copyOrThrow<TValue>(value: TValue, label: string, name: string | undefi
  */
 export const LARGE_VALUE_BYTES = 32 * 1024;
 
+/**
+ * @internal Set by the store end's wire decoder, and only there, on a `kv.set`
+ * whose value it deserialized itself from bytes (see
+ * streams/protocol/encoded-value.ts): such a value cannot hold shared memory,
+ * so the store skips its walk. A symbol is never part of a message (a
+ * structured clone drops symbol keys), so no client can set it.
+ */
+export const DECODED: unique symbol = Symbol('kvbus.decoded');
+
 /** @internal Marks a command whose value was left uncopied: it must be posted (serialized) before the call returns. */
 export const POST_NOW: unique symbol = Symbol('kvbus.postNow');
 
 /**
  * @internal {@link cloneValue} for a client whose values cross a wire (a worker,
  * a child): a large value is not copied here but returned as {@link POST_NOW},
- * and the caller posts it at once, so the structured clone of `postMessage` is
- * its one copy (made before the call returns: a later mutation cannot reach
- * what is stored). A value that only the store can check (shared memory) is
- * then refused by the store, naming the key; one that cannot be cloned at all
- * fails when it is posted, naming the key too.
+ * and the caller posts it at once: its serialization there (a `set`'s value
+ * as bytes, see streams/protocol/encoded-value.ts, else the post's structured
+ * clone) is its one copy, made before the call returns, so a later mutation
+ * cannot reach what is stored. Shared memory is refused when it is serialized
+ * (or, in a value that is not, by the store), naming the key; a value that
+ * cannot be cloned at all fails when it is posted, naming the key too.
  * @param value - the value to copy
  * @param label - `'key'` or `'channel'`
  * @param name - the key or channel name
@@ -167,7 +177,12 @@ function notCloneable(label: string, name: string | undefined, problem: string, 
   return new KvbusError('ERR_NOT_CLONEABLE', `The value for ${what} ${problem}`, cause === undefined ? undefined : { cause });
 }
 
-function sharedError(label: string, name: string | undefined): KvbusError {
+/**
+ * @internal The `ERR_NOT_CLONEABLE` of a value that holds a SharedArrayBuffer.
+ * @param label - `'key'` or `'channel'`
+ * @param name - the key or channel name
+ */
+export function sharedError(label: string, name: string | undefined): KvbusError {
   return notCloneable(
     label,
     name,

@@ -1,7 +1,8 @@
-import { POST_NOW } from '../../clone.js';
+import { POST_NOW, sharedError } from '../../clone.js';
 import type { AnySpec, Command } from '../../commands/table.js';
 import { KvbusError } from '../../errors.js';
 import type { MessageStream } from '../message-stream.js';
+import { ENCODED_VALUE, encodeValue } from '../protocol/encoded-value.js';
 import { type ControlMessage, PROTOCOL, REQUEST_HEADER, REQUESTS, RESENT_REQUESTS } from '../protocol/framing.js';
 import { nextRequest, pushRequest, readRequest } from '../protocol/requests.js';
 import { SentLog } from '../protocol/sent-log.js';
@@ -72,17 +73,25 @@ export class RequestSender {
    * later ones follow in the next message. Alone, it is never sent again from the
    * sent log (a lost one fails), so the caller's object, which that log holds until
    * the store answers, is never read a second time.
+   * A `set` value goes as the bytes of its serialization (see encoded-value.ts),
+   * which the store decodes itself and need not search for shared memory; one
+   * that holds shared memory is refused here; one the serializer cannot write
+   * (a function, a port) is posted as it is, and the post decides.
    * Throws `ERR_NOT_CLONEABLE` naming the key when it cannot be cloned.
    */
   #postNow(seq: number, cmd: Command, spec?: AnySpec): void {
     this.flush();
-    const message: unknown[] = [REQUESTS, this.#takeAck(), 0];
-    pushRequest(message, seq, cmd, spec);
+    const encoded = cmd.type === 'kv.set' ? encodeValue(cmd.value) : undefined;
+    if (encoded === 'shared') throw sharedError('key', (cmd as { key: string }).key);
+    const message: unknown[] = [REQUESTS, this.#takeAck(), encoded ? ENCODED_VALUE : 0];
+    pushRequest(message, seq, encoded ? ({ ...cmd, value: encoded } as Command) : cmd, spec);
     try {
       this.#stream.post(message);
     } catch (cause) {
       throw notCloneable(cmd, cause);
     }
+    // The log needs only the request's key (alone, a lost one fails): it need not hold the value's bytes.
+    if (encoded) message[REQUEST_HEADER + 3] = undefined;
     this.#sent.add(message, seq);
   }
 
