@@ -126,6 +126,22 @@ export function overflowError(size: number): KvbusError {
   );
 }
 
+/**
+ * @internal The error of a change feed asked to resume after a revision the store has not reached
+ * (the store was recreated, or the revision came from another store): the follower must start again
+ * from a snapshot, as after a compaction, so it carries the same code and `oldestRevision`.
+ * @param since - the revision the caller asked to resume after
+ * @param current - the store's current revision
+ */
+export function futureRevisionError(since: number, current: number): KvbusError & { oldestRevision: number } {
+  const error = new KvbusError(
+    'ERR_COMPACTED',
+    `Cannot resume after revision ${since}: this store is at revision ${current} (was it recreated, or is the revision another store's?); read a snapshot() and follow changes from its revision`,
+  ) as KvbusError & { oldestRevision: number };
+  error.oldestRevision = current + 1;
+  return error;
+}
+
 /** @internal Describes a value for an error message: its type, and short values in full. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';

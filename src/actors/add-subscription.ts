@@ -43,6 +43,9 @@ export function addSubscription(
   const direct: Sink = { deliver: (event) => conn.deliver(sid, event, kind) };
   const feed = kind === 'changes' && (since !== undefined || conn.resumed !== undefined) ? new CatchUpSink(direct) : undefined;
   const sink = feed ?? direct;
+  // Hold live events from the moment the sink is routed: on an I/O backend the catch-up
+  // starts only once the backend listens, and what arrives meanwhile must follow the replay.
+  if (feed && since !== undefined) feed.hold();
   subs.set(sid, { topic, sink });
   const first = router.add(topic, sink);
   let interest = first ? backend.interest(topic, true) : undefined;

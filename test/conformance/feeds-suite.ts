@@ -197,6 +197,17 @@ export function feedsConformance(name: string, makeStore: MakeStore, historyBack
         }
       });
 
+      it('errors with ERR_COMPACTED when `since` is past the current revision (a recreated store): never a silent wait', async () => {
+        const store = await newStore();
+        const current = await store.set('a', 1);
+        const feed = rec(store.changes('*', { since: current + 5 }));
+        await waitUntil(() => feed.error !== undefined, 'the feed to error');
+        const error = feed.error as KvbusError & { oldestRevision: number };
+        expect(error.code).toBe('ERR_COMPACTED');
+        expect(error.message).toMatch(/snapshot\(\)/);
+        expect(error.oldestRevision).toBe(current + 1);
+      });
+
       it('with maxEvents 0 keeps nothing: only the current revision can be followed', async () => {
         const store = storeWithHistory(0);
         try {

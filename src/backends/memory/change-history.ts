@@ -1,5 +1,5 @@
 // The memory backend's change history: the last `maxEvents` key changes, for `changes(glob, { since })`.
-import { compactedError, describe, KvbusError } from '../../errors.js';
+import { compactedError, describe, futureRevisionError, KvbusError } from '../../errors.js';
 import type { HistoryOptions } from '../../feed-types.js';
 import { compileGlob } from '../../glob.js';
 import type { KeyChange } from '../../types.js';
@@ -138,6 +138,7 @@ export class ChangeHistory {
   since(since: number, pattern: string | undefined, next: number): KeyChange[] {
     const oldest = this.#length === 0 ? next : this.#revisionAt(0);
     if (since + 1 < oldest) throw compactedError(since, oldest);
+    if (since >= next) throw futureRevisionError(since, next - 1);
     const out: KeyChange[] = [];
     const match = pattern === undefined || pattern === '*' ? undefined : compileGlob(pattern);
     for (let i = this.#firstAfter(since); i < this.#length; i++) {

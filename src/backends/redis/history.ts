@@ -1,7 +1,7 @@
 // Reading the history stream of a namespace (history-scripts.ts): replays for
 // `changes(glob, { since })`, the catch-up of a feed after a reconnect, and
 // atomic snapshots.
-import { compactedError, describe, KvbusError } from '../../errors.js';
+import { compactedError, describe, futureRevisionError, KvbusError } from '../../errors.js';
 import type { HistoryOptions } from '../../feed-types.js';
 import { compileGlob } from '../../glob.js';
 import type { Entry, KeyChange } from '../../types.js';
@@ -115,7 +115,8 @@ export class History {
     for (let first = true; ; first = false) {
       const page = await this.read(expected - 1);
       if (first) {
-        if (page.current <= since) return out;
+        if (page.current < since) throw futureRevisionError(since, page.current);
+        if (page.current === since) return out;
         const oldest = page.oldest === 0 ? page.current + 1 : page.oldest;
         if (expected < oldest) throw compactedError(since, oldest);
       }

@@ -72,6 +72,9 @@ export class PausedFeeds {
     if (more && !ended) {
       paused.since = changes[changes.length - 1]!.revision!;
       paused.resuming = false;
+      // To the back of the line: another paused feed of this client gets the next resume.
+      this.#paused.delete(sid);
+      this.#paused.set(sid, paused);
     } else {
       this.#paused.delete(sid);
     }
