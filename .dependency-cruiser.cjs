@@ -16,9 +16,7 @@
 //   streams   src/streams/   -> pure, commands, streams
 //   pool      src/pool/      -> pure, commands, streams, pool
 //   api       src/api/       -> anything in src but the entries
-//
-// Paths are regular expressions matched against paths relative to the
-// directory depcruise runs in (the repo root), with forward slashes.
+// Paths are regular expressions matched against repo-relative paths, with forward slashes.
 
 /** The package entry points (tsup entries / package.json "exports"), and the pool's task entry (dist/pool-task.cjs, loaded by piscina). */
 const ENTRIES = '^src/(?:(?:index|redis|inspector|keyv|unstorage|cli)\\.ts|pool/task-entry\\.ts)$';
@@ -102,13 +100,10 @@ module.exports = {
       to: { path: SRC, pathNot: [PURE, '^src/commands/', '^src/actors/', BACKEND_CONTRACT, '^src/cache/'] },
     },
 
-    // Design rule "the near cache is shared by both ends": src/cache/ (the stamp
-    // table, the actor's registry, the client's cache) builds on pure modules
-    // and commands/ only, so the actor and the worker side may both use it.
+    // Design rule "the near cache is shared by both ends" (the actor and the worker side both use it).
     {
       name: 'cache-boundary',
-      comment:
-        'src/cache/ may import pure modules, src/commands/, src/cache/ and src/backends/backend.ts (type-only) only (the actor and the worker side both use it).',
+      comment: 'src/cache/ may import pure modules, src/commands/, src/cache/ and src/backends/backend.ts (type-only) only.',
       severity: 'error',
       from: { path: '^src/cache/' },
       to: { path: SRC, pathNot: [PURE, '^src/commands/', '^src/cache/', BACKEND_CONTRACT] },
