@@ -23,7 +23,7 @@ export function remoteClient(link: RemoteLink, kind: 'worker' | 'process', cache
       ? createSyncStore(
           (cmd, spec) => cached.requestSync(cmd, spec),
           true,
-          (key) => cache.hit(key),
+          (key) => cached.hit(key),
         )
       : refusingSyncStore(
           () =>

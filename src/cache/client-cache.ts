@@ -58,6 +58,11 @@ export class ClientCache {
     return this.#config !== undefined;
   }
 
+  /** True while this client has a cache (the store said so, and the link has not stopped): entries may be kept. */
+  get on(): boolean {
+    return this.#config != null && !this.#stopped;
+  }
+
   /**
    * The store's settings for this client (null: no cache). Only the first counts.
    * @param config - the settings

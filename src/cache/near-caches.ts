@@ -89,7 +89,12 @@ export class NearCaches {
     const wasActive = this.active;
     this.#workers.delete(conn);
     this.#children.delete(conn);
-    if (wasActive && !this.active) this.#setFollowing(false);
+    if (!wasActive || this.active) return;
+    // From now on no write is stamped, yet a worker that left may still read its
+    // cache (detached: its port's close not handled yet; sync code never yields).
+    // Moving the epoch makes every entry filled so far stale for good.
+    if (this.#table) bumpStamp(this.#table, EPOCH);
+    this.#setFollowing(false);
   }
 
   /**

@@ -58,4 +58,13 @@ describe('near cache in child processes', () => {
     expect(r.after).toBeUndefined();
     expect(r.cache.hits).toBeGreaterThanOrEqual(1);
   });
+
+  it("never answers from the cache a read issued behind the child's own unanswered write (get, getEntry, has, transaction, clear)", async () => {
+    const store = res.store();
+    const child = res.child(store.fork(CHILD, ['own', 'co:k'], { cache: { keys: 'co:*' } }));
+    const r = await messageFrom<Record<string, unknown>>(child, () => true);
+    expect(r).toMatchObject({ get: 'new', getEntry: 'entry', has: false, incr: 11, transaction: 'tx', clear: undefined });
+    // Each write's key was a hit just before: the reads above would have been hits too.
+    expect((r.cache as { hits: number }).hits).toBeGreaterThanOrEqual(6);
+  });
 });

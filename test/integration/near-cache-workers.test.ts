@@ -1,5 +1,6 @@
 // The near cache of pool workers (SPEC §7): hits answer with no message, and a
 // read from the cache is linearizable (the store's stamp table, see docs/near-cache.md).
+import { Worker } from 'node:worker_threads';
 import { createPool } from 'kvbus';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixtureUrl } from '../helpers/fixtures.js';
@@ -7,6 +8,7 @@ import { blockFor } from '../helpers/processes.js';
 import { Resources } from '../helpers/resources.js';
 
 const TASKS = fixtureUrl('cache-tasks.mjs').href;
+const DETACHED = fixtureUrl('cache-detached-worker.mjs');
 
 const res = new Resources();
 afterEach(() => res.cleanup());
@@ -163,5 +165,38 @@ describe('near cache in workers', () => {
     expect(r.second).toEqual({ a: 'a', list: [1] });
     expect(r.entry).toEqual({ value: { a: 'a', list: [1] }, revision });
     expect(r.cache.hits).toBe(3);
+  });
+
+  it("never answers from the cache a read issued behind the worker's own unanswered write, async or sync", async () => {
+    const store = res.store();
+    const pool = res.pool(createPool({ store, filename: TASKS, maxThreads: 1, cache: { keys: 'own:*' } }));
+    const r = await pool.run({ key: 'own:k' }, { name: 'ownWrites' });
+    expect(r).toMatchObject({ get: 'new', getEntry: 'entry', has: false, incr: 11, transaction: 'tx', clear: undefined });
+    expect(r).toMatchObject({ syncGet: 'newer', syncGetEntry: 'entry2', syncHas: false, syncTransaction: 'tx2', syncClear: undefined });
+    // Each write's key was a hit just before: the reads above would have been hits too.
+    expect(r.cache.hits).toBeGreaterThanOrEqual(11);
+  });
+
+  it('never serves a kept value in a worker detached since (the last caching client left)', async () => {
+    // The detached worker's blocked read gets no answer: it fails at this timeout, instead of the default 30 s.
+    const store = res.store({ requestTimeoutMs: 500 });
+    await store.set('cfg', 'old');
+    const shared = flags();
+    const worker = res.worker(new Worker(DETACHED, { workerData: { flags: shared, key: 'cfg' } }));
+    const detach = store.attach(worker, { cache: { keys: 'cfg' } });
+    await until(shared, 0, 1);
+    await detach();
+    await store.set('cfg', 'new');
+    type Read = { value?: unknown; code?: string };
+    const report = new Promise<{ kept: unknown[]; after: Read; later: Read }>((resolve) => worker.once('message', resolve));
+    Atomics.store(shared, 1, 1);
+    Atomics.notify(shared, 1);
+    const r = await report;
+    expect(r.kept).toEqual(['old', 'old']);
+    // The new value, or the link's error (no answer while its close is not handled, then disconnected): never the kept 'old'.
+    for (const read of [r.after, r.later]) {
+      if (read.code === undefined) expect(read.value).toBe('new');
+      else expect(['ERR_TIMEOUT', 'ERR_DISCONNECTED']).toContain(read.code);
+    }
   });
 });
