@@ -124,6 +124,9 @@ export class Subscriptions {
       },
       true,
     );
+    // Following is confirmed only now: a worker's near cache may have filled while it was set up
+    // (near-caches.ts opens before following), with values changed before SUBSCRIBE took effect.
+    this.#context.invalidated(null);
     await this.#listenExpiries(true);
   }
 
