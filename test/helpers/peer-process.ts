@@ -8,10 +8,12 @@ import { WAIT_MS, waitUntil } from './wait.js';
 export interface PeerEvent {
   type: 'event';
   id: string;
-  kind: 'message' | 'change';
+  /** `changes-error`: a `changes()` subscription ended (the peer follows again). */
+  kind: 'message' | 'change' | 'changes-error';
   channel?: string;
   data?: unknown;
   event?: { type: string; key: string; value?: unknown; revision: number };
+  error?: { code?: string; message: string; oldestRevision?: number };
 }
 
 export class Peer {

@@ -141,9 +141,12 @@ describeRedis('redis: the client-side cache answers this process’s reads', () 
     }
     await sleep(45);
     // Past its TTL, each read goes to Redis (which may take a few ms more to consider it expired).
-    const before = await reads();
+    // Counted as GET and MGET only: with history on, the expiry each read makes Redis notice is
+    // announced by the EXPIRED script (an EVALSHA, with an EXISTS inside), which is no read of ours.
+    const getReads = async () => (await calls('GET')) + (await calls('MGET'));
+    const before = await getReads();
     for (let i = 0; i < 5; i++) await backend.get(`t${i}`);
-    expect(await reads()).toBe(before + 5);
+    expect(await getReads()).toBe(before + 5);
     for (let i = 0; i < 5; i++) await waitUntil(async () => (await backend.get(`t${i}`)) === undefined, `t${i} expired`);
   });
 

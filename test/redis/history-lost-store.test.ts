@@ -8,7 +8,7 @@ import { afterEach, expect, it } from 'vitest';
 import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
 import { Resources } from '../helpers/resources.js';
 import { useRedisServer } from '../helpers/use-redis.js';
-import { waitUntil } from '../helpers/wait.js';
+import { sleep, waitUntil } from '../helpers/wait.js';
 
 describeRedis('redis store: changes lost on a resume', () => {
   const redis = useRedisServer();
@@ -48,5 +48,44 @@ describeRedis('redis store: changes lost on a resume', () => {
     expect((failure as KvbusError & { oldestRevision: number }).oldestRevision).toBe(4);
     expect(heard).toEqual([1, 2]);
     await waitUntil(() => watched.at(-1) === 'new', `watch('c') to reach the current value (saw ${JSON.stringify(watched)})`, 20_000);
+  }, 60_000);
+
+  it('a changes() subscription made in the error handler of one that ended with ERR_COMPACTED hears what comes after', async () => {
+    // The actor unsubscribes the ended one while the new one is being added: Redis's change
+    // events must not be unsubscribed after (or while) they are subscribed again.
+    const ns = uniqueNamespace('lost-again');
+    const user = `lostag${process.pid}`;
+    await redis.raw.sendCommand(['ACL', 'SETUSER', user, 'on', '>secret', '~*', '&*', '+@all']);
+    const url = new URL(redis.url);
+    url.username = user;
+    url.password = 'secret';
+    const follower = res.store({ backend: redisBackend({ url: url.href, commandTimeoutMs: 500 }), namespace: ns });
+    const blind = res.store({ backend: redisBackend({ url: redis.url, history: { maxEvents: 0 } }), namespace: ns });
+    const writer = res.store({ backend: redisBackend({ url: redis.url }), namespace: ns });
+    const heard: number[] = [];
+    const failures: string[] = [];
+    const follow = () =>
+      follower.changes().subscribe({
+        next: (event) => heard.push(event.revision),
+        error: (error) => {
+          failures.push((error as KvbusError).code);
+          follow(); // at once, as an application starting over would
+        },
+      });
+    follow();
+    await follower.stats();
+    await writer.set('a', 1); // 1
+    await waitUntil(() => heard.length === 1, 'revision 1');
+    await redis.raw.sendCommand(['ACL', 'SETUSER', user, 'off']);
+    await redis.raw.sendCommand(['CLIENT', 'KILL', 'USER', user]);
+    await blind.set('b', 1); // 2: nowhere the follower can find it
+    await writer.set('c', 1); // 3
+    await redis.raw.sendCommand(['ACL', 'SETUSER', user, 'on']);
+    await waitUntil(() => failures.length > 0, 'changes() to fail', 20_000);
+    expect(failures).toEqual(['ERR_COMPACTED']);
+    await sleep(300); // the ended subscription's removal has reached Redis by now
+    for (let i = 0; i < 5; i++) await writer.set(`later${i}`, i); // 4..8
+    await waitUntil(() => heard.at(-1) === 8, `the new subscription to hear revision 8 (heard ${heard})`, 10_000);
+    expect(failures).toHaveLength(1);
   }, 60_000);
 });

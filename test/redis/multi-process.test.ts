@@ -185,6 +185,15 @@ describeRedis('redis: several processes as several machines', () => {
         0,
       );
 
+      // A child whose feed had not heard the last change before the kill lost it with the data: its
+      // changes() ended with ERR_COMPACTED (the fixture follows again), never with anything else.
+      for (const peer of [plain, pooled]) {
+        for (const e of peer.events.filter((e) => e.kind === 'changes-error'))
+          expect(e.error?.code, e.error?.message).toBe('ERR_COMPACTED');
+      }
+      expect(plain.child.exitCode).toBeNull();
+      expect(pooled.child.exitCode).toBeNull();
+
       // Still three exact incrementers.
       await store.delete('counter2');
       await Promise.all([

@@ -86,10 +86,13 @@ export class ChangeFeed {
       this.#held.push(change);
       return;
     }
-    const last = this.#last;
-    if (last !== undefined && change.revision <= last) return; // emitted already, by a catch-up
-    if (last !== undefined && change.revision > last + 1) {
-      // Revisions went by unheard: the connection dropped and came back before 'ready' told us.
+    // Before the first emit, the counter read before SUBSCRIBE: what was published between that
+    // read and the subscription taking effect was not heard, and must be read from the stream.
+    const last = this.#last ?? this.#baseline;
+    if (change.revision <= last) return; // emitted already, by a catch-up (or before the baseline)
+    if (change.revision > last + 1) {
+      // Revisions went by unheard: the subscription took effect late, or the connection dropped
+      // and came back before 'ready' told us.
       this.#held = [change];
       if (this.#catchingUp) this.#again = true;
       else void this.#catchUp();
@@ -131,7 +134,8 @@ export class ChangeFeed {
           page = await this.#history.read(this.#last ?? this.#baseline);
         } catch (error) {
           if (debug.enabled) debug('redis: reading the history stream to resume failed (%s); trying again', (error as Error)?.message);
-          await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+          // Unref'd: a retry alone must not keep the process alive (close() stops the loop too).
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref());
           // While the subscriber is down, its reconnection starts the next catch-up; else (only the
           // command connection failed) try again.
           if (epoch !== this.#epoch || this.#down) return;
@@ -157,14 +161,22 @@ export class ChangeFeed {
    * Emits the page's events and the held ones, merged by revision, each once.
    * A revision missing up to the page's counter is lost; held events past a
    * missing revision above it stay held for another read (returns true).
+   * A page that stopped at its count (`more`) says nothing past its last
+   * event: held events past it stay held until a later read covers them.
    */
   #merge(page: HistoryPage): boolean {
     const candidates = page.changes.concat(this.#held ?? []).sort((a, b) => a.revision - b.revision);
     this.#held = [];
     let last = this.#last ?? this.#baseline;
+    const end = page.more ? (page.changes.at(-1)?.revision ?? last) : Number.POSITIVE_INFINITY;
     for (let i = 0; i < candidates.length; i++) {
       const change = candidates[i]!;
       if (change.revision <= last) continue;
+      if (change.revision > end) {
+        // Past the page: the next read holds the revisions before it, or proves them lost.
+        this.#held = candidates.slice(i);
+        return true;
+      }
       if (change.revision > last + 1) {
         if (change.revision > page.current) {
           // Written after the read: read again, which will hold it or prove it lost.

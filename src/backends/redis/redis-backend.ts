@@ -62,6 +62,8 @@ class RedisBackend implements Backend {
   readonly #transactions: Transactions;
   /** The history stream: replays, snapshots, and resuming the change feed. */
   readonly #history: History;
+  /** The change events this process emits; stopped on close, so that no catch-up outlives the store. */
+  readonly #feed: ChangeFeed;
   readonly locks: RedisLocks;
 
   constructor(options: RedisBackendOptions, codec: Codec, timeout: number, maxEvents: number, cache: ClientCache | undefined) {
@@ -70,8 +72,8 @@ class RedisBackend implements Backend {
     this.#connection = new Connection(options, timeout, this.#layout, cache);
     this.#batcher = new Batcher(this.#connection, this.#layout, codec);
     this.#history = new History(this.#connection, this.#layout, codec);
-    const feed = new ChangeFeed(this.#connection, this.#layout, this.#history, maxEvents > 0);
-    this.#subscriptions = new Subscriptions(this.#connection, this.#layout, codec, feed);
+    this.#feed = new ChangeFeed(this.#connection, this.#layout, this.#history, maxEvents > 0);
+    this.#subscriptions = new Subscriptions(this.#connection, this.#layout, codec, this.#feed);
     this.#transactions = new Transactions(this.#connection, this.#layout, codec);
     this.locks = new RedisLocks(this.#connection, this.#layout, (fn) => this.#run(fn));
   }
@@ -265,6 +267,8 @@ class RedisBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    // A catch-up retrying a failed read would otherwise go on every 100 ms on a closed connection.
+    this.#feed.stop();
     if (this.#connection.started) await this.locks.close();
     return this.#connection.close();
   }

@@ -17,6 +17,10 @@ export class Subscriptions {
   readonly #feed: ChangeFeed;
   #context!: BackendContext;
   #watchers = 0;
+  /** The change events are subscribed to (as far as the last finished step knows). */
+  #following = false;
+  /** The steps that (un)subscribe the change events, one after the other. */
+  #steps: Promise<void> = Promise.resolve();
   /** Watchers (as one) and history: each needs expiries announced. */
   #expiryListeners = 0;
   /** The subscriber's connection events reach the feed (set up once). */
@@ -85,9 +89,26 @@ export class Subscriptions {
       default:
         // Watched keys and `changes` globs share one Redis subscription to the change events.
         this.#watchers += active ? 1 : -1;
-        if (active && this.#watchers === 1) await this.#watchChanges(true);
-        if (!active && this.#watchers === 0) await this.#watchChanges(false);
+        await this.#followChanges();
     }
+  }
+
+  /**
+   * Brings the subscription to the change events in line with the watchers, one
+   * step at a time: an unsubscribe and a subscribe run concurrently (a `changes`
+   * subscription ended with ERR_COMPACTED, and a new one made at once by its
+   * error handler) would race on Redis and on the feed, and the new one would
+   * hear nothing. A step that finds the state already right does nothing.
+   */
+  #followChanges(): Promise<void> {
+    const step = this.#steps.then(async () => {
+      const wanted = this.#watchers > 0;
+      if (wanted === this.#following) return;
+      await this.#watchChanges(wanted);
+      this.#following = wanted;
+    });
+    this.#steps = step.catch(() => {});
+    return step;
   }
 
   /**
@@ -124,6 +145,9 @@ export class Subscriptions {
       },
       true,
     );
+    // Following is confirmed only now: a worker's near cache may have filled while it was set up
+    // (near-caches.ts opens before following), with values changed before SUBSCRIBE took effect.
+    this.#context.invalidated(null);
     await this.#listenExpiries(true);
   }
 
