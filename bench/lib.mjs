@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freePort, ping } from '../tools/redis-server.mjs';
+import { findRedisServer, freePort, ping } from '../tools/redis-server.mjs';
 
 /** Defaults of {@link compare}; a bench may override any of them per question. */
 export const DEFAULTS = {
@@ -232,4 +232,39 @@ export async function startRedisServer(binary) {
     // Another process may have taken the port between the probe and the start.
     if (attempt === 3) throw new Error(`redis-server (${binary}) did not start on a free loopback port`);
   }
+}
+
+/**
+ * Runs `measure` against a private redis-server (see startRedisServer), or
+ * prints why those rows were skipped when there is no redis-server to run.
+ * @param {string} rows - the rows, for the note (`'f–h. Redis benches'`)
+ * @param {(url: string) => Promise<object[]>} measure - the bench's rows, given the server's URL
+ * @returns {Promise<object[]>} what measure returned, or no rows
+ */
+export async function onPrivateRedis(rows, measure) {
+  const binary = findRedisServer();
+  if (!binary) {
+    const why = process.env.KVBUS_REDIS_SERVER
+      ? `KVBUS_REDIS_SERVER=${process.env.KVBUS_REDIS_SERVER} is not an executable`
+      : 'no redis-server on PATH';
+    printNotes([`${rows} SKIPPED: ${why} (apt-get install redis-server, or set KVBUS_REDIS_SERVER to the binary)`]);
+    return [];
+  }
+  const server = await startRedisServer(binary);
+  try {
+    return await measure(server.url);
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * Prints a bench's notes (p50/p99, context figures, skips) on the progress line
+ * of run.mjs, indented under it, and leaves the cursor where run.mjs prints the
+ * bench's duration, so the progress column stays aligned.
+ * @param {string[]} lines - one note per line
+ */
+export function printNotes(lines) {
+  if (lines.length === 0) return;
+  process.stdout.write(`\n${lines.map((line) => `      ${line}`).join('\n')}\n${' '.repeat(37)}`);
 }

@@ -23,8 +23,7 @@ import { deserialize, serialize } from 'node:v8';
 import { createClient } from 'redis';
 import { createStore } from '../dist/index.js';
 import { redisBackend } from '../dist/redis.js';
-import { findRedisServer } from '../tools/redis-server.mjs';
-import { compare, startRedisServer } from './lib.mjs';
+import { compare, onPrivateRedis } from './lib.mjs';
 import { compareReported, countedSide, describeLatency, latencySide, p50Ratio, printNotes } from './workers/measure.mjs';
 
 const KEYS = Array.from({ length: 1000 }, (_, i) => `key:${i}`);
@@ -32,21 +31,8 @@ const INFLIGHT = 256;
 const BURST = 256;
 
 /** @returns {Promise<object[]>} the rows of this bench */
-export default async function run() {
-  const binary = findRedisServer();
-  if (!binary) {
-    const why = process.env.KVBUS_REDIS_SERVER
-      ? `KVBUS_REDIS_SERVER=${process.env.KVBUS_REDIS_SERVER} is not an executable`
-      : 'no redis-server on PATH';
-    printNotes([`f–h. Redis benches SKIPPED: ${why} (apt-get install redis-server, or set KVBUS_REDIS_SERVER to the binary)`]);
-    return [];
-  }
-  const server = await startRedisServer(binary);
-  try {
-    return await measure(server.url);
-  } finally {
-    await server.stop();
-  }
+export default function run() {
+  return onPrivateRedis('f–h. Redis benches', measure);
 }
 
 async function measure(url) {

@@ -16,25 +16,14 @@
 import { createClient } from 'redis';
 import { createStore } from '../dist/index.js';
 import { redisBackend } from '../dist/redis.js';
-import { findRedisServer } from '../tools/redis-server.mjs';
-import { compare, startRedisServer } from './lib.mjs';
+import { compare, onPrivateRedis } from './lib.mjs';
 import { printNotes } from './workers/measure.mjs';
 
 const KEYS = Array.from({ length: 1000 }, (_, i) => `key:${i}`);
 
 /** @returns {Promise<object[]>} the rows of this bench */
-export default async function run() {
-  const binary = findRedisServer();
-  if (!binary) {
-    printNotes(['i–k. Redis client-side cache benches SKIPPED: no redis-server (apt-get install redis-server, or set KVBUS_REDIS_SERVER)']);
-    return [];
-  }
-  const server = await startRedisServer(binary);
-  try {
-    return await measure(server.url);
-  } finally {
-    await server.stop();
-  }
+export default function run() {
+  return onPrivateRedis('i–k. Redis client-side cache benches', measure);
 }
 
 async function measure(url) {

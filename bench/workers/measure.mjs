@@ -9,6 +9,8 @@
 import { performance } from 'node:perf_hooks';
 import { compare, DEFAULTS, median } from '../lib.mjs';
 
+export { printNotes } from '../lib.mjs';
+
 /**
  * The p50 and p99 of some latencies (nearest rank).
  * @param {ArrayLike<number>} samples - latencies in milliseconds
@@ -99,15 +101,4 @@ export function p50Ratio({ kvbus, baseline }) {
  */
 export function micros(ms) {
   return `${(ms * 1000).toPrecision(3)} µs`;
-}
-
-/**
- * Prints a bench's notes (p50/p99, context figures, skips) on the progress line
- * of run.mjs, indented under it, and leaves the cursor where run.mjs prints the
- * bench's duration, so the progress column stays aligned.
- * @param {string[]} lines - one note per line
- */
-export function printNotes(lines) {
-  if (lines.length === 0) return;
-  process.stdout.write(`\n${lines.map((line) => `      ${line}`).join('\n')}\n${' '.repeat(37)}`);
 }

@@ -15,9 +15,13 @@ describeRedis('redis store: changes lost on a resume', () => {
   const res = new Resources();
   afterEach(() => res.cleanup());
 
-  it('ends changes() with ERR_COMPACTED (oldestRevision), and brings watch() to the current value', async () => {
-    const ns = uniqueNamespace('lost-store');
-    const user = `lostst${process.pid}`;
+  /**
+   * A follower whose Redis user can be locked out (ACL), a writer without history
+   * (its changes are in no stream: a follower away meanwhile loses them) and one with.
+   */
+  async function stores(name: string, userPrefix: string) {
+    const ns = uniqueNamespace(name);
+    const user = `${userPrefix}${process.pid}`;
     await redis.raw.sendCommand(['ACL', 'SETUSER', user, 'on', '>secret', '~*', '&*', '+@all']);
     const url = new URL(redis.url);
     url.username = user;
@@ -25,6 +29,11 @@ describeRedis('redis store: changes lost on a resume', () => {
     const follower = res.store({ backend: redisBackend({ url: url.href, commandTimeoutMs: 500 }), namespace: ns });
     const blind = res.store({ backend: redisBackend({ url: redis.url, history: { maxEvents: 0 } }), namespace: ns });
     const writer = res.store({ backend: redisBackend({ url: redis.url }), namespace: ns });
+    return { user, follower, blind, writer };
+  }
+
+  it('ends changes() with ERR_COMPACTED (oldestRevision), and brings watch() to the current value', async () => {
+    const { user, follower, blind, writer } = await stores('lost-store', 'lostst');
 
     const heard: number[] = [];
     let failure: unknown;
@@ -53,15 +62,7 @@ describeRedis('redis store: changes lost on a resume', () => {
   it('a changes() subscription made in the error handler of one that ended with ERR_COMPACTED hears what comes after', async () => {
     // The actor unsubscribes the ended one while the new one is being added: Redis's change
     // events must not be unsubscribed after (or while) they are subscribed again.
-    const ns = uniqueNamespace('lost-again');
-    const user = `lostag${process.pid}`;
-    await redis.raw.sendCommand(['ACL', 'SETUSER', user, 'on', '>secret', '~*', '&*', '+@all']);
-    const url = new URL(redis.url);
-    url.username = user;
-    url.password = 'secret';
-    const follower = res.store({ backend: redisBackend({ url: url.href, commandTimeoutMs: 500 }), namespace: ns });
-    const blind = res.store({ backend: redisBackend({ url: redis.url, history: { maxEvents: 0 } }), namespace: ns });
-    const writer = res.store({ backend: redisBackend({ url: redis.url }), namespace: ns });
+    const { user, follower, blind, writer } = await stores('lost-again', 'lostag');
     const heard: number[] = [];
     const failures: string[] = [];
     const follow = () =>
