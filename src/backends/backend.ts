@@ -16,8 +16,14 @@ export interface BackendContext {
   emitChannelMessage(channel: string, data: unknown): void;
   /** Routes a message to the subscribers of one pattern. */
   emitPatternMessage(pattern: string, channel: string, data: unknown): void;
-  /** True when key changes are wanted: a subscriber of this process watches keys (`watch` or `changes`), or a near cache must hear of writes. */
+  /** True when key changes are wanted: a subscriber of this process watches keys (`watch` or `changes`). */
   readonly watchingKeys: boolean;
+  /**
+   * A key was set, deleted or expired while {@link BackendContext.watchingKeys} was false
+   * (a backend that reports its own writes calls it instead of building a change nobody
+   * routes): near caches still hear of the write, in its turn.
+   */
+  keyWritten?(key: string): void;
   /**
    * Tells the actor that keys changed in a way it did not see as a change event
    * (Redis client tracking: another process wrote them), so that near caches

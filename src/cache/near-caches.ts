@@ -49,18 +49,29 @@ export class NearCaches {
    * @returns the context to open the backend with
    */
   around(context: Omit<BackendContext, 'invalidated'>): BackendContext {
-    const wrapped = Object.create(context) as BackendContext;
     const emit = context.emitChange;
-    return Object.defineProperties(wrapped, {
-      emitChange: {
-        value: (change: KeyChange) => {
-          if (this.active) change.type === 'clear' ? this.changed(null) : this.changedKey(change.key);
-          emit(change);
-        },
+    // A plain object (not a prototype chain over the actor's): the memory backend reads it on every write.
+    return {
+      namespace: context.namespace,
+      clock: context.clock,
+      emitChange: (change: KeyChange) => {
+        if (this.active) change.type === 'clear' ? this.changed(null) : this.changedKey(change.key);
+        emit(change);
       },
-      invalidated: { value: (keys: readonly string[] | null) => this.changed(keys) },
-      watchingKeys: { get: () => this.active || context.watchingKeys },
-    });
+      emitMessage: context.emitMessage,
+      emitChannelMessage: context.emitChannelMessage,
+      emitPatternMessage: context.emitPatternMessage,
+      get watchingKeys() {
+        return context.watchingKeys;
+      },
+      // The memory backend reports a write nobody watches with its key alone (no change object to build).
+      keyWritten: (key: string) => {
+        if (this.active) this.changedKey(key);
+      },
+      invalidated: (keys: readonly string[] | null) => this.changed(keys),
+      requestExpiry: context.requestExpiry,
+      changesLost: context.changesLost,
+    };
   }
 
   /**

@@ -271,6 +271,7 @@ class MemoryBackend implements Backend {
     }
     this.#history.record(CHANGE.set, key, value, revision);
     if (this.#context.watchingKeys) this.#context.emitChange({ type: 'set', key, value, revision });
+    else this.#context.keyWritten?.(key);
     return revision;
   }
 
@@ -282,6 +283,7 @@ class MemoryBackend implements Backend {
     const revision = ++this.#revision;
     this.#history.record(CHANGE[type], key, undefined, revision);
     if (this.#context.watchingKeys) this.#context.emitChange({ type, key, revision });
+    else this.#context.keyWritten?.(key);
   }
 
   #scan(pattern: string | undefined, visit: (key: string, cell: number) => void): void {
