@@ -2,9 +2,9 @@
 // what they report through `invalidated` (as the actor would stamp it for worker
 // near caches), and Redis's count of GET-like commands, to tell a cache hit from a read.
 import { afterEach } from 'vitest';
-import { systemClock } from '../../src/clock.js';
 import type { Backend } from '../../src/index.js';
 import type { RedisBackendOptions } from '../../src/redis.js';
+import { testContext } from '../helpers/backend-context.js';
 import type { RedisFixture } from '../helpers/use-redis.js';
 
 /** A backend and every `invalidated` call it made: a list of keys, or null for every key. */
@@ -24,18 +24,7 @@ export function useCachedBackends(redis: RedisFixture) {
     const backend = redis.backend(options);
     opened.push(backend);
     const invalidations: Recorded['invalidations'] = [];
-    const none = () => {};
-    await backend.open({
-      namespace,
-      clock: systemClock,
-      emitChange: none,
-      emitMessage: () => 0,
-      emitChannelMessage: none,
-      emitPatternMessage: none,
-      watchingKeys: false,
-      invalidated: (keys) => invalidations.push(keys === null ? null : [...keys]),
-      requestExpiry: none,
-    });
+    await backend.open(testContext(namespace, { invalidated: (keys) => invalidations.push(keys === null ? null : [...keys]) }));
     return { backend, invalidations };
   }
 

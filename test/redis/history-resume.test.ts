@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { type Backend, isKvbusError, type KeyChange, type KvbusError, type MainStore } from 'kvbus';
 import { redisBackend } from 'kvbus/redis';
 import { afterEach, expect, it } from 'vitest';
+import { testContext } from '../helpers/backend-context.js';
 import { messageFrom } from '../helpers/processes.js';
 import type { RawClient } from '../helpers/redis-client.js';
 import { describeRedis, describeRestartable, uniqueNamespace } from '../helpers/redis-server.js';
@@ -141,18 +142,11 @@ describeRedis('redis backend: lost changes are reported, never skipped silently'
     const backend = redisBackend({ url: url.href, commandTimeoutMs: 500 });
     const heard: KeyChange[] = [];
     const lost: Array<[number, number]> = [];
-    const context = {
-      namespace: ns,
-      clock: { now: () => Date.now() },
-      emitChange: (change: KeyChange) => heard.push(change),
-      emitMessage: () => 0,
-      emitChannelMessage: () => {},
-      emitPatternMessage: () => {},
+    const context = testContext(ns, {
+      emitChange: (change) => void heard.push(change),
       watchingKeys: true,
-      invalidated: () => {},
-      requestExpiry: () => {},
-      changesLost: (after: number, oldest: number) => lost.push([after, oldest]),
-    };
+      changesLost: (after, oldest) => void lost.push([after, oldest]),
+    });
     await backend.open(context as unknown as Parameters<Backend['open']>[0]);
     try {
       await backend.interest({ kind: 'changes', name: '*' }, true);

@@ -3,8 +3,8 @@
 // own backend) hold, wait and die.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
 import { type Backend, createStore } from '../../src/index.js';
+import { testContext } from '../helpers/backend-context.js';
 import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
 import { useRedisServer } from '../helpers/use-redis.js';
 import { useStores } from '../helpers/use-stores.js';
@@ -105,18 +105,7 @@ describeRedis('redis: locks across processes', () => {
   async function open(namespace: string): Promise<Backend> {
     const backend = redis.backend();
     opened.push(backend);
-    const none = () => {};
-    await backend.open({
-      namespace,
-      clock: systemClock,
-      emitChange: none,
-      emitMessage: () => 0,
-      emitChannelMessage: none,
-      emitPatternMessage: none,
-      watchingKeys: false,
-      invalidated: none,
-      requestExpiry: none,
-    });
+    await backend.open(testContext(namespace));
     return backend;
   }
 

@@ -2,8 +2,8 @@
 // level: two backends on one namespace stand for two processes (each hears the
 // other's change events, as a store would).
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
 import type { Backend, KeyChange } from '../../src/index.js';
+import { testContext } from '../helpers/backend-context.js';
 import { describeRedis, uniqueNamespace } from '../helpers/redis-server.js';
 import { useRedisServer } from '../helpers/use-redis.js';
 import { sleep, waitUntil } from '../helpers/wait.js';
@@ -22,17 +22,7 @@ describeRedis('redis: transactions, getMany and fencing', () => {
     const backend = redis.backend();
     const changes: KeyChange[] = [];
     opened.push(backend);
-    await backend.open({
-      namespace,
-      clock: systemClock,
-      emitChange: (change) => changes.push(change),
-      emitMessage: () => 0,
-      emitChannelMessage: () => {},
-      emitPatternMessage: () => {},
-      watchingKeys: listen,
-      invalidated: () => {},
-      requestExpiry: () => {},
-    });
+    await backend.open(testContext(namespace, { emitChange: (change) => changes.push(change), watchingKeys: listen }));
     if (listen) await backend.interest({ kind: 'changes', name: '*' }, true);
     return { backend, changes };
   }
